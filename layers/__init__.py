@@ -1,0 +1,1 @@
+"""The data model on PostGIS: settings, database, feature layers, accounts, audit."""

@@ -1,0 +1,1 @@
+"""Users, roles, server-side sessions and the jurisdiction scope of an actor."""

@@ -1,0 +1,54 @@
+"""Roles and what each may do; one table, read by the write door and the API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """The roles of the bureau's users (admin/security_admin/auditor are 三权分立)."""
+
+    ADMIN = "admin"
+    SECURITY_ADMIN = "security_admin"
+    AUDITOR = "auditor"
+    COMMANDER = "commander"
+    OFFICER = "officer"
+    PLANNER = "planner"
+    TOURISM = "tourism"
+    UNIT = "unit"
+
+
+class Permission(StrEnum):
+    """Actions checked by domain functions."""
+
+    FEATURES_READ = "features:read"
+    FEATURES_WRITE = "features:write"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+
+
+_READ = {Permission.FEATURES_READ}
+_EDIT = {Permission.FEATURES_READ, Permission.FEATURES_WRITE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset({*_EDIT, Permission.USERS_MANAGE}),
+    Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
+    Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
+    Role.COMMANDER: frozenset(_EDIT),
+    Role.OFFICER: frozenset(_EDIT),
+    Role.PLANNER: frozenset(_READ),
+    Role.TOURISM: frozenset(_READ),
+    Role.UNIT: frozenset(_EDIT),
+}
+
+# Layers a role may write besides reading; None means every layer its permission covers.
+ROLE_WRITABLE_LAYERS: dict[Role, frozenset[str] | None] = {
+    Role.ADMIN: None,
+    Role.COMMANDER: None,
+    Role.OFFICER: frozenset(
+        {"units", "incidents", "construction_sites", "key_station_areas", "vehicles"}
+    ),
+    Role.UNIT: frozenset({"units"}),
+}
+
+JURISDICTION_ROLES = frozenset({Role.OFFICER})

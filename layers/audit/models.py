@@ -1,0 +1,57 @@
+"""ORM models of audit records and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import BigInteger, DateTime, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from layers.base import Base
+
+
+class AuditRecord(Base):
+    """One attempted action: who, what, when, before/after and the result.
+
+    ``chain_hash`` is SM3 over the previous record's hash and this record's
+    canonical content, so an edited or deleted row breaks the chain.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    client: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Event(Base):
+    """One change, in commit order per id, for the live stream and replay."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_layer_feature", "layer", "feature_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    type: Mapped[str] = mapped_column(String(64))
+    layer: Mapped[str | None] = mapped_column(String(64))
+    feature_id: Mapped[int | None] = mapped_column(BigInteger)
+    bbox: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POLYGON", srid=4326, spatial_index=False)
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)

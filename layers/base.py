@@ -1,0 +1,64 @@
+"""Declarative base and the columns every feature layer shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table, with stable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Feature:
+    """Columns shared by every feature layer; subclasses add ``geom`` and attributes.
+
+    ``district_id``/``precinct_id`` are filled spatially by the write path, ``h3_cell``
+    is the resolution-9 cell of the geometry's representative point and ``version``
+    increases on every write (it is the ETag).
+    """
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    @declared_attr
+    def district_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            BigInteger, ForeignKey("districts.id", ondelete="SET NULL", use_alter=True),
+            index=True,
+        )
+
+    @declared_attr
+    def precinct_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            BigInteger, ForeignKey("precincts.id", ondelete="SET NULL", use_alter=True),
+            index=True,
+        )
+
+
+class AreaFeature(Feature):
+    """A polygon layer: besides the centre cell it keeps the H3 cells covering it."""
+
+    h3_cover: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))

@@ -1,0 +1,37 @@
+"""Engine and session factories; built from settings by whoever owns the process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from layers.settings import Settings
+
+
+def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
+    """Return a pooled engine for the configured database (or ``url``)."""
+    return create_engine(
+        url or settings.database_url(),
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+        pool_pre_ping=True,
+        connect_args={
+            "application_name": "warroom",
+            "options": f"-c statement_timeout={settings.database.statement_timeout_ms}",
+        },
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory bound to ``engine``."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Yield a session inside one transaction: commit on success, roll back on error."""
+    with factory() as session, session.begin():
+        yield session

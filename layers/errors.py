@@ -1,0 +1,50 @@
+"""Domain errors: one hierarchy, mapped to HTTP statuses once in ``api.errors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WarroomError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(WarroomError):
+    """An unknown layer, feature, user or other id."""
+
+
+class InvalidInput(WarroomError):
+    """Input that can never be accepted as given: wrong type, bad geometry, unknown field."""
+
+
+class NotAuthenticated(WarroomError):
+    """No valid session: missing, expired, revoked or wrong credentials."""
+
+
+class AccountLocked(NotAuthenticated):
+    """Too many failed logins; the account is locked for a while."""
+
+
+class PermissionDenied(WarroomError):
+    """The actor's role or jurisdiction does not allow this."""
+
+
+class PreconditionRequired(WarroomError):
+    """A write arrived without the version it expects to replace."""
+
+
+class VersionConflict(WarroomError):
+    """A write expected a version that is no longer current."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message, current_version=current_version)
+        self.current_version = current_version
+
+
+class Conflict(WarroomError):
+    """A write clashes with existing data, e.g. a duplicate external id."""

@@ -1,0 +1,191 @@
+"""ORM models of the feature layers; geometry in WGS84 (SRID 4326) with GiST indexes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from layers.base import AreaFeature, Base, Feature
+
+
+def _point() -> Any:
+    return mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+
+def _area() -> Any:
+    return mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+
+
+class _Indexed:
+    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names."""
+
+    __tablename__: str
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        table = cls.__tablename__
+        args: list[Any] = [
+            Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
+            Index(
+                f"ix_{table}_name_trgm",
+                "name",
+                postgresql_using="gin",
+                postgresql_ops={"name": "gin_trgm_ops"},
+            ),
+        ]
+        if issubclass(cls, AreaFeature):
+            args.append(Index(f"ix_{table}_h3_cover", "h3_cover", postgresql_using="gin"))
+        return (*args, *getattr(cls, "__extra_args__", ()))
+
+
+class District(_Indexed, AreaFeature, Base):
+    """分局: a district bureau's jurisdiction."""
+
+    __tablename__ = "districts"
+    geom: Mapped[WKBElement] = _area()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class Precinct(_Indexed, AreaFeature, Base):
+    """派出所辖区: a police station's jurisdiction inside a district."""
+
+    __tablename__ = "precincts"
+    geom: Mapped[WKBElement] = _area()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class Unit(_Indexed, Feature, Base):
+    """单位: a supervised organisation at a location."""
+
+    __tablename__ = "units"
+    __extra_args__ = (CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),)
+    geom: Mapped[WKBElement] = _point()
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    address: Mapped[str | None] = mapped_column(String(300))
+    risk_level: Mapped[int] = mapped_column(SmallInteger, default=1, index=True)
+    is_key_unit: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class Park(_Indexed, AreaFeature, Base):
+    """景区/公园: a scenic spot or park with a visitor capacity."""
+
+    __tablename__ = "parks"
+    __extra_args__ = (CheckConstraint("capacity >= 0", name="capacity"),)
+    geom: Mapped[WKBElement] = _area()
+    kind: Mapped[str] = mapped_column(String(16), default="park")
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    grade: Mapped[str | None] = mapped_column(String(4))
+    opening_hours: Mapped[str | None] = mapped_column(String(64))
+
+
+class RailStation(_Indexed, Feature, Base):
+    """轨道交通站: a rail transit station."""
+
+    __tablename__ = "rail_stations"
+    geom: Mapped[WKBElement] = _point()
+    code: Mapped[str | None] = mapped_column(String(32))
+    lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+
+
+class BusStation(_Indexed, Feature, Base):
+    """公交站: a ground transit stop."""
+
+    __tablename__ = "bus_stations"
+    geom: Mapped[WKBElement] = _point()
+    code: Mapped[str | None] = mapped_column(String(32))
+    lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+
+
+class ConstructionSite(_Indexed, AreaFeature, Base):
+    """工地/轨建工地: a construction site, possibly of a rail project."""
+
+    __tablename__ = "construction_sites"
+    geom: Mapped[WKBElement] = _area()
+    project: Mapped[str | None] = mapped_column(String(200))
+    contractor: Mapped[str | None] = mapped_column(String(200))
+    is_rail: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class KeyStationArea(_Indexed, AreaFeature, Base):
+    """重点站区: the area around a major station."""
+
+    __tablename__ = "key_station_areas"
+    __extra_args__ = (CheckConstraint("level BETWEEN 1 AND 3", name="level"),)
+    geom: Mapped[WKBElement] = _area()
+    station: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class Incident(_Indexed, Feature, Base):
+    """警情/事件: a reported event at a place and time."""
+
+    __tablename__ = "incidents"
+    __extra_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 4", name="level"),
+        Index("ix_incidents_occurred_at", "occurred_at"),
+    )
+    geom: Mapped[WKBElement] = _point()
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Vehicle(_Indexed, Feature, Base):
+    """车辆: a tracked vehicle at its last known position."""
+
+    __tablename__ = "vehicles"
+    geom: Mapped[WKBElement] = _point()
+    plate: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+FEATURE_MODELS: tuple[type[Base], ...] = (
+    District,
+    Precinct,
+    Unit,
+    Park,
+    RailStation,
+    BusStation,
+    ConstructionSite,
+    KeyStationArea,
+    Incident,
+    Vehicle,
+)
+
+__all__ = [
+    "FEATURE_MODELS",
+    "BusStation",
+    "ConstructionSite",
+    "District",
+    "Incident",
+    "KeyStationArea",
+    "Park",
+    "Precinct",
+    "RailStation",
+    "Unit",
+    "Vehicle",
+]

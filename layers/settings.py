@@ -1,0 +1,91 @@
+"""Settings by concern under one ``WARROOM_`` prefix, built once and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where PostGIS is and how to pool connections to it."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_DATABASE_", extra="ignore")
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an existing PostGIS; unset means the local cluster.",
+    )
+    pool_size: int = Field(default=8, ge=1, le=200)
+    max_overflow: int = Field(default=8, ge=0, le=200)
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+
+class ClusterSettings(BaseSettings):
+    """The project-local PostgreSQL cluster that ``make run`` starts when no URL is given."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_CLUSTER_", extra="ignore")
+
+    data_dir: Path = PROJECT_DIR / ".warroom" / "pgdata"
+    port: int = Field(default=55432, ge=1024, le=65535)
+    database: str = "warroom"
+    os_user: str = Field(
+        default="postgres",
+        description="System user that owns and runs the cluster when we are root.",
+    )
+
+    @field_validator("port")
+    @classmethod
+    def _not_default_port(cls, port: int) -> int:
+        if port == 5432:
+            raise ValueError("the local cluster must not use 5432; pick another port")
+        return port
+
+
+class SecuritySettings(BaseSettings):
+    """Authentication and session policy (等保 level 3 defaults)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_SECURITY_", extra="ignore")
+
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 7)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1)
+    min_password_length: int = Field(default=10, ge=8)
+    cookie_name: str = "warroom_session"
+    cookie_secure: bool = False
+
+
+class FeatureSettings(BaseSettings):
+    """Limits on feature geometry and reads."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_FEATURES_", extra="ignore")
+
+    max_vertices: int = Field(default=10_000, ge=4)
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=10_000, ge=1)
+
+
+class Settings(BaseSettings):
+    """All settings of one Warroom process."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+
+    def database_url(self) -> str:
+        """Return the URL of the database to use: the configured one or the local cluster's."""
+        if self.database.url:
+            return self.database.url
+        return (
+            f"postgresql+psycopg2://{self.cluster.os_user}@127.0.0.1:"
+            f"{self.cluster.port}/{self.cluster.database}"
+        )
