@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from layers.cluster import database_url
 from layers.settings import Settings
 
 
 def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
     """Return a pooled engine for the configured database (or ``url``)."""
     return create_engine(
-        url or settings.database_url(),
+        url or database_url(settings),
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
         pool_pre_ping=True,

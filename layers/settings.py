@@ -81,11 +81,3 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
 
-    def database_url(self) -> str:
-        """Return the URL of the database to use: the configured one or the local cluster's."""
-        if self.database.url:
-            return self.database.url
-        return (
-            f"postgresql+psycopg2://{self.cluster.os_user}@127.0.0.1:"
-            f"{self.cluster.port}/{self.cluster.database}"
-        )

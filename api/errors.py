@@ -1,0 +1,91 @@
+"""One map from domain errors to HTTP statuses, registered once on the app."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from layers.errors import (
+    AccountLocked,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    PreconditionRequired,
+    VersionConflict,
+    WarroomError,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[WarroomError], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    AccountLocked: 423,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    PreconditionRequired: 428,
+    VersionConflict: 412,
+    Conflict: 409,
+}
+
+
+def status_for(error: WarroomError) -> int:
+    """Return the HTTP status of a domain error (the most specific class wins)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WarroomError)
+    status = status_for(exc)
+    body = {"detail": exc.message, "code": type(exc).__name__, **exc.details}
+    headers = {}
+    if isinstance(exc, VersionConflict):
+        headers["ETag"] = f'"{exc.current_version}"'
+    if isinstance(exc, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    ]
+    return JSONResponse(
+        {"detail": "invalid request: " + "; ".join(problems), "code": "InvalidInput",
+         "problems": problems},
+        status_code=422,
+    )  # fmt: skip
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail, "code": "HTTPError"}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))  # fmt: skip
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    logger.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
+    return JSONResponse(
+        {"detail": f"internal error, reference {incident}", "code": "InternalError"},
+        status_code=500,
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the handlers that turn errors into precise JSON responses."""
+    app.add_exception_handler(WarroomError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,43 @@
+"""Log in and out; the token is returned and also set as an HttpOnly cookie."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import CurrentActor, SessionDep, SettingsDep, TokenDep, client_of
+from api.schemas.auth import LoginRequest, Me, Token
+from layers.accounts.service import login, logout
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/login")
+def create_session(
+    body: LoginRequest, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> Token:  # fmt: skip
+    """Log in with username and password."""
+    result = login(session=session, username=body.username, password=body.password,
+                   policy=settings.security, client=client_of(request))  # fmt: skip
+    response.set_cookie(
+        settings.security.cookie_name, result.token, httponly=True, samesite="strict",
+        secure=settings.security.cookie_secure, path="/",
+    )  # fmt: skip
+    return Token(access_token=result.token, expires_in=result.expires_in)
+
+
+@router.post("/logout", status_code=204)
+def delete_session(
+    response: Response, session: SessionDep, actor: CurrentActor, token: TokenDep,
+    settings: SettingsDep,
+) -> None:  # fmt: skip
+    """End the current session."""
+    logout(session=session, token=token, actor=actor)
+    response.delete_cookie(settings.security.cookie_name, path="/")
+
+
+@router.get("/me")
+def read_me(actor: CurrentActor) -> Me:
+    """Return the logged-in user."""
+    return Me(id=actor.user_id, username=actor.username, role=actor.role.value,
+              scope=actor.scope.kind.value, scope_id=actor.scope.id)  # fmt: skip

@@ -1,0 +1,199 @@
+"""The project-local PostgreSQL cluster under ``.warroom/`` that ``make run`` starts.
+
+When we run as root the cluster runs as an unprivileged system user (PostgreSQL
+refuses root); if that user cannot reach the project directory (a clone under
+``/root``), the data lives in ``/var/lib/warroom/<hash>`` and ``.warroom/pgdata``
+links to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+
+from layers.settings import ClusterSettings, Settings
+
+logger = logging.getLogger(__name__)
+
+SERVER_CONF = """
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = '{socket_dir}'
+shared_buffers = '512MB'
+work_mem = '32MB'
+maintenance_work_mem = '512MB'
+effective_cache_size = '4GB'
+max_wal_size = '4GB'
+random_page_cost = 1.1
+log_min_duration_statement = 2000
+"""
+
+
+class ClusterError(RuntimeError):
+    """The local cluster cannot be set up or started; the message says what to do."""
+
+
+def _pg_bindir() -> Path:
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    if not candidates:
+        found = shutil.which("initdb")
+        if found is None:
+            raise ClusterError(
+                "PostgreSQL server binaries not found; install postgresql and postgis "
+                "(Debian: apt-get install postgresql postgresql-15-postgis-3) or set "
+                "WARROOM_DATABASE_URL to an existing PostGIS"
+            )
+        return Path(found).parent
+    return candidates[-1].parent
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@dataclass
+class LocalCluster:
+    """Start, stop and inspect the project-local cluster."""
+
+    settings: ClusterSettings
+
+    @property
+    def home(self) -> Path:
+        """Return the ``.warroom`` directory that holds the cluster's state."""
+        return self.settings.data_dir.parent
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the data directory (``.warroom/pgdata``, possibly a link)."""
+        return self.settings.data_dir
+
+    @property
+    def _state_file(self) -> Path:
+        return self.home / "cluster.json"
+
+    @property
+    def port(self) -> int:
+        """Return the port the cluster was set up on (the configured one before that)."""
+        if self._state_file.exists():
+            return int(json.loads(self._state_file.read_text())["port"])
+        return self.settings.port
+
+    @property
+    def _as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(_pg_bindir() / args[0]), *args[1:]]
+        if self._as_root:
+            command = ["runuser", "-u", self.settings.os_user, "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True)
+
+    def url(self, database: str | None = None) -> str:
+        """Return the SQLAlchemy URL of a database on this cluster."""
+        name = database or self.settings.database
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+
+    def is_running(self) -> bool:
+        """Return whether the cluster's postmaster is up."""
+        if not (self.data_dir / "PG_VERSION").exists():
+            return False
+        return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
+
+    def _reachable_by_os_user(self, path: Path) -> bool:
+        probe = ["runuser", "-u", self.settings.os_user, "--", "test", "-w", str(path)]
+        return subprocess.run(probe, capture_output=True).returncode == 0
+
+    def _prepare_dirs(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self._as_root:
+            self.data_dir.mkdir(mode=0o700, exist_ok=True)
+            return
+        user = self.settings.os_user
+        if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--home-dir", "/var/lib/postgresql", user],
+                           check=True)  # fmt: skip
+        shutil.chown(self.home, user=user)
+        if self._reachable_by_os_user(self.home):
+            self.data_dir.mkdir(mode=0o700, exist_ok=True)
+            shutil.chown(self.data_dir, user=user)
+            return
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+        outside = Path("/var/lib/warroom") / digest / "pgdata"
+        outside.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (outside, outside.parent):
+            shutil.chown(path, user=user)
+        if not self.data_dir.is_symlink():
+            self.data_dir.symlink_to(outside)
+        logger.warning("%s cannot reach %s; cluster data is in %s", user, self.home, outside)
+
+    def _choose_port(self) -> int:
+        port = self.settings.port
+        while not _port_free(port):
+            port += 1
+        self._state_file.write_text(json.dumps({"port": port}))
+        return port
+
+    def init(self) -> bool:
+        """Create the cluster if it does not exist; return whether it was created."""
+        if (self.data_dir / "PG_VERSION").exists():
+            return False
+        self._prepare_dirs()
+        port = self._choose_port()
+        self._run("initdb", "-D", str(self.data_dir.resolve()), "-U", "postgres",
+                  "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")  # fmt: skip
+        data = self.data_dir.resolve()
+        socket_dir = data / "run"
+        socket_dir.mkdir(exist_ok=True)
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write(SERVER_CONF.format(port=port, socket_dir=socket_dir))
+        if self._as_root:
+            shutil.chown(socket_dir, user=self.settings.os_user)
+        return True
+
+    def start(self) -> None:
+        """Initialise if needed, start the server and create the project database."""
+        self.init()
+        if not self.is_running():
+            if not _port_free(self.port):
+                raise ClusterError(
+                    f"port {self.port} is taken by another server; stop it, or delete "
+                    f"{self._state_file} and {self.data_dir} to set the cluster up again"
+                )
+            log = self.data_dir.resolve() / "server.log"
+            result = self._run("pg_ctl", "-D", str(self.data_dir.resolve()), "-l", str(log),
+                               "-w", "-t", "60", "start", check=False)  # fmt: skip
+            if result.returncode != 0:
+                raise ClusterError(f"PostgreSQL did not start: {result.stderr.strip()}; see {log}")
+        self.ensure_database(self.settings.database)
+
+    def stop(self) -> None:
+        """Stop the server if it runs."""
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir.resolve()), "-m", "fast", "-w", "stop")
+
+    def ensure_database(self, name: str) -> None:
+        """Create database ``name`` if it is missing."""
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+
+
+def database_url(settings: Settings) -> str:
+    """Return the database to use: ``WARROOM_DATABASE_URL`` or the local cluster's."""
+    return settings.database.url or LocalCluster(settings.cluster).url()

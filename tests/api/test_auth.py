@@ -1,0 +1,101 @@
+"""Login, sessions and their expiry, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from layers.accounts.models import AuthSession, User
+from layers.accounts.roles import Role
+from layers.audit.models import AuditRecord
+from tests.utils.users import PASSWORD, bearer, make_user
+
+
+def test_health_answers_without_login(client: TestClient) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert response.json()["postgis"].startswith("3.")
+
+
+def test_routes_need_a_session(client: TestClient) -> None:
+    for path in ("/api/layers", "/api/auth/me", "/api/layers/units/features/1"):
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert "log in" in response.json()["detail"]
+
+
+def test_login_returns_token_and_sets_cookie(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    name = make_user(session_factory, Role.COMMANDER)
+    response = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 60
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    me = client.get("/api/auth/me")  # the cookie alone authenticates the browser
+    assert me.status_code == 200 and me.json()["username"] == name
+    client.cookies.clear()
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["role"] == "commander"
+
+
+def test_wrong_password_is_refused_and_audited(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    name = make_user(session_factory, Role.PLANNER)
+    response = client.post("/api/auth/login", json={"username": name, "password": "wrong-one-x"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "wrong username or password"
+    unknown = client.post("/api/auth/login", json={"username": "nobody-x", "password": "x"})
+    assert unknown.status_code == 401
+    assert unknown.json()["detail"] == response.json()["detail"]
+    with session_factory() as session:
+        user_id = session.scalar(select(User.id).where(User.username == name))
+        results = session.scalars(
+            select(AuditRecord.result).where(
+                AuditRecord.action == "auth.login", AuditRecord.target_id == str(user_id)
+            )
+        ).all()
+    assert results == ["denied"]
+
+
+def test_repeated_failures_lock_the_account(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    name = make_user(session_factory, Role.TOURISM)
+    for _ in range(5):
+        client.post("/api/auth/login", json={"username": name, "password": "bad-password"})
+    response = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 423
+    assert "locked until" in response.json()["detail"]
+
+
+def test_idle_session_expires(client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    name = make_user(session_factory, Role.COMMANDER)
+    headers = bearer(client, name)
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    with session_factory() as session, session.begin():
+        user_id = session.scalar(select(User.id).where(User.username == name))
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user_id)
+            .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31))
+        )
+    response = client.get("/api/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+def test_logout_revokes_the_token(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    headers = bearer(client, make_user(session_factory, Role.COMMANDER))
+    assert client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/auth/me", headers=headers).status_code == 401

@@ -1,0 +1,124 @@
+"""A throwaway, migrated PostGIS database per test run, the demo city and an app on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from layers.cluster import LocalCluster
+from layers.database import make_engine, make_sessionmaker
+from layers.migrate import upgrade
+from layers.settings import ClusterSettings, DatabaseSettings, Settings
+from tests.utils.city import DEMO_SEED, DEMO_UNITS
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
+
+
+def _server_url() -> str:
+    url = os.environ.get("WARROOM_DATABASE_URL")
+    if url:
+        return url
+    cluster = LocalCluster(ClusterSettings())
+    cluster.start()
+    return cluster.url()
+
+
+def _admin_connection(url: str) -> psycopg2.extensions.connection:
+    parsed = make_url(url)
+    conn = psycopg2.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username,
+        password=parsed.password, dbname="postgres",
+    )  # fmt: skip
+    conn.autocommit = True
+    return conn
+
+
+@contextmanager
+def throwaway_database(server: str) -> Iterator[str]:
+    """Create an empty, migrated database on ``server``; drop it afterwards."""
+    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
+    conn = _admin_connection(server)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The PostGIS server of this run: WARROOM_DATABASE_URL's or the local cluster."""
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """The run's shared throwaway database."""
+    with throwaway_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def scratch_database_url(server_url: str) -> Iterator[str]:
+    """A throwaway database of one test's own, for tests that break the schema."""
+    with throwaway_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings pointing at the throwaway database."""
+    return Settings(database=DatabaseSettings(url=database_url))
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the throwaway database."""
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the throwaway database."""
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def city(engine: Engine) -> None:
+    """Load a small demo city once per run."""
+    from layers.demo.load import load_demo_city
+
+    load_demo_city(engine, units=DEMO_UNITS, seed=DEMO_SEED)
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, city: None) -> Iterator[TestClient]:
+    """An HTTP client on the app built for the throwaway database."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real Beijing files beside the project; skip when they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real Beijing data not found at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,50 @@
+"""The migration builds the schema the models and the registry describe."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from layers.features.registry import all_layers
+from layers.migrate import alembic_config
+
+
+def test_migration_matches_the_models(database_url: str) -> None:
+    command.check(alembic_config(database_url))  # raises if autogenerate finds a difference
+
+
+def test_every_layer_has_geometry_h3_and_indexes(engine: Engine) -> None:
+    inspector = inspect(engine)
+    with engine.connect() as conn:
+        for spec in all_layers():
+            columns = {c["name"] for c in inspector.get_columns(spec.table)}
+            shared = {"id", "external_id", "geom", "h3_cell", "precinct_id", "district_id",
+                      "version", "created_at", "updated_at"}  # fmt: skip
+            assert shared <= columns, spec.id
+            assert {a.name for a in spec.attributes} <= columns, spec.id
+            srid, kind = conn.execute(
+                text("SELECT srid, type FROM geometry_columns WHERE f_table_name = :t"),
+                {"t": spec.table},
+            ).one()
+            assert srid == 4326 and kind == spec.geometry_type.upper(), spec.id
+            methods = dict(
+                conn.execute(
+                    text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"),
+                    {"t": spec.table},
+                ).all()
+            )
+            assert "USING gist (geom)" in methods[f"ix_{spec.table}_geom"]
+            assert f"ix_{spec.table}_h3_cell" in methods
+            assert any("external_id" in d and "UNIQUE" in d for d in methods.values()), spec.id
+            if spec.geometry_type == "MultiPolygon":
+                assert "USING gin (h3_cover)" in methods[f"ix_{spec.table}_h3_cover"]
+
+
+def test_downgrade_and_upgrade_again(scratch_database_url: str) -> None:
+    config = alembic_config(scratch_database_url)
+    engine = create_engine(scratch_database_url)
+    command.downgrade(config, "base")
+    assert "units" not in inspect(engine).get_table_names()
+    command.upgrade(config, "head")
+    assert "units" in inspect(engine).get_table_names()
+    engine.dispose()
