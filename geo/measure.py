@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-Dist = TypeVar("Dist", float, FloatArray)
+Coord = float | FloatArray
 
 GEOD = Geod(ellps="WGS84")
 
@@ -41,7 +41,13 @@ GEOD = Geod(ellps="WGS84")
 _CENTRE_DECIMALS = 2
 
 
-def distance_m(lon1: Dist, lat1: Dist, lon2: Dist, lat2: Dist) -> Dist:
+@overload
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float: ...
+@overload
+def distance_m(lon1: FloatArray, lat1: FloatArray, lon2: Coord, lat2: Coord) -> FloatArray: ...
+@overload
+def distance_m(lon1: Coord, lat1: Coord, lon2: FloatArray, lat2: FloatArray) -> FloatArray: ...
+def distance_m(lon1: Coord, lat1: Coord, lon2: Coord, lat2: Coord) -> float | FloatArray:
     """Return the geodesic distance in metres between two points (or arrays).
 
     Parameters
@@ -67,8 +73,6 @@ def distance_m(lon1: Dist, lat1: Dist, lon2: Dist, lat2: Dist) -> Dist:
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).ravel() for a in arrays]
     _, _, dist = GEOD.inv(flat[0], flat[1], flat[2], flat[3])
-    # Any: mypy checks this body once per constraint of Dist, and each
-    # return is right for exactly one of them.
     out: Any = np.asarray(dist, dtype=np.float64).reshape(shape)
     return out.item() if out.ndim == 0 else out
 

@@ -36,24 +36,22 @@ class Feature:
     name: Mapped[str] = mapped_column(String(200))
     h3_cell: Mapped[int | None] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @declared_attr
     def district_id(cls) -> Mapped[int | None]:
         return mapped_column(
-            BigInteger, ForeignKey("districts.id", ondelete="SET NULL", use_alter=True),
+            BigInteger,
+            ForeignKey("districts.id", ondelete="SET NULL", use_alter=True),
             index=True,
         )
 
     @declared_attr
     def precinct_id(cls) -> Mapped[int | None]:
         return mapped_column(
-            BigInteger, ForeignKey("precincts.id", ondelete="SET NULL", use_alter=True),
+            BigInteger,
+            ForeignKey("precincts.id", ondelete="SET NULL", use_alter=True),
             index=True,
         )
 

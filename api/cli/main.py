@@ -41,8 +41,9 @@ def demo(
     replace: bool = typer.Option(False, help="Replace the feature layers if data exists."),
 ) -> None:
     """Load the demo city of Beijing."""
-    from api.cli.progress import run_with_progress
     from layers.demo.load import database_is_empty, load_demo_city
+
+    from api.cli.progress import run_with_progress
 
     engine = make_engine(Settings())
     if if_empty and not database_is_empty(engine):

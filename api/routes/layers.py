@@ -19,8 +19,13 @@ def _public(spec: LayerSpec, session: SessionDep, actor: CurrentActor) -> LayerP
         title=spec.title,
         geometry_type=spec.geometry_type,
         attributes=[
-            AttributePublic(name=a.name, type=a.type.value, title=a.title, required=a.required,
-                            choices=list(a.choices) if a.choices else None)  # fmt: skip
+            AttributePublic(
+                name=a.name,
+                type=a.type.value,
+                title=a.title,
+                required=a.required,
+                choices=list(a.choices) if a.choices else None,
+            )
             for a in spec.attributes
         ],
         count=stats.count,

@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from shapely import Geometry
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from layers.errors import InvalidInput
-
-GEOMETRY_TYPES = (
-    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-)  # fmt: skip
 
 
 class GeoJSONGeometry(BaseModel):
@@ -21,7 +17,7 @@ class GeoJSONGeometry(BaseModel):
     type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
     coordinates: list[Any]
 
-    def to_shape(self) -> Geometry:
+    def to_shape(self) -> BaseGeometry:
         """Return the shapely geometry, or raise ``InvalidInput`` saying what is malformed."""
         try:
             geometry = shape(self.model_dump())

@@ -66,7 +66,7 @@ _CONVERTERS = {
 
 
 def _convert(attribute: Attribute, value: Any) -> Any:
-    converted = _CONVERTERS[attribute.type](value)
+    converted: Any = _CONVERTERS[attribute.type](value)
     if attribute.choices is not None and converted not in attribute.choices:
         raise ValueError(f"must be one of {', '.join(attribute.choices)}")
     if attribute.minimum is not None and converted < attribute.minimum:
@@ -78,7 +78,9 @@ def _convert(attribute: Attribute, value: Any) -> Any:
     return converted
 
 
-def coerce_properties(spec: LayerSpec, properties: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+def coerce_properties(
+    spec: LayerSpec, properties: dict[str, Any], *, partial: bool
+) -> dict[str, Any]:
     """Return ``properties`` converted to the layer's types, or raise listing every problem.
 
     With ``partial`` (a PATCH) missing required attributes are fine; ``None`` clears
@@ -104,7 +106,9 @@ def coerce_properties(spec: LayerSpec, properties: dict[str, Any], *, partial: b
             problems.append(f"{name}: {exc}")
     if not partial:
         problems += [
-            f"{a.name}: is required" for a in spec.attributes if a.required and a.name not in properties
+            f"{a.name}: is required"
+            for a in spec.attributes
+            if a.required and a.name not in properties
         ]
     if problems:
         raise InvalidInput("invalid properties: " + "; ".join(problems), problems=problems)

@@ -36,7 +36,9 @@ SET precinct_id = t.id,
 WHERE true {only}
 """
 
-_ASSIGN_DISTRICTS = "UPDATE districts AS t SET district_id = t.id, precinct_id = NULL WHERE true {only}"
+_ASSIGN_DISTRICTS = (
+    "UPDATE districts AS t SET district_id = t.id, precinct_id = NULL WHERE true {only}"
+)
 
 
 def assign_jurisdiction(session: Session, table: str, ids: list[int] | None = None) -> None:

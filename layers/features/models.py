@@ -48,7 +48,7 @@ class _Indexed:
                 postgresql_ops={"name": "gin_trgm_ops"},
             ),
         ]
-        if issubclass(cls, AreaFeature):
+        if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
             args.append(Index(f"ix_{table}_h3_cover", "h3_cover", postgresql_using="gin"))
         return (*args, *getattr(cls, "__extra_args__", ()))
 

@@ -67,7 +67,7 @@ class LayerSpec:
         return str(self.model.__tablename__)  # type: ignore[attr-defined]
 
 
-S, I, B, D, DT, SL = (
+S, INT, B, D, DT, SL = (
     AttrType.STRING,
     AttrType.INTEGER,
     AttrType.BOOLEAN,
@@ -110,7 +110,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             Attribute("category", S, "类别", required=True, tile=True, choices=UNIT_CATEGORIES),
             Attribute("credit_code", S, "统一社会信用代码", max_length=18),
             Attribute("address", S, "地址", max_length=300),
-            Attribute("risk_level", I, "风险等级", tile=True, minimum=1, maximum=4),
+            Attribute("risk_level", INT, "风险等级", tile=True, minimum=1, maximum=4),
             Attribute("is_key_unit", B, "重点单位", tile=True),
             Attribute("contact_name", S, "联系人", max_length=64),
             Attribute("contact_phone", S, "联系电话", max_length=32),
@@ -122,7 +122,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         (
             NAME,
             Attribute("kind", S, "类型", tile=True, choices=("park", "scenic_spot")),
-            Attribute("capacity", I, "最大承载量", tile=True, minimum=0),
+            Attribute("capacity", INT, "最大承载量", tile=True, minimum=0),
             Attribute("grade", S, "等级", tile=True, choices=("5A", "4A", "3A", "2A", "1A")),
             Attribute("opening_hours", S, "开放时间", max_length=64),
         ),
@@ -161,7 +161,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         (
             NAME,
             Attribute("station", S, "车站", max_length=200),
-            Attribute("level", I, "等级", tile=True, minimum=1, maximum=3),
+            Attribute("level", INT, "等级", tile=True, minimum=1, maximum=3),
         ),
     ),
     LayerSpec(
@@ -169,7 +169,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         (
             NAME,
             Attribute("category", S, "类别", required=True, tile=True, choices=INCIDENT_CATEGORIES),
-            Attribute("level", I, "等级", tile=True, minimum=1, maximum=4),
+            Attribute("level", INT, "等级", tile=True, minimum=1, maximum=4),
             Attribute(
                 "status", S, "状态", tile=True, choices=("open", "handling", "closed"),
             ),
@@ -206,4 +206,3 @@ def get_layer(layer_id: str) -> LayerSpec:
 def all_layers() -> tuple[LayerSpec, ...]:
     """Return every layer in display order."""
     return _SPECS
-

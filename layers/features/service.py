@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from shapely import Geometry
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,10 @@ def feature_snapshot(spec: LayerSpec, feature: Feature) -> dict[str, Any]:
     }
 
 
+def _outside(spec: LayerSpec, feature_id: int) -> PermissionDenied:
+    return PermissionDenied(f"feature {feature_id} of {spec.id!r} is outside your jurisdiction")
+
+
 def get_feature(*, session: Session, spec: LayerSpec, feature_id: int, actor: Actor) -> Feature:
     """Return one feature the actor may see, or raise ``NotFound``/``PermissionDenied``."""
     actor.require(Permission.FEATURES_READ)
@@ -50,7 +54,7 @@ def get_feature(*, session: Session, spec: LayerSpec, feature_id: int, actor: Ac
     if feature is None:
         raise NotFound(f"layer {spec.id!r} has no feature {feature_id}")
     if not actor.scope.contains(feature):
-        raise PermissionDenied(f"feature {feature_id} of {spec.id!r} is outside your jurisdiction")
+        raise _outside(spec, feature_id)
     return feature
 
 
@@ -73,7 +77,9 @@ def _lock_for_write(
     return feature
 
 
-def _store_geometry(feature: Feature, spec: LayerSpec, geometry: Geometry, max_vertices: int) -> None:
+def _store_geometry(
+    feature: Feature, spec: LayerSpec, geometry: BaseGeometry, max_vertices: int
+) -> None:
     prepared = prepare_geometry(spec, geometry, max_vertices=max_vertices)
     feature.geom = from_shape(prepared.geometry, srid=4326)  # type: ignore[attr-defined]
     feature.h3_cell = prepared.h3_cell
@@ -90,7 +96,7 @@ def _settle(session: Session, spec: LayerSpec, feature: Feature, actor: Actor) -
         raise PermissionDenied(f"the feature would lie outside your jurisdiction ({spec.id!r})")
 
 
-def _bounds(*geoms: Geometry) -> tuple[float, float, float, float]:
+def _bounds(*geoms: BaseGeometry) -> tuple[float, float, float, float]:
     boxes = [g.bounds for g in geoms]
     return (
         min(b[0] for b in boxes), min(b[1] for b in boxes),
@@ -102,7 +108,7 @@ def create_feature(
     *,
     session: Session,
     spec: LayerSpec,
-    geometry: Geometry,
+    geometry: BaseGeometry,
     properties: dict[str, Any],
     actor: Actor,
     external_id: str | None = None,
@@ -112,7 +118,7 @@ def create_feature(
     with audited_denials(session, actor, f"{spec.id}.create", spec.id, None):
         actor.require_layer_write(spec.id)
         values = coerce_properties(spec, properties, partial=False)
-        feature = spec.model(external_id=external_id, **values)
+        feature = spec.model(external_id=external_id, **values)  # type: ignore[call-arg]
         _store_geometry(feature, spec, geometry, max_vertices)
         session.add(feature)
         _settle(session, spec, feature, actor)
@@ -132,7 +138,7 @@ def update_feature(
     feature_id: int,
     expected_version: int | None,
     actor: Actor,
-    geometry: Geometry | None = None,
+    geometry: BaseGeometry | None = None,
     properties: dict[str, Any] | None = None,
     max_vertices: int,
 ) -> Feature:
@@ -141,7 +147,9 @@ def update_feature(
         actor.require_layer_write(spec.id)
         feature = _lock_for_write(session, spec, feature_id, expected_version)
         if not actor.scope.contains(feature):
-            raise PermissionDenied(f"feature {feature_id} of {spec.id!r} is outside your jurisdiction")
+            raise PermissionDenied(
+                f"feature {feature_id} of {spec.id!r} is outside your jurisdiction"
+            )
         before = feature_snapshot(spec, feature)
         old_shape = to_shape(feature.geom)  # type: ignore[attr-defined]
         for name, value in coerce_properties(spec, properties or {}, partial=True).items():
@@ -161,14 +169,21 @@ def update_feature(
 
 
 def delete_feature(
-    *, session: Session, spec: LayerSpec, feature_id: int, expected_version: int | None, actor: Actor
+    *,
+    session: Session,
+    spec: LayerSpec,
+    feature_id: int,
+    expected_version: int | None,
+    actor: Actor,
 ) -> None:
     """Delete a feature if ``expected_version`` is current; audited with its last state."""
     with audited_denials(session, actor, f"{spec.id}.delete", spec.id, feature_id):
         actor.require_layer_write(spec.id)
         feature = _lock_for_write(session, spec, feature_id, expected_version)
         if not actor.scope.contains(feature):
-            raise PermissionDenied(f"feature {feature_id} of {spec.id!r} is outside your jurisdiction")
+            raise PermissionDenied(
+                f"feature {feature_id} of {spec.id!r} is outside your jurisdiction"
+            )
     before = feature_snapshot(spec, feature)
     shape = to_shape(feature.geom)  # type: ignore[attr-defined]
     session.delete(feature)

@@ -14,7 +14,9 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     """Ignore tables we do not model, such as PostGIS's spatial_ref_sys."""
     return not (type_ == "table" and reflected and compare_to is None)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 from pyproj import Geod
 from shapely import LineString, MultiPolygon, Point, Polygon, get_coordinates
 
-from geo import crs
 from geo.crs import (
     CoordSystem,
     bd09_to_gcj02,
@@ -21,10 +23,11 @@ from geo.crs import (
 )
 
 GEOD = Geod(ellps="WGS84")
+Convert = Callable[..., Any]
 
 
-def geodesic_m(lon1: object, lat1: object, lon2: object, lat2: object) -> np.ndarray:
-    return np.abs(np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]))
+def geodesic_m(*lon1_lat1_lon2_lat2: Any) -> np.ndarray:
+    return np.abs(np.asarray(GEOD.inv(*lon1_lat1_lon2_lat2)[2]))
 
 
 # (lon, lat) inputs and outputs published in the test suites of
@@ -83,7 +86,7 @@ def test_gcj02_to_wgs84_recovers_eviltransform_points(
     ],
 )
 def test_iterative_inverse_beats_published_one_step(
-    inverse: crs._Kernel, forward: crs._Kernel, published: tuple[float, float]
+    inverse: Convert, forward: Convert, published: tuple[float, float]
 ) -> None:
     lon, lat = inverse(*COORDTRANSFORM_IN)
     # Close to the published one-step inverse, which is only approximate ...
@@ -118,15 +121,19 @@ def test_offset_in_beijing_has_expected_size() -> None:
     [wgs84_to_gcj02, gcj02_to_wgs84, gcj02_to_bd09, bd09_to_gcj02, wgs84_to_bd09, bd09_to_wgs84],
 )
 @pytest.mark.parametrize(("lon", "lat"), [(2.35, 48.85), (139.69, 35.69), (-74.0, 40.7)])
-def test_outside_china_passes_through(func: crs._Kernel, lon: float, lat: float) -> None:
+def test_outside_china_passes_through(func: Convert, lon: float, lat: float) -> None:
     assert func(lon, lat) == (lon, lat)
 
 
 @pytest.mark.parametrize(
     ("forward", "inverse"),
-    [(wgs84_to_gcj02, gcj02_to_wgs84), (gcj02_to_bd09, bd09_to_gcj02), (wgs84_to_bd09, bd09_to_wgs84)],
+    [
+        (wgs84_to_gcj02, gcj02_to_wgs84),
+        (gcj02_to_bd09, bd09_to_gcj02),
+        (wgs84_to_bd09, bd09_to_wgs84),
+    ],
 )
-def test_round_trip_over_beijing_is_below_1_cm(forward: crs._Kernel, inverse: crs._Kernel) -> None:
+def test_round_trip_over_beijing_is_below_1_cm(forward: Convert, inverse: Convert) -> None:
     lon, lat = beijing_grid()
     back_lon, back_lat = inverse(*forward(lon, lat))
     assert geodesic_m(lon, lat, back_lon, back_lat).max() < 0.01

@@ -15,14 +15,14 @@ from layers.settings import SecuritySettings
 PASSWORD = "correct-horse-battery"
 
 
-def make_user(
-    factory: sessionmaker[Session], role: Role, where: Jurisdiction | None = None
-) -> str:
+def make_user(factory: sessionmaker[Session], role: Role, where: Jurisdiction | None = None) -> str:
     """Create a user with a unique name and the test password; return the name."""
     name = f"{role.value}-{uuid.uuid4().hex[:8]}"
     with factory() as session, session.begin():
-        create_user(session=session, username=name, password=PASSWORD, role=role,
-                    where=where or Jurisdiction(), actor=SYSTEM, policy=SecuritySettings())  # fmt: skip
+        create_user(
+            session=session, username=name, password=PASSWORD, role=role,
+            where=where or Jurisdiction(), actor=SYSTEM, policy=SecuritySettings(),
+        )  # fmt: skip
     return name
 
 

@@ -699,7 +699,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "role IN ('admin','security_admin','auditor','commander','officer','planner','tourism','unit')",
+            "role IN ('admin','security_admin','auditor','commander','officer',"
+            "'planner','tourism','unit')",
             name=op.f("ck_users_role"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
