@@ -6,15 +6,19 @@ functions convert data coming from or going to such maps.
 
 The forward transforms are the published algorithms (Krasovsky ellipsoid for
 GCJ-02, ``x_pi = pi * 3000 / 180`` for BD-09). Their inverses have no closed
-form; the usual one-step inverse is off by up to a few metres, so ours iterate
-until the round trip agrees to better than 0.1 mm (always below 0.01 m).
+form; the usual one-step inverse is off by up to ~5 m for GCJ-02 (0.2 m for
+BD-09), so ours iterate until the round trip agrees to about 0.1 mm.
 
 Every function takes either floats (and returns floats) or numpy arrays (and
-returns arrays of the broadcast shape); arrays are processed vectorised.
+returns arrays of the broadcast shape); arrays are processed vectorised. For
+1,000,000 points WGS84 -> GCJ-02 takes ~0.45 s, GCJ-02 -> WGS84 ~1.2 s and
+BD-09 -> WGS84 ~1.6 s (measured on the 2-core development machine).
 
 Points outside China's rough bounding box (lon 72.004–137.8347,
 lat 0.8293–55.8271) pass through unchanged, as in the reference
-implementations. The box is rough: Seoul, for example, is inside it.
+implementations. The box is rough: Seoul, for example, is inside it. Within
+a few hundred metres of the box's edges (at sea or abroad) a converted point
+can land on the other side of the edge and will then not round-trip.
 """
 
 from __future__ import annotations

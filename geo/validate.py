@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 import numpy as np
 import shapely
@@ -68,7 +69,7 @@ class Problem:
     code: ProblemCode
     message: str
     location: tuple[float, float] | None = None
-    severity: str = "error"
+    severity: Literal["error", "warning"] = "error"
 
 
 class GeometryError(ValueError):
@@ -84,6 +85,11 @@ def _in_bounds(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return (lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat) & (lat <= max_lat)
 
 
+def _inside(lon: float, lat: float) -> bool:
+    min_lon, min_lat, max_lon, max_lat = CHINA_BOUNDS
+    return min_lon <= lon <= max_lon and min_lat <= lat <= max_lat
+
+
 def within_china(geom: BaseGeometry) -> bool:
     """Return True if the geometry's bounds lie inside China's extent.
 
@@ -95,7 +101,7 @@ def within_china(geom: BaseGeometry) -> bool:
     if geom.is_empty:
         return False
     min_lon, min_lat, max_lon, max_lat = geom.bounds
-    return bool(_in_bounds(np.array([min_lon, max_lon]), np.array([min_lat, max_lat])).all())
+    return _inside(min_lon, min_lat) and _inside(max_lon, max_lat)
 
 
 def looks_swapped(lon: float, lat: float) -> bool:
@@ -106,8 +112,7 @@ def looks_swapped(lon: float, lat: float) -> bool:
     >>> looks_swapped(39.9, 116.4), looks_swapped(116.4, 39.9)
     (True, False)
     """
-    point, swapped = np.array([lon, lat]), np.array([lat, lon])
-    return bool(not _in_bounds(point[:1], point[1:])[0] and _in_bounds(swapped[:1], swapped[1:])[0])
+    return not _inside(lon, lat) and _inside(lat, lon)
 
 
 def _fmt(x: float, y: float) -> str:
@@ -158,45 +163,32 @@ def _invalidity(geom: BaseGeometry) -> Problem:
     return Problem(ProblemCode.INVALID, message + ", or repair it automatically", location=(x, y))
 
 
-def _coordinate_problems(coords: np.ndarray) -> list[Problem]:
+def _coordinate_problem(coords: np.ndarray) -> Problem | None:
     """Check that all coordinates are degrees inside China, in (lon, lat) order."""
     lon, lat = coords[:, 0], coords[:, 1]
     outside = np.flatnonzero(~_in_bounds(lon, lat))
     if outside.size == 0:
-        return []
-    i = int(outside[0])
-    x, y = float(lon[i]), float(lat[i])
-    count = f"{outside.size} of {len(coords)} coordinates are"
-    first = f"first is vertex {i + 1} at {_fmt(x, y)}"
-    if all(looks_swapped(float(lon[k]), float(lat[k])) for k in outside):
-        return [
-            Problem(
-                ProblemCode.SWAPPED_AXES,
-                f"{count} outside China but would be inside with longitude and latitude "
-                f"exchanged ({first}); send coordinates in (longitude, latitude) order",
-                location=(x, y),
-            )
-        ]
+        return None
     not_degrees = np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))
-    if not_degrees.size:
-        k = int(not_degrees[0])
-        return [
-            Problem(
-                ProblemCode.NOT_DEGREES,
-                f"{not_degrees.size} of {len(coords)} coordinates are not longitude/latitude "
-                f"degrees (first is vertex {k + 1} at {_fmt(lon[k], lat[k])}); send WGS84 "
-                "(EPSG:4326) longitude/latitude, not projected metres",
-                location=(float(lon[k]), float(lat[k])),
-            )
-        ]
-    return [
-        Problem(
-            ProblemCode.OUTSIDE_CHINA,
-            f"{count} outside China's extent ({_BOUNDS_TEXT}); {first}; check the "
-            "coordinate system and that the data is WGS84 longitude/latitude",
-            location=(x, y),
-        )
-    ]
+    swapped = all(looks_swapped(float(lon[k]), float(lat[k])) for k in outside)
+    if swapped or not not_degrees.size:
+        culprits, what = outside, "outside China"
+    else:
+        culprits, what = not_degrees, "not longitude/latitude degrees"
+    i = int(culprits[0])
+    where = (float(lon[i]), float(lat[i]))
+    message = f"{culprits.size} of {len(coords)} coordinates are {what}"
+    first = f"first is vertex {i + 1} at {_fmt(*where)}"
+    if swapped:
+        code, advice = ProblemCode.SWAPPED_AXES, "send them in (longitude, latitude) order"
+        message += f" but would be inside with longitude and latitude exchanged ({first})"
+    elif not_degrees.size:
+        code, advice = ProblemCode.NOT_DEGREES, "send WGS84 (EPSG:4326) longitude/latitude"
+        message += f" ({first}); they look like projected metres"
+    else:
+        code, advice = ProblemCode.OUTSIDE_CHINA, "check the data is WGS84 longitude/latitude"
+        message += f"'s extent ({_BOUNDS_TEXT}); {first}"
+    return Problem(code, f"{message}; {advice}", location=where)
 
 
 def check_geometry(
@@ -228,39 +220,30 @@ def check_geometry(
         return [Problem(ProblemCode.EMPTY, "geometry is empty; it needs at least one coordinate")]
     problems: list[Problem] = []
     if expected_types is not None and geom.geom_type not in expected_types:
-        accepted = " or ".join(sorted(expected_types))
-        problems.append(
-            Problem(ProblemCode.WRONG_TYPE, f"expected {accepted}, got {geom.geom_type}")
-        )
+        message = f"expected {' or '.join(sorted(expected_types))}, got {geom.geom_type}"
+        problems.append(Problem(ProblemCode.WRONG_TYPE, message))
     if geom.has_z:
-        problems.append(
-            Problem(
-                ProblemCode.HAS_Z,
-                "coordinates have a third (Z) value, which is ignored and dropped",
-                severity="warning",
-            )
-        )
+        message = "coordinates have a third (Z) value, which is ignored and dropped"
+        problems.append(Problem(ProblemCode.HAS_Z, message, severity="warning"))
     coords = shapely.get_coordinates(geom)
     if len(coords) > max_vertices:
-        problems.append(
-            Problem(
-                ProblemCode.TOO_MANY_VERTICES,
-                f"geometry has {len(coords)} vertices, more than the limit of {max_vertices}; "
-                "simplify it (for example to a 1 m tolerance) before uploading",
-            )
+        message = (
+            f"geometry has {len(coords)} vertices, more than the limit of {max_vertices}; "
+            "simplify it (for example to a 1 m tolerance) before uploading"
         )
+        problems.append(Problem(ProblemCode.TOO_MANY_VERTICES, message))
     bad = np.flatnonzero(~np.isfinite(coords).all(axis=1))
     if bad.size:
-        i = int(bad[0])
-        problems.append(
-            Problem(
-                ProblemCode.NON_FINITE,
-                f"{bad.size} coordinates are not finite numbers (NaN or infinity); the first is "
-                f"vertex {i + 1}: ({coords[i, 0]}, {coords[i, 1]}); fix or remove them",
-            )
+        x, y = coords[bad[0]]
+        message = (
+            f"{bad.size} coordinates are not finite numbers (NaN or infinity); the first is "
+            f"vertex {bad[0] + 1}: ({x}, {y}); fix or remove them"
         )
-        return problems  # location and validity checks are meaningless with NaN
-    problems.extend(_coordinate_problems(coords))
+        # Location and validity checks mean nothing with NaN coordinates.
+        return [*problems, Problem(ProblemCode.NON_FINITE, message)]
+    outside = _coordinate_problem(coords)
+    if outside is not None:
+        problems.append(outside)
     if not geom.is_valid:
         problems.append(_invalidity(geom))
     return problems
@@ -312,18 +295,17 @@ def repair_geometry(geom: BaseGeometry) -> BaseGeometry:
     if flat.is_valid:
         return flat
     dimension = int(shapely.get_dimensions(flat))
-    kept = [p for p in _parts(shapely.make_valid(flat)) if shapely.get_dimensions(p) == dimension]
-    kept = [p for p in kept if not p.is_empty]
+    kept = [
+        p
+        for p in _parts(shapely.make_valid(flat))
+        if shapely.get_dimensions(p) == dimension and not p.is_empty
+    ]
     if not kept:
-        raise GeometryError(
-            [
-                Problem(
-                    ProblemCode.COLLAPSED,
-                    f"{geom.geom_type} collapses to nothing when repaired (for example all its "
-                    "vertices lie on one line); redraw it",
-                )
-            ]
+        message = (
+            f"{geom.geom_type} collapses to nothing when repaired (for example all its "
+            "vertices lie on one line); redraw it"
         )
+        raise GeometryError([Problem(ProblemCode.COLLAPSED, message)])
     if len(kept) == 1:
         return kept[0]
     if dimension == 2:

@@ -133,8 +133,13 @@ def test_outside_china_passes_through(func: Convert, lon: float, lat: float) -> 
         (wgs84_to_bd09, bd09_to_wgs84),
     ],
 )
-def test_round_trip_over_beijing_is_below_1_cm(forward: Convert, inverse: Convert) -> None:
-    lon, lat = beijing_grid()
+@pytest.mark.parametrize("area", ["beijing", "china"])
+def test_round_trip_is_below_1_cm(forward: Convert, inverse: Convert, area: str) -> None:
+    if area == "beijing":
+        lon, lat = beijing_grid()
+    else:  # most of China, well inside the rough bbox
+        rng = np.random.default_rng(99)
+        lon, lat = rng.uniform(74.0, 134.0, 20_000), rng.uniform(18.0, 53.0, 20_000)
     back_lon, back_lat = inverse(*forward(lon, lat))
     assert geodesic_m(lon, lat, back_lon, back_lat).max() < 0.01
     # And the other way round: inverse first, then forward.

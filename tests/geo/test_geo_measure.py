@@ -82,7 +82,8 @@ def test_point_buffer_is_a_true_circle(radius_m: float) -> None:
     assert area_m2(circle) == pytest.approx(math.pi * radius_m**2, rel=5e-3)
     coords = get_coordinates(circle)
     distances = distance_m(coords[:, 0], coords[:, 1], *TIANANMEN)
-    np.testing.assert_allclose(distances, radius_m, rtol=5e-3)
+    # The brief asks for 0.5 %; the projection makes it exact to float noise.
+    np.testing.assert_allclose(distances, radius_m, rtol=1e-6)
 
 
 def test_point_buffer_is_not_a_degree_ellipse() -> None:
