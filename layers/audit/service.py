@@ -19,7 +19,7 @@ from layers.audit.models import AuditRecord, Event
 from layers.errors import PermissionDenied
 
 GENESIS_HASH = "0" * 64
-# One advisory lock key serialises appends to the hash chain.
+# One advisory lock key serialises appends to the hash chain and the event log.
 _AUDIT_LOCK_KEY = 0x57415252
 
 
@@ -99,7 +99,12 @@ def append_event(
     bounds: tuple[float, float, float, float] | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the ordered log within the caller's transaction."""
+    """Append one event to the ordered log within the caller's transaction.
+
+    The same transaction-scoped lock as the audit chain is held until commit, so events
+    become visible in id order and a reader polling ``id > last_seen`` misses none.
+    """
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
     event = Event(
         type=type,
         layer=layer,

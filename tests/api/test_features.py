@@ -14,7 +14,7 @@ from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction
 from layers.audit.models import AuditRecord, Event
 from layers.audit.service import verify_audit_chain
-from layers.features.models import Precinct, Unit
+from layers.features.models import Precinct, RailStation, Unit
 from layers.features.registry import all_layers, get_layer
 from layers.features.service import create_feature
 from tests.utils.samples import SAMPLE_PROPERTIES, sample_geometry
@@ -187,3 +187,30 @@ def test_officer_is_limited_to_his_precinct(
                                              AuditRecord.target_id == str(mine.id))
         ).all()  # fmt: skip
     assert denied == ["denied"]
+
+
+def test_unit_user_sees_only_its_own_unit(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        own, other = session.scalars(select(Unit).order_by(Unit.id).limit(2)).all()
+        station_id = session.scalar(select(func.min(RailStation.id)))
+    headers = bearer(client, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=own.id)))
+    assert client.get(f"/api/layers/units/features/{own.id}", headers=headers).status_code == 200
+    assert client.get(f"/api/layers/units/features/{other.id}", headers=headers).status_code == 403
+    station = client.get(f"/api/layers/rail_stations/features/{station_id}", headers=headers)
+    assert station.status_code == 403
+    layers = {
+        layer["id"]: layer for layer in client.get("/api/layers", headers=headers).json()["data"]
+    }
+    assert layers["units"]["count"] == 1
+    assert layers["rail_stations"]["count"] == 0
+
+
+def test_auditor_cannot_read_features(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    headers = bearer(client, make_user(session_factory, Role.AUDITOR))
+    response = client.get("/api/layers/units/features/1", headers=headers)
+    assert response.status_code == 403
+    assert "may not features:read" in response.json()["detail"]
