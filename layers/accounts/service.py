@@ -21,6 +21,8 @@ from layers.features.models import District, Precinct, Unit
 from layers.settings import SecuritySettings
 
 _hasher = PasswordHasher()
+# Refresh the idle clock at most this often, so most requests do not write.
+LAST_SEEN_RESOLUTION = timedelta(seconds=30)
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("warroom-dummy-password")
 
@@ -195,7 +197,8 @@ def resolve_session(
         raise NotAuthenticated("session ended; log in again")
     if now > idle_deadline or now > auth.expires_at:
         raise NotAuthenticated("session expired; log in again")
-    auth.last_seen_at = now
+    if now - auth.last_seen_at > LAST_SEEN_RESOLUTION:
+        auth.last_seen_at = now
     return actor_for(user, client)
 
 
