@@ -8,26 +8,67 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import register_error_handlers
-from api.routes import auth, features, health, layers
+from api.ogc import routes as ogc
+from api.routes import (
+    auth,
+    exports,
+    feature_list,
+    features,
+    health,
+    imports,
+    layers,
+    search,
+    spatial,
+    tiles,
+)
 from layers.database import make_engine, make_sessionmaker
+from layers.events import subscribe
 from layers.settings import Settings
+from tiles.cache import TileCache
+from tiles.listener import ChangeListener
+from tiles.settings import TileSettings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, tile_settings: TileSettings | None = None) -> FastAPI:
     """Return the app; the engine lives from startup to shutdown on ``app.state``."""
+    tile_settings = tile_settings or TileSettings()
+    tile_cache = TileCache(
+        tile_settings.cache_bytes, extent=tile_settings.extent, buffer=tile_settings.buffer
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        # this worker's own writes drop its tiles at commit; the listener hears every worker's
+        unsubscribe = subscribe(lambda change: tile_cache.invalidate(change.layer, change.bounds))
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
+        listener.start()
         yield
+        listener.stop()
+        unsubscribe()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.tile_settings = tile_settings
+    app.state.tile_cache = tile_cache
     register_error_handlers(app)
-    for module in (health, auth, layers, features):
+    for module in (
+        health,
+        auth,
+        layers,
+        feature_list,
+        features,
+        spatial,
+        search,
+        ogc,
+        tiles,
+        imports,
+        exports,
+    ):
         app.include_router(module.router)
     return app
 

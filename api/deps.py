@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
 from layers.accounts.service import resolve_session
-from layers.errors import NotAuthenticated
+from layers.errors import InvalidInput, NotAuthenticated
+from layers.features.filters import BBox
 from layers.features.registry import LayerSpec, get_layer
 from layers.settings import Settings
 
@@ -76,3 +80,101 @@ def layer_spec(layer: str) -> LayerSpec:
 
 
 LayerDep = Annotated[LayerSpec, Depends(layer_spec)]
+
+
+def bbox_param(
+    bbox: Annotated[
+        str | None, Query(description="minx,miny,maxx,maxy in WGS84 degrees", max_length=200)
+    ] = None,
+) -> BBox | None:
+    """Return the ``bbox`` query parameter as four checked numbers (None when absent)."""
+    if bbox is None:
+        return None
+    try:
+        numbers = [float(part) for part in bbox.split(",")]
+    except ValueError:
+        raise InvalidInput(f"bbox must be four numbers minx,miny,maxx,maxy, got {bbox!r}") from None
+    if len(numbers) == 6:  # a 3D bbox: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidInput(f"bbox must be four finite numbers minx,miny,maxx,maxy, got {bbox!r}")
+    minx, miny, maxx, maxy = numbers
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput(
+            f"bbox {bbox!r} is not a WGS84 box: need -180<=minx<=maxx<=180, -90<=miny<=maxy<=90"
+        )
+    return (minx, miny, maxx, maxy)
+
+
+BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
+
+
+def limit_param(settings: SettingsDep, limit: int | None = None) -> int:
+    """Return the ``limit`` query parameter within 1..max_limit (the default when absent)."""
+    maximum = settings.features.max_limit
+    if limit is None:
+        return min(settings.features.default_limit, maximum)
+    if not 1 <= limit <= maximum:
+        raise InvalidInput(f"limit must be between 1 and {maximum}, got {limit}")
+    return limit
+
+
+LimitDep = Annotated[int, Depends(limit_param)]
+
+
+def crs_param(
+    crs: Annotated[
+        CoordSystem, Query(description="coordinates in/out: wgs84 (stored), gcj02 or bd09")
+    ] = CoordSystem.WGS84,
+) -> CoordSystem:
+    """Return the ``crs`` query parameter: the coordinate system of input and output."""
+    return crs
+
+
+CrsDep = Annotated[CoordSystem, Depends(crs_param)]
+
+
+def extra_params(request: Request, reserved: frozenset[str]) -> dict[str, str]:
+    """Return query parameters not in ``reserved`` (attribute filters); repeats are refused."""
+    extra: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in reserved:
+            continue
+        if name in extra:
+            raise InvalidInput(f"filter {name!r} is given twice; use one a,b list or a range")
+        extra[name] = value
+    return extra
+
+
+def _instant(text: str) -> datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"datetime {text!r} is not RFC 3339 (2026-11-24T08:00:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def datetime_param(
+    datetime_: Annotated[
+        str | None,
+        Query(alias="datetime", max_length=100, description="instant or start/end, '..' open"),
+    ] = None,
+) -> tuple[datetime | None, datetime | None] | None:
+    """Return the ``datetime`` parameter as an inclusive (start, end) interval."""
+    if datetime_ is None:
+        return None
+    start, slash, end = datetime_.partition("/")
+    if not slash:
+        instant = _instant(start)
+        if instant is None:
+            raise InvalidInput("datetime needs an instant or an interval start/end")
+        return instant, instant
+    interval = (_instant(start), _instant(end))
+    if interval[0] and interval[1] and interval[0] > interval[1]:
+        raise InvalidInput(f"datetime interval {datetime_!r} ends before it starts")
+    return interval
+
+
+DatetimeDep = Annotated[tuple[datetime | None, datetime | None] | None, Depends(datetime_param)]

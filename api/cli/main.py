@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from api.cli.data import export, import_
 from api.cli.db import db_app
 from api.cli.users import user_app
 from layers.accounts.models import User
@@ -23,6 +24,8 @@ from layers.settings import Settings
 app = typer.Typer(help="Warroom — spatial command map.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.command("import")(import_)
+app.command("export")(export)
 console = Console()
 
 
@@ -41,9 +44,8 @@ def demo(
     replace: bool = typer.Option(False, help="Replace the feature layers if data exists."),
 ) -> None:
     """Load the demo city of Beijing."""
-    from layers.demo.load import database_is_empty, load_demo_city
-
     from api.cli.progress import run_with_progress
+    from layers.demo.load import database_is_empty, load_demo_city
 
     engine = make_engine(Settings())
     if if_empty and not database_is_empty(engine):

@@ -6,11 +6,15 @@ taken from any boundary file: the demo city must look like Beijing, not be Beiji
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 Coords = tuple[tuple[float, float], ...]
 
 CITY_CODE = "110000"
+# Metres per degree around Beijing, for sizing small shapes and spacing stations.
+M_PER_DEG_LAT = 111_000.0
+M_PER_DEG_LON = M_PER_DEG_LAT * math.cos(math.radians(40.0))
 TIANANMEN = (116.3912, 39.9073)
 
 # Counter-clockwise from the western tip in 门头沟 (~15,000 km², like the municipality).
@@ -187,8 +191,9 @@ LANDMARKS: tuple[tuple[str, float, float], ...] = (
     ("宋家庄", 116.4285, 39.8459), ("刘家窑", 116.4215, 39.8566), ("天通苑", 116.4125, 40.0687),
     ("立水桥", 116.4109, 40.0528), ("回龙观", 116.3302, 40.0705), ("西二旗", 116.3057, 40.0530),
     ("上地", 116.3199, 40.0330), ("知春路", 116.3373, 39.9763), ("海淀黄庄", 116.3178, 39.9759),
-    ("奥林匹克公园", 116.3923, 40.0025), ("天宫院", 116.3196, 39.6702), ("六里桥", 116.3037, 39.8804),
-    ("惠新西街南口", 116.4170, 39.9770), ("芍药居", 116.4377, 39.9781), ("呼家楼", 116.4613, 39.9233),
+    ("奥林匹克公园", 116.3923, 40.0025), ("天宫院", 116.3196, 39.6702),
+    ("六里桥", 116.3037, 39.8804), ("惠新西街南口", 116.4170, 39.9770),
+    ("芍药居", 116.4377, 39.9781), ("呼家楼", 116.4613, 39.9233),
     ("北土城", 116.3949, 39.9770), ("亦庄桥", 116.4936, 39.8125), ("草房", 116.6140, 39.9240),
 )  # fmt: skip
 

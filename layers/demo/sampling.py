@@ -1,4 +1,4 @@
-"""Random points for the demo city: clusters around centres, along roads, uniform; inside a polygon."""
+"""Random points for the demo city: clustered round centres, along roads, uniform, in an area."""
 
 from __future__ import annotations
 
@@ -68,12 +68,14 @@ def within(rng: np.random.Generator, n: int, area: BaseGeometry, draw: Draw) -> 
     shapely.prepare(area)
     lons: list[FloatArray] = []
     lats: list[FloatArray] = []
-    have = 0
+    have = drawn = 0
     while have < n:
-        batch = max(2 * (n - have), 1000)
+        rate = max(have / drawn, 0.005) if drawn else 0.5
+        batch = max(int((n - have) / rate * 1.2), 1000)
         lon, lat = draw(rng, batch)
         keep = shapely.contains_xy(area, lon, lat)
         lons.append(lon[keep])
         lats.append(lat[keep])
         have += int(keep.sum())
+        drawn += batch
     return np.concatenate(lons)[:n], np.concatenate(lats)[:n]

@@ -9,6 +9,7 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Index,
@@ -25,6 +26,14 @@ from layers.base import AreaFeature, Base, Feature
 
 def _point() -> Any:
     return mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+
+def _point_3857() -> Any:
+    # Tiles select and clip on this indexed copy so no query transforms the indexed column.
+    return mapped_column(
+        Geometry("POINT", srid=3857, spatial_index=False),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
 
 
 def _area() -> Any:
@@ -50,6 +59,8 @@ class _Indexed:
         ]
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
             args.append(Index(f"ix_{table}_h3_cover", "h3_cover", postgresql_using="gin"))
+        else:
+            args.append(Index(f"ix_{table}_geom_3857", "geom_3857", postgresql_using="gist"))
         return (*args, *getattr(cls, "__extra_args__", ()))
 
 
@@ -77,6 +88,7 @@ class Unit(_Indexed, Feature, Base):
     __tablename__ = "units"
     __extra_args__ = (CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),)
     geom: Mapped[WKBElement] = _point()
+    geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32), index=True)
     credit_code: Mapped[str | None] = mapped_column(String(18))
     address: Mapped[str | None] = mapped_column(String(300))
@@ -103,6 +115,7 @@ class RailStation(_Indexed, Feature, Base):
 
     __tablename__ = "rail_stations"
     geom: Mapped[WKBElement] = _point()
+    geom_3857: Mapped[WKBElement] = _point_3857()
     code: Mapped[str | None] = mapped_column(String(32))
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
@@ -112,6 +125,7 @@ class BusStation(_Indexed, Feature, Base):
 
     __tablename__ = "bus_stations"
     geom: Mapped[WKBElement] = _point()
+    geom_3857: Mapped[WKBElement] = _point_3857()
     code: Mapped[str | None] = mapped_column(String(32))
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
@@ -147,6 +161,7 @@ class Incident(_Indexed, Feature, Base):
         Index("ix_incidents_occurred_at", "occurred_at"),
     )
     geom: Mapped[WKBElement] = _point()
+    geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32), index=True)
     level: Mapped[int] = mapped_column(SmallInteger, default=1)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
@@ -158,6 +173,7 @@ class Vehicle(_Indexed, Feature, Base):
 
     __tablename__ = "vehicles"
     geom: Mapped[WKBElement] = _point()
+    geom_3857: Mapped[WKBElement] = _point_3857()
     plate: Mapped[str] = mapped_column(String(16), unique=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,13 +9,21 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.audit.service import append_event, audited_denials, record_audit
 from layers.base import Feature
-from layers.errors import NotFound, PermissionDenied, PreconditionRequired, VersionConflict
+from layers.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionRequired,
+    VersionConflict,
+)
+from layers.events import announce_after_commit
 from layers.features.attributes import coerce_properties
 from layers.features.geometry import prepare_geometry
 from layers.features.jurisdiction import assign_jurisdiction
@@ -59,8 +67,9 @@ def get_feature(*, session: Session, spec: LayerSpec, feature_id: int, actor: Ac
 
 
 def _lock_for_write(
-    session: Session, spec: LayerSpec, feature_id: int, expected_version: int | None
+    session: Session, spec: LayerSpec, feature_id: int, expected_version: int | None, actor: Actor
 ) -> Feature:
+    """Lock the feature row, then check scope before version so outsiders learn nothing."""
     if expected_version is None:
         raise PreconditionRequired("writes need the version they replace (If-Match header)")
     feature = session.scalar(
@@ -68,6 +77,8 @@ def _lock_for_write(
     )
     if feature is None:
         raise NotFound(f"layer {spec.id!r} has no feature {feature_id}")
+    if not actor.scope.contains(feature):
+        raise _outside(spec, feature_id)
     if feature.version != expected_version:
         raise VersionConflict(
             f"feature {feature_id} is at version {feature.version}, not {expected_version}; "
@@ -89,11 +100,20 @@ def _store_geometry(
 
 def _settle(session: Session, spec: LayerSpec, feature: Feature, actor: Actor) -> None:
     """Assign the jurisdiction of a written feature and check it stays in the actor's scope."""
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(_conflict_message(spec, exc)) from exc
     assign_jurisdiction(session, spec.table, [feature.id])
     session.refresh(feature)
     if not actor.scope.contains(feature):
         raise PermissionDenied(f"the feature would lie outside your jurisdiction ({spec.id!r})")
+
+
+def _conflict_message(spec: LayerSpec, exc: IntegrityError) -> str:
+    diag = getattr(exc.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or "a unique value"
+    return f"layer {spec.id!r} already has a feature with the same value ({constraint})"
 
 
 def _bounds(*geoms: BaseGeometry) -> tuple[float, float, float, float]:
@@ -125,9 +145,11 @@ def create_feature(
     after = feature_snapshot(spec, feature)
     record_audit(session, actor=actor, action=f"{spec.id}.create", target_type=spec.id,
                  target_id=feature.id, after=after)  # fmt: skip
-    append_event(session, type="feature.created", actor=actor, layer=spec.id,
-                 feature_id=feature.id, bounds=_bounds(to_shape(feature.geom)),  # type: ignore[attr-defined]
-                 payload={"version": feature.version})  # fmt: skip
+    event = append_event(session, type="feature.created", actor=actor, layer=spec.id,
+                         feature_id=feature.id,
+                         bounds=_bounds(to_shape(feature.geom)),  # type: ignore[attr-defined]
+                         payload={"version": feature.version})  # fmt: skip
+    announce_after_commit(session, event)
     return feature
 
 
@@ -145,11 +167,7 @@ def update_feature(
     """Change a feature's geometry and/or properties if ``expected_version`` is current."""
     with audited_denials(session, actor, f"{spec.id}.update", spec.id, feature_id):
         actor.require_layer_write(spec.id)
-        feature = _lock_for_write(session, spec, feature_id, expected_version)
-        if not actor.scope.contains(feature):
-            raise PermissionDenied(
-                f"feature {feature_id} of {spec.id!r} is outside your jurisdiction"
-            )
+        feature = _lock_for_write(session, spec, feature_id, expected_version, actor)
         before = feature_snapshot(spec, feature)
         old_shape = to_shape(feature.geom)  # type: ignore[attr-defined]
         for name, value in coerce_properties(spec, properties or {}, partial=True).items():
@@ -162,9 +180,11 @@ def update_feature(
     after = feature_snapshot(spec, feature)
     record_audit(session, actor=actor, action=f"{spec.id}.update", target_type=spec.id,
                  target_id=feature.id, before=before, after=after)  # fmt: skip
-    append_event(session, type="feature.updated", actor=actor, layer=spec.id, feature_id=feature.id,
-                 bounds=_bounds(old_shape, to_shape(feature.geom)),  # type: ignore[attr-defined]
-                 payload={"version": feature.version})  # fmt: skip
+    event = append_event(session, type="feature.updated", actor=actor, layer=spec.id,
+                         feature_id=feature.id,
+                         bounds=_bounds(old_shape, to_shape(feature.geom)),  # type: ignore[attr-defined]
+                         payload={"version": feature.version})  # fmt: skip
+    announce_after_commit(session, event)
     return feature
 
 
@@ -179,15 +199,12 @@ def delete_feature(
     """Delete a feature if ``expected_version`` is current; audited with its last state."""
     with audited_denials(session, actor, f"{spec.id}.delete", spec.id, feature_id):
         actor.require_layer_write(spec.id)
-        feature = _lock_for_write(session, spec, feature_id, expected_version)
-        if not actor.scope.contains(feature):
-            raise PermissionDenied(
-                f"feature {feature_id} of {spec.id!r} is outside your jurisdiction"
-            )
+        feature = _lock_for_write(session, spec, feature_id, expected_version, actor)
     before = feature_snapshot(spec, feature)
     shape = to_shape(feature.geom)  # type: ignore[attr-defined]
     session.delete(feature)
     record_audit(session, actor=actor, action=f"{spec.id}.delete", target_type=spec.id,
                  target_id=feature_id, before=before)  # fmt: skip
-    append_event(session, type="feature.deleted", actor=actor, layer=spec.id,
-                 feature_id=feature_id, bounds=_bounds(shape), payload={})  # fmt: skip
+    event = append_event(session, type="feature.deleted", actor=actor, layer=spec.id,
+                         feature_id=feature_id, bounds=_bounds(shape), payload={})  # fmt: skip
+    announce_after_commit(session, event)

@@ -23,7 +23,10 @@ def test_every_layer_has_geometry_h3_and_indexes(engine: Engine) -> None:
             assert shared <= columns, spec.id
             assert {a.name for a in spec.attributes} <= columns, spec.id
             srid, kind = conn.execute(
-                text("SELECT srid, type FROM geometry_columns WHERE f_table_name = :t"),
+                text(
+                    "SELECT srid, type FROM geometry_columns"
+                    " WHERE f_table_name = :t AND f_geometry_column = 'geom'"
+                ),
                 {"t": spec.table},
             ).one()
             assert srid == 4326 and kind == spec.geometry_type.upper(), spec.id

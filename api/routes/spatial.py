@@ -1,0 +1,111 @@
+"""Spatial questions: what is in this region, what is nearest, where is it dense."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Annotated
+
+import h3
+import shapely
+from fastapi import APIRouter, Query, Request
+from shapely.geometry import Point
+
+from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
+from api.schemas.geojson import GeoJSONResponse, collection_text
+from api.schemas.spatial import SpatialQuery, to_wgs84
+from geo import hexes
+from layers.errors import InvalidInput
+from layers.features.filters import parse_filters
+from layers.features.query import FeatureQuery, FeatureRow, geometries_in_crs, parse_properties
+from layers.features.registry import get_layer
+from layers.features.spatial import hexbins, nearest, query_region, region_around, region_of
+
+router = APIRouter(tags=["spatial"])
+
+
+@router.post("/api/spatial/query", response_class=GeoJSONResponse)
+def spatial_query(
+    body: SpatialQuery, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    crs: CrsDep,
+) -> GeoJSONResponse:  # fmt: skip
+    """Return, per layer, the count and the first ``limit`` features in the region.
+
+    Around a point or line the test is geodesic and each feature carries
+    ``distance_m``. Coordinates are read and written in ``crs``.
+    """
+    specs = [get_layer(layer_id) for layer_id in body.layers]
+    geom, distance_m = body.shape()
+    geom = to_wgs84(geom, crs)
+    max_vertices = settings.features.max_vertices
+    region = (
+        region_of(geom, max_vertices=max_vertices) if distance_m is None
+        else region_around(geom, distance_m, max_vertices=max_vertices)
+    )  # fmt: skip
+    parts = []
+    for spec in specs:
+        query = FeatureQuery(filters=parse_filters(spec, body.filters.get(spec.id, {})),
+                             limit=body.limit, crs=crs)  # fmt: skip
+        count, page = query_region(session=session, spec=spec, actor=actor, region=region,
+                                   relation=body.relation, query=query)  # fmt: skip
+        collection = collection_text(page.features, count=count, truncated=count > body.limit)
+        parts.append(f"{json.dumps(spec.id)}:{collection}")
+    return GeoJSONResponse(f'{{"relation":"{body.relation.value}","layers":{{{",".join(parts)}}}}}')
+
+
+def _point(text: str) -> Point:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(f"point must be lon,lat, got {text!r}") from None
+    return Point(lon, lat)
+
+
+NEAREST_RESERVED = frozenset({"point", "k", "crs", "properties"})
+HEXBIN_RESERVED = frozenset({"bbox", "resolution", "sum", "crs"})
+
+
+@router.get("/api/layers/{layer}/nearest", response_class=GeoJSONResponse)
+def nearest_features(
+    spec: LayerDep, request: Request, session: SessionDep, actor: CurrentActor,
+    crs: CrsDep, point: Annotated[str, Query(max_length=100)],
+    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+    properties: Annotated[str | None, Query(max_length=1000)] = None,
+) -> GeoJSONResponse:  # fmt: skip
+    """Return the ``k`` nearest features to ``point`` (lon,lat in ``crs``) with ``distance_m``."""
+    target = to_wgs84(_point(point), crs)
+    region_of(target, max_vertices=1)  # refuses a point outside China, saying why
+    query = FeatureQuery(filters=parse_filters(spec, extra_params(request, NEAREST_RESERVED)),
+                         crs=crs, properties=parse_properties(spec, properties))  # fmt: skip
+    page = nearest(session=session, spec=spec, actor=actor, point=target, k=k, query=query)
+    return GeoJSONResponse(collection_text(page.features, numberReturned=len(page.features)))
+
+
+@lru_cache(maxsize=65_536)
+def cell_geojson(cell: int) -> str:
+    """Return the outline of an H3 cell as GeoJSON text (cached: outlines never change)."""
+    return str(shapely.to_geojson(hexes.cell_polygon(cell)))
+
+
+@router.get("/api/layers/{layer}/hexbins", response_class=GeoJSONResponse)
+def hexbin_features(
+    spec: LayerDep, request: Request, session: SessionDep, actor: CurrentActor, bbox: BBoxDep,
+    crs: CrsDep, resolution: Annotated[int, Query(ge=0, le=9)] = 7,
+    sum: Annotated[str | None, Query(max_length=64, description="numeric attribute")] = None,
+) -> GeoJSONResponse:  # fmt: skip
+    """Return H3 cells with feature counts (and a sum) as GeoJSON polygons.
+
+    A feature counts in the cell of its representative point; the stored
+    resolution-9 cell is coarsened to ``resolution`` in SQL by bit masks.
+    """
+    filters = parse_filters(spec, extra_params(request, HEXBIN_RESERVED))
+    query = FeatureQuery(bbox=bbox, filters=filters)
+    bins = hexbins(session=session, spec=spec, actor=actor, resolution=resolution, query=query,
+                   sum_of=sum)  # fmt: skip
+    texts = geometries_in_crs([cell_geojson(b.cell) for b in bins], crs)
+    rows = [
+        FeatureRow(index, text, json.dumps({"h3": h3.int_to_str(b.cell), "resolution": resolution,
+                                            "count": b.count, "sum": b.total}))
+        for index, (b, text) in enumerate(zip(bins, texts, strict=True), start=1)
+    ]  # fmt: skip
+    return GeoJSONResponse(collection_text(rows, numberReturned=len(rows)))

@@ -1,0 +1,287 @@
+"""Benchmark spatial questions on the demo city over HTTP, in the database, and against tipg.
+
+    .venv/bin/python bench/query.py --units 1000000 --requests 60
+
+Creates (or reuses) the database ``warroom_bench_query`` on 127.0.0.1:5432, loads the
+demo city if it is empty, serves the app with uvicorn (1 worker) and, if
+``--tipg`` points at a uvicorn with tipg installed, tipg on the same database. One
+sequential httpx client measures p50/p95 per question; the in-database time is the
+sum of ``EXPLAIN ANALYZE`` planning + execution of the exact statements the domain
+function issues (captured from the engine), median over the same request mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import httpx
+from shapely.geometry import Point, box
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from layers.accounts.roles import Role
+from layers.accounts.scope import SYSTEM
+from layers.accounts.service import Jurisdiction, create_user
+from layers.demo.load import load_demo_city
+from layers.features.models import Unit
+from layers.features.query import FeatureQuery, list_features
+from layers.features.registry import get_layer
+from layers.features.spatial import (
+    Region,
+    Relation,
+    hexbins,
+    nearest,
+    query_region,
+    region_around,
+)
+from layers.migrate import upgrade
+from layers.settings import SecuritySettings
+
+SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+DATABASE = "warroom_bench_query"
+PASSWORD = "bench-password-123"
+# Dense places: Tiananmen, Guomao, Zhongguancun, Wangjing, Xidan, Beijing South station.
+CENTRES = [(116.3912, 39.9073), (116.4610, 39.9090), (116.3160, 39.9830),
+           (116.4700, 39.9900), (116.3740, 39.9130), (116.3790, 39.8650)]  # fmt: skip
+UNITS = get_layer("units")
+
+
+def prepare_database(units: int, seed: int, database: str) -> str:
+    """Return the URL of the benchmark database, created, migrated and loaded if needed."""
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}):
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    url = make_url(SERVER).set(database=database).render_as_string(hide_password=False)
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        loaded = session.scalar(select(func.count()).select_from(Unit))
+    if not loaded:
+        started = time.perf_counter()
+        load_demo_city(engine, units=units, seed=seed)
+        print(f"loaded {units} units in {time.perf_counter() - started:.0f} s")
+        # The demo loader writes units in random order; lay them out spatially (as a
+        # production table would be) so an area's rows share pages.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("CLUSTER units USING ix_units_geom"))
+            conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return url
+
+
+def ensure_user(url: str) -> str:
+    """Create the benchmark admin once; return its name."""
+    engine = create_engine(url)
+    name = "bench-admin"
+    with Session(engine) as session, session.begin():
+        exists = session.execute(text("SELECT 1 FROM users WHERE username = :n"), {"n": name})
+        if exists.first() is None:
+            create_user(session=session, username=name, password=PASSWORD, role=Role.ADMIN,
+                        where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings())  # fmt: skip
+    engine.dispose()
+    return name
+
+
+def free_port() -> int:
+    """Return a free localhost TCP port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+    """Run a server process until the block ends; wait until ``ready_url`` answers."""
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(ready_url, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def square_km2(lon: float, lat: float, area_km2: float) -> Any:
+    """Return a square of ``area_km2`` centred on a point, in degrees."""
+    half_m = math.sqrt(area_km2) * 1000 / 2
+    dlat = half_m / 111_320
+    dlon = half_m / (111_320 * math.cos(math.radians(lat)))
+    return box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+
+Case = Callable[[int], tuple[str, str, Any]]
+
+
+def http_cases() -> dict[str, Case]:
+    """Return each question as ``i -> (method, path, json body)``."""
+
+    def centre(i: int) -> tuple[float, float]:
+        return CENTRES[i % len(CENTRES)]
+
+    return {
+        "polygon 10 km² (count + 1000 features)": lambda i: ("POST", "/api/spatial/query", {
+            "layers": ["units"], "limit": 1000,
+            "geometry": square_km2(*centre(i), 10).__geo_interface__}),
+        "radius 2 km (count + 1000 features)": lambda i: ("POST", "/api/spatial/query", {
+            "layers": ["units"], "limit": 1000, "point": list(centre(i)), "radius_m": 2000}),
+        "k-nearest (k=10)": lambda i: (
+            "GET", f"/api/layers/units/nearest?point={centre(i)[0]},{centre(i)[1]}&k=10", None),
+        "hexbins whole city (res 7, sum risk)": lambda i: (
+            "GET", "/api/layers/units/hexbins?resolution=7&sum=risk_level", None),
+        "OGC items?limit=1000": lambda i: (
+            "GET", "/ogc/collections/units/items?limit=1000", None),
+    }  # fmt: skip
+
+
+def db_cases() -> dict[str, Callable[[Session, int], Any]]:
+    """Return the domain call behind each HTTP question (for EXPLAIN ANALYZE)."""
+
+    def region(session: Session, i: int, reg: Region) -> Any:
+        return query_region(session=session, spec=UNITS, actor=SYSTEM, region=reg,
+                            relation=Relation.INTERSECTS,
+                            query=FeatureQuery(limit=1000))  # fmt: skip
+
+    def circle(i: int) -> Region:
+        return region_around(Point(CENTRES[i % len(CENTRES)]), 2000.0, max_vertices=10)
+
+    names = list(http_cases())
+    return {
+        names[0]: lambda s, i: region(s, i, Region(square_km2(*CENTRES[i % len(CENTRES)], 10))),
+        names[1]: lambda s, i: region(s, i, circle(i)),
+        names[2]: lambda s, i: nearest(session=s, spec=UNITS, actor=SYSTEM, k=10,
+                                       point=Point(CENTRES[i % len(CENTRES)]),
+                                       query=FeatureQuery()),
+        names[3]: lambda s, i: hexbins(session=s, spec=UNITS, actor=SYSTEM, resolution=7,
+                                       query=FeatureQuery(), sum_of="risk_level"),
+        names[4]: lambda s, i: list_features(session=s, spec=UNITS, actor=SYSTEM,
+                                             query=FeatureQuery(limit=1000)),
+    }  # fmt: skip
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """Return (p50, p95) of ``samples``."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def time_http(client: httpx.Client, case: Case, requests: int, warmup: int = 3) -> list[float]:
+    """Return milliseconds per request of ``case`` (after ``warmup`` unmeasured requests)."""
+    out = []
+    for i in range(-warmup, requests):
+        method, path, body = case(i)
+        started = time.perf_counter()
+        response = client.request(method, path, json=body)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        if i >= 0:
+            out.append(elapsed)
+    return out
+
+
+def time_in_database(engine: Engine, call: Callable[[Session, int], Any], runs: int) -> float:
+    """Return the median over ``runs`` of summed EXPLAIN ANALYZE time of the call's SQL, ms."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if not statement.startswith(("EXPLAIN", "SET")):
+            captured.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    totals = []
+    try:
+        for i in range(runs):
+            captured.clear()
+            with Session(engine) as session:
+                call(session, i)
+                statements = list(captured)
+                total = 0.0
+                for statement, params in statements:
+                    raw = (
+                        session.connection()
+                        .exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params)
+                        .scalar()
+                    )
+                    plan = raw[0] if isinstance(raw, list) else json.loads(raw)[0]
+                    total += plan["Planning Time"] + plan["Execution Time"]
+                totals.append(total)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return statistics.median(totals)
+
+
+def main() -> None:
+    """Run the benchmark and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--database", default=DATABASE, help="kept between runs; drop it by hand")
+    parser.add_argument(
+        "--tipg",
+        default="/tmp/tipg-venv/bin/uvicorn",
+        help="uvicorn of a venv with tipg installed ('' to skip)",
+    )
+    args = parser.parse_args()
+    url = prepare_database(args.units, args.seed, args.database)
+    user = ensure_user(url)
+    ours, tipg = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    command = [".venv/bin/uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
+               "--port", ours.rsplit(":", 1)[1], "--workers", "1",
+               "--log-level", "warning"]  # fmt: skip
+    pg = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    tipg_cmd = [args.tipg, "tipg.main:app", "--host", "127.0.0.1", "--port",
+                tipg.rsplit(":", 1)[1], "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    rows: dict[str, list[float]] = {}
+    with ExitStack() as stack:
+        stack.enter_context(serve(command, {"WARROOM_DATABASE_URL": url}, f"{ours}/api/health"))
+        if args.tipg:
+            stack.enter_context(serve(tipg_cmd, {"DATABASE_URL": pg}, f"{tipg}/collections"))
+        login = httpx.post(f"{ours}/api/auth/login", json={"username": user, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        client = stack.enter_context(httpx.Client(base_url=ours, headers=headers, timeout=60))
+        for name, case in http_cases().items():
+            rows[name] = time_http(client, case, args.requests)
+        if args.tipg:  # ours and tipg alternate, so both see the same machine load
+            theirs = stack.enter_context(httpx.Client(base_url=tipg, timeout=60))
+            items = http_cases()["OGC items?limit=1000"]
+            tipg_items: Case = lambda i: ("GET", "/collections/public.units/items?limit=1000", None)  # noqa: E731
+            time_http(theirs, tipg_items, 0)  # warm up
+            rows["OGC items?limit=1000"], rows["tipg items?limit=1000"] = [], []
+            for _ in range(args.requests):
+                rows["OGC items?limit=1000"] += time_http(client, items, 1, warmup=0)
+                rows["tipg items?limit=1000"] += time_http(theirs, tipg_items, 1, warmup=0)
+    engine = create_engine(url)
+    in_db = {name: time_in_database(engine, call, 15) for name, call in db_cases().items()}
+    engine.dispose()
+    print("| question | HTTP p50 ms | HTTP p95 ms | in-database ms (median) | overhead p50 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name, samples in rows.items():
+        p50, p95 = percentiles(samples)
+        db = f"{in_db[name]:.1f} | {p50 - in_db[name]:.1f}" if name in in_db else " | "
+        print(f"| {name} | {p50:.1f} | {p95:.1f} | {db} |")
+    if args.tipg:
+        ratio = percentiles(rows["OGC items?limit=1000"])[0] / percentiles(
+            rows["tipg items?limit=1000"])[0]  # fmt: skip
+        print(f"\nours / tipg on items?limit=1000 (p50, interleaved): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

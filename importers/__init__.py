@@ -1,0 +1,1 @@
+"""Bulk import and export of layer data: one importer per file format, one pipeline."""

@@ -1,0 +1,71 @@
+"""Encode generated layers as PostgreSQL COPY text: hex EWKB geometry, H3 cells, typed columns.
+
+The generator never puts tabs, newlines or backslashes in text, so values need no escaping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+
+from geo.hexes import cells_of_points, cover_polygon
+from layers.demo.data import Column, LayerData
+
+NULL = r"\N"
+SRID = 4326
+
+
+def copy_columns(layer: LayerData) -> list[str]:
+    """Return the table columns a COPY of ``layer`` fills, in row order."""
+    area = _is_area(layer)
+    return [*layer.columns, "h3_cell", *(["h3_cover"] if area else []), "geom"]
+
+
+def copy_text(layer: LayerData, start: int, stop: int) -> str:
+    """Return rows ``start:stop`` of ``layer`` as COPY text (one line per row)."""
+    geoms = layer.geom[start:stop]
+    area = _is_area(layer)
+    anchors = shapely.point_on_surface(geoms) if area else geoms
+    xy = shapely.get_coordinates(anchors)
+    fields: list[list[str]] = [_text(values[start:stop]) for values in layer.columns.values()]
+    fields.append(cells_of_points(xy[:, 0], xy[:, 1]).astype(str).tolist())
+    if area:
+        fields.append([_array(cover_polygon(g)) for g in geoms])
+    ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
+    fields.append(ewkb.tolist())
+    return "".join(line + "\n" for line in map("\t".join, zip(*fields, strict=True)))
+
+
+def _is_area(layer: LayerData) -> bool:
+    return (
+        len(layer) > 0 and shapely.get_type_id(layer.geom[0]) == shapely.GeometryType.MULTIPOLYGON
+    )
+
+
+def _text(values: Column) -> list[str]:
+    """Return COPY text for one column slice."""
+    if isinstance(values, list):
+        return [_value(v) for v in values]
+    kind = values.dtype.kind
+    if kind == "b":
+        return np.where(values, "t", "f").tolist()
+    if kind == "M":
+        unit = np.datetime_data(values.dtype)[0]
+        if unit == "D":
+            return np.datetime_as_string(values).tolist()
+        return np.datetime_as_string(values, unit="s", timezone="UTC").tolist()
+    return values.astype(str).tolist() if kind in "iuf" else values.tolist()
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, list):
+        return _array(value)
+    return str(value)
+
+
+def _array(values: list[Any]) -> str:
+    return "{" + ",".join(str(v) for v in values) + "}"

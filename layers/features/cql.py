@@ -1,0 +1,192 @@
+"""CQL2 filters (text and JSON) as SQLAlchemy conditions on a layer, via pygeofilter.
+
+pygeofilter parses; this evaluator (modelled on pygeofilter's SQLAlchemy backend)
+maps only registry attributes, ``id`` and ``geometry``, types every literal by its
+attribute and validates geometry literals, so a bad filter is a precise
+``InvalidInput`` and never a database error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from typing import Any
+
+from lark.exceptions import LarkError
+from pygeofilter import ast, values
+from pygeofilter.backends.evaluator import Evaluator, handle
+from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
+from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+from shapely.geometry import box, shape
+from sqlalchemy import ColumnElement, and_, func, not_, or_
+
+from layers.errors import InvalidInput
+from layers.features.query import literal_geometry
+from layers.features.registry import AttrType, LayerSpec
+from layers.features.spatial import region_of
+
+GEOMETRY_NAMES = ("geometry", "geom")
+_SPATIAL = {
+    "INTERSECTS": func.ST_Intersects, "DISJOINT": func.ST_Disjoint,
+    "CONTAINS": func.ST_Contains, "WITHIN": func.ST_Within, "TOUCHES": func.ST_Touches,
+    "CROSSES": func.ST_Crosses, "OVERLAPS": func.ST_Overlaps, "EQUALS": func.ST_Equals,
+}  # fmt: skip
+_COMPARE = {
+    "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}  # fmt: skip
+
+
+def _typed(kind: AttrType | None, value: Any) -> Any:
+    """Return ``value`` as the Python type of attribute kind ``kind`` or raise ValueError."""
+    if kind is None or kind is AttrType.INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{value!r} is not a number")
+        return value
+    if kind is AttrType.STRING:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not text")
+        return value
+    if kind is AttrType.BOOLEAN:
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not true or false")
+        return value
+    if kind in (AttrType.DATE, AttrType.DATETIME):
+        if isinstance(value, datetime | date):
+            return value
+        return datetime.fromisoformat(str(value))
+    raise ValueError(f"list attributes can only be tested with IS NULL, not {value!r}")
+
+
+class _Evaluator(Evaluator):
+    def __init__(self, spec: LayerSpec) -> None:
+        self.spec = spec
+
+    def _kind(self, node: Any) -> AttrType | None:
+        if isinstance(node, ast.Attribute) and node.name not in ("id", *GEOMETRY_NAMES):
+            return self.spec.attribute(node.name).type
+        return None
+
+    def _values(self, node: Any, *raw: Any) -> list[Any]:
+        kind = self._kind(node)
+        try:
+            return [_typed(kind, v) for v in raw]
+        except ValueError as exc:
+            name = getattr(node, "name", "expression")
+            raise InvalidInput(f"invalid CQL2 filter: {name}: {exc}") from None
+
+    @handle(ast.Not)
+    def not_(self, node: Any, sub: Any) -> Any:
+        return not_(sub)
+
+    @handle(ast.And, ast.Or)
+    def combination(self, node: Any, lhs: Any, rhs: Any) -> Any:
+        return and_(lhs, rhs) if node.op.value == "AND" else or_(lhs, rhs)
+
+    @handle(ast.Comparison, subclasses=True)
+    def comparison(self, node: Any, lhs: Any, rhs: Any) -> Any:
+        (value,) = self._values(node.lhs, rhs)
+        return _COMPARE[node.op.value](lhs, value)
+
+    @handle(ast.Between)
+    def between(self, node: Any, lhs: Any, low: Any, high: Any) -> Any:
+        low, high = self._values(node.lhs, low, high)
+        clause = lhs.between(low, high)
+        return not_(clause) if node.not_ else clause
+
+    @handle(ast.Like)
+    def like(self, node: Any, lhs: Any) -> Any:
+        if self._kind(node.lhs) is not AttrType.STRING or not isinstance(node.pattern, str):
+            raise InvalidInput("invalid CQL2 filter: LIKE needs a text attribute and pattern")
+        clause = lhs.like(node.pattern, escape="\\")
+        return not_(clause) if node.not_ else clause
+
+    @handle(ast.In)
+    def in_(self, node: Any, lhs: Any, *options: Any) -> Any:
+        clause = lhs.in_(self._values(node.lhs, *options))
+        return not_(clause) if node.not_ else clause
+
+    @handle(ast.IsNull)
+    def null(self, node: Any, lhs: Any) -> Any:
+        return lhs.is_not(None) if node.not_ else lhs.is_(None)
+
+    @handle(ast.SpatialComparisonPredicate, subclasses=True)
+    def spatial(self, node: Any, lhs: Any, rhs: Any) -> Any:
+        return _SPATIAL[node.op.name](lhs, rhs)
+
+    @handle(ast.Attribute)
+    def attribute(self, node: Any) -> Any:
+        model = self.spec.model
+        if node.name in GEOMETRY_NAMES:
+            return model.geom  # type: ignore[attr-defined]
+        if node.name == "id":
+            return model.id
+        known = ["id", "geometry", *(a.name for a in self.spec.attributes)]
+        if node.name not in known:
+            raise InvalidInput(f"invalid CQL2 filter: unknown property {node.name!r}; "
+                               f"queryables are: {', '.join(known)}")  # fmt: skip
+        return getattr(model, node.name)
+
+    @handle(ast.Function)
+    def function(self, node: Any, *arguments: Any) -> Any:
+        if node.name.lower() == "bbox" and len(arguments) in (4, 6):
+            return _envelope(arguments)
+        raise InvalidInput(f"invalid CQL2 filter: unsupported function {node.name!r}")
+
+    @handle(*values.LITERALS)
+    def literal(self, node: Any) -> Any:
+        return node
+
+    @handle(values.Geometry)
+    def geometry(self, node: Any) -> Any:
+        return _geometry(node.__geo_interface__)
+
+    @handle(values.Envelope)
+    def envelope(self, node: Any) -> Any:
+        # pygeofilter's cql2-json parser fills Envelope(x1, x2, y1, y2) from a
+        # [minx, miny, maxx, maxy] bbox positionally, so the fields are in bbox order.
+        return _envelope((node.x1, node.x2, node.y1, node.y2))
+
+
+def _geometry(geojson: dict[str, Any]) -> ColumnElement[Any]:
+    try:
+        geom = shape(geojson)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise InvalidInput(f"invalid CQL2 filter: malformed geometry: {exc}") from None
+    return literal_geometry(region_of(geom, max_vertices=10_000).area)
+
+
+def _envelope(args: tuple[Any, ...]) -> ColumnElement[Any]:
+    numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
+    if len(numbers) != len(args) or not all(math.isfinite(n) for n in numbers):
+        raise InvalidInput("invalid CQL2 filter: BBOX needs 4 finite numbers")
+    minx, miny, maxx, maxy = (numbers[0], numbers[1], numbers[-2], numbers[-1])
+    if minx > maxx or miny > maxy:
+        raise InvalidInput("invalid CQL2 filter: BBOX minimum exceeds maximum")
+    return literal_geometry(box(minx, miny, maxx, maxy))
+
+
+def parse_cql2(text: str, lang: str = "cql2-text") -> Any:
+    """Return the pygeofilter AST of a CQL2 filter or raise ``InvalidInput`` with the reason."""
+    try:
+        if lang == "cql2-json":
+            return parse_cql2_json(json.loads(text))
+        if lang == "cql2-text":
+            return parse_cql2_text(text)
+    except (LarkError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"invalid CQL2 filter ({lang}): {reason}") from None
+    raise InvalidInput(f"unknown filter-lang {lang!r}; use cql2-text or cql2-json")
+
+
+def cql2_clause(spec: LayerSpec, text: str, lang: str = "cql2-text") -> ColumnElement[bool]:
+    """Return the SQL condition of a CQL2 filter over the attributes of ``spec``."""
+    tree = parse_cql2(text, lang)
+    try:
+        clause: ColumnElement[bool] = _Evaluator(spec).evaluate(tree)
+    except NotImplementedError as exc:
+        raise InvalidInput(f"invalid CQL2 filter: unsupported expression ({exc})") from None
+    if not isinstance(clause, ColumnElement):
+        raise InvalidInput("invalid CQL2 filter: it must be a condition, not a value")
+    return clause

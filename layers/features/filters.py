@@ -1,0 +1,139 @@
+"""One-clause SQL builders for feature reads: bbox, attribute filters, name search.
+
+Each function returns one SQLAlchemy condition; the query functions AND them with the
+actor's scope clause. Values are always bound parameters, never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from layers.base import Feature
+from layers.errors import InvalidInput
+from layers.features.attributes import coerce_properties
+from layers.features.registry import AttrType, LayerSpec
+
+BBox = tuple[float, float, float, float]
+RANGE_SEPARATOR = ".."
+_RANGE_TYPES = {AttrType.INTEGER, AttrType.DATE, AttrType.DATETIME, AttrType.STRING}
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """``name`` equals one of ``values``, or lies in ``[low, high]`` (either end open)."""
+
+    name: str
+    values: tuple[Any, ...] = ()
+    low: Any = None
+    high: Any = None
+
+
+def column(spec: LayerSpec, name: str) -> InstrumentedAttribute[Any]:
+    """Return the model column of attribute ``name`` of ``spec`` (``NotFound`` if unknown)."""
+    spec.attribute(name)
+    attr: InstrumentedAttribute[Any] = getattr(spec.model, name)
+    return attr
+
+
+def _coerce(spec: LayerSpec, name: str, raw: str) -> Any:
+    try:
+        return coerce_properties(spec, {name: raw}, partial=True)[name]
+    except InvalidInput as exc:
+        problems = "; ".join(exc.details.get("problems", [exc.message]))
+        raise InvalidInput(f"invalid filter {name}={raw!r}: {problems}") from None
+
+
+def parse_filter(spec: LayerSpec, name: str, raw: str) -> AttributeFilter:
+    """Parse ``raw`` (``v``, ``v1,v2`` or a range ``lo..hi``/``lo..``/``..hi``) for ``name``."""
+    known = [a.name for a in spec.attributes]
+    if name not in known:
+        raise InvalidInput(
+            f"unknown filter {name!r} for layer {spec.id!r}; filter by one of: {', '.join(known)}"
+        )
+    attribute = spec.attribute(name)
+    if RANGE_SEPARATOR in raw and attribute.type in _RANGE_TYPES:
+        low, _, high = raw.partition(RANGE_SEPARATOR)
+        if not low and not high:
+            raise InvalidInput(f"invalid filter {name}={raw!r}: a range needs at least one end")
+        return AttributeFilter(
+            name,
+            low=_coerce(spec, name, low) if low else None,
+            high=_coerce(spec, name, high) if high else None,
+        )
+    if attribute.type is AttrType.STRING_LIST:
+        return AttributeFilter(name, values=tuple(_coerce(spec, name, raw)))
+    parts = [p.strip() for p in raw.split(",")] if attribute.type is AttrType.STRING else [raw]
+    return AttributeFilter(name, values=tuple(_coerce(spec, name, p) for p in parts if p))
+
+
+def parse_filters(spec: LayerSpec, raw: Mapping[str, str]) -> tuple[AttributeFilter, ...]:
+    """Parse every ``name=value`` pair of ``raw`` as an attribute filter of ``spec``."""
+    return tuple(parse_filter(spec, name, value) for name, value in raw.items())
+
+
+def filter_clause(spec: LayerSpec, flt: AttributeFilter) -> ColumnElement[bool]:
+    """Return the SQL condition of one attribute filter."""
+    col = column(spec, flt.name)
+    if spec.attribute(flt.name).type is AttrType.STRING_LIST:
+        return col.contains(list(flt.values))
+    if flt.values:
+        return col == flt.values[0] if len(flt.values) == 1 else col.in_(flt.values)
+    parts = []
+    if flt.low is not None:
+        parts.append(col >= flt.low)
+    if flt.high is not None:
+        parts.append(col <= flt.high)
+    return and_(*parts)
+
+
+def envelope(bbox: BBox) -> ColumnElement[Any]:
+    """Return a WGS84 rectangle ``(minx, miny, maxx, maxy)`` as a PostGIS geometry."""
+    return func.ST_MakeEnvelope(*bbox, 4326)
+
+
+def bbox_clause(model: type[Feature], bbox: BBox) -> ColumnElement[bool]:
+    """Return the condition "the geometry intersects ``bbox``" (index-assisted)."""
+    return func.ST_Intersects(model.geom, envelope(bbox))  # type: ignore[attr-defined]
+
+
+def like_pattern(text: str) -> str:
+    """Return ``%text%`` with LIKE wildcards in ``text`` escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_search_clause(
+    spec: LayerSpec, q: str, columns: tuple[str, ...] = ("name",)
+) -> ColumnElement[bool]:
+    """Return "one of ``columns`` contains ``q``" (ILIKE; ``name`` has a trigram index).
+
+    ILIKE rather than the ``%`` similarity operator because trigram similarity of a
+    two-character Chinese query against a longer name is too low to pass a threshold.
+    """
+    pattern = like_pattern(q)
+    return or_(*(getattr(spec.model, c).ilike(pattern, escape="\\") for c in columns))
+
+
+def temporal_column(spec: LayerSpec) -> InstrumentedAttribute[Any]:
+    """Return the column of a layer's time filter: first date/time attribute, else updated_at."""
+    for attribute in spec.attributes:
+        if attribute.type in (AttrType.DATETIME, AttrType.DATE):
+            return column(spec, attribute.name)
+    updated: InstrumentedAttribute[Any] = spec.model.updated_at
+    return updated
+
+
+def interval_clause(spec: LayerSpec, start: Any, end: Any) -> ColumnElement[bool]:
+    """Return "the layer's time lies in [start, end]" (None leaves that end open)."""
+    col = temporal_column(spec)
+    parts = []
+    if start is not None:
+        parts.append(col >= start)
+    if end is not None:
+        parts.append(col <= end)
+    return and_(*parts)

@@ -1,0 +1,288 @@
+"""Feature reads: scoped, filtered, keyset-paged rows ready to be written as GeoJSON.
+
+Pages are cut by a keyset cursor on ``(sort column, id)`` — never OFFSET — and no
+page counts the whole result. Geometry leaves PostGIS as GeoJSON text and is only
+parsed when it must be converted to GCJ-02 or BD-09.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from geoalchemy2 import Geography
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, Numeric, Text, and_, cast, func, literal, or_, select, text
+from sqlalchemy.orm import Session
+
+from geo.crs import CoordSystem, convert
+from layers.accounts.roles import Permission
+from layers.accounts.scope import Actor
+from layers.errors import InvalidInput
+from layers.features.filters import (
+    AttributeFilter,
+    BBox,
+    bbox_clause,
+    filter_clause,
+    text_search_clause,
+)
+from layers.features.registry import AttrType, LayerSpec
+
+META_PROPERTIES = ("external_id", "version", "district_id", "precinct_id", "updated_at")
+GEOJSON_DECIMALS = 7  # ~1 cm; GeoJSON text stays short
+_UNSORTABLE = {AttrType.STRING_LIST}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """Order of a listing: a column and a direction (ties broken by id)."""
+
+    name: str = "id"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """Everything a feature listing can be asked for; every part is optional."""
+
+    bbox: BBox | None = None
+    filters: tuple[AttributeFilter, ...] = ()
+    q: str | None = None
+    where: tuple[ColumnElement[bool], ...] = ()
+    sort: Sort = field(default_factory=Sort)
+    limit: int = 100
+    cursor: str | None = None
+    properties: tuple[str, ...] | None = None
+    crs: CoordSystem = CoordSystem.WGS84
+    distance_to: BaseGeometry | None = None
+    with_total: bool = False  # count every match in the same scan (first page only)
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One feature of a page: id, GeoJSON geometry text (in the output CRS), properties JSON."""
+
+    id: int
+    geometry: str
+    properties: str
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """A page of features and the cursor of the next page (None on the last page)."""
+
+    features: list[FeatureRow]
+    next_cursor: str | None
+    total: int | None = None
+
+
+def parse_sort(spec: LayerSpec, text: str | None) -> Sort:
+    """Parse ``name`` or ``-name`` (descending) into a ``Sort`` over a sortable column."""
+    if not text:
+        return Sort()
+    name = text.removeprefix("-").removeprefix("+")
+    sortable = ["id", *(a.name for a in spec.attributes if a.type not in _UNSORTABLE)]
+    if name not in sortable:
+        raise InvalidInput(f"cannot sort {spec.id!r} by {name!r}; sort by one of: "
+                           f"{', '.join(sortable)} (prefix '-' for descending)")  # fmt: skip
+    return Sort(name, descending=text.startswith("-"))
+
+
+def parse_properties(spec: LayerSpec, text: str | None) -> tuple[str, ...] | None:
+    """Parse a comma-separated list of property names (None means all of them)."""
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    known = [*(a.name for a in spec.attributes), *META_PROPERTIES]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidInput(f"unknown properties {', '.join(unknown)} of layer {spec.id!r}; "
+                           f"choose from: {', '.join(known)}")  # fmt: skip
+    return names
+
+
+def conditions(spec: LayerSpec, actor: Actor, query: FeatureQuery) -> list[ColumnElement[bool]]:
+    """Return the WHERE clauses of ``query``, always including the actor's scope."""
+    actor.require(Permission.FEATURES_READ)
+    model = spec.model
+    clauses: list[ColumnElement[bool]] = [actor.scope.clause(model), *query.where]
+    if query.bbox is not None:
+        clauses.append(bbox_clause(model, query.bbox))
+    clauses += [filter_clause(spec, f) for f in query.filters]
+    if query.q:
+        clauses.append(text_search_clause(spec, query.q))
+    return clauses
+
+
+def plain_plans(session: Session, *, parallel: bool = False) -> None:
+    """Turn off JIT (and parallel workers) for this transaction's feature reads.
+
+    Measured on 1M units (bench/query.py, PERF_NOTES.md): JIT compiles for ~17 ms
+    and parallel workers pay ~10 ms start-up on queries that touch a few thousand rows,
+    several times what the query itself costs on this 2-core machine.
+    """
+    session.execute(text("SET LOCAL jit = off"))
+    if not parallel:
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+def geography(geom: Any) -> ColumnElement[Any]:
+    """Return ``geom`` cast to geography, so distances are geodesic metres."""
+    return cast(geom, Geography(srid=4326))
+
+
+def literal_geometry(geom: BaseGeometry) -> ColumnElement[Any]:
+    """Return a shapely geometry as a bound WGS84 PostGIS geometry."""
+    return func.ST_GeomFromText(geom.wkt, 4326)
+
+
+def _json_ready(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def encode_cursor(sort: Sort, value: Any, feature_id: int) -> str:
+    """Return an opaque cursor for the page after ``(value, feature_id)``."""
+    raw = json.dumps([sort.name, sort.descending, _json_ready(value), feature_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(spec: LayerSpec, sort: Sort, cursor: str) -> tuple[Any, int]:
+    """Return ``(sort value, id)`` of a cursor made for ``sort``, or raise ``InvalidInput``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, descending, value, feature_id = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput("invalid cursor: use the 'next' link of the previous page") from None
+    if (name, descending) != (sort.name, sort.descending) or type(feature_id) is not int:
+        raise InvalidInput("invalid cursor: it belongs to another sort order; start again")
+    if value is not None and sort.name != "id":
+        try:
+            value = _typed(spec, sort.name, value)
+        except (ValueError, TypeError):
+            raise InvalidInput("invalid cursor: bad sort value") from None
+    return value, feature_id
+
+
+def _typed(spec: LayerSpec, name: str, value: Any) -> Any:
+    kind = spec.attribute(name).type
+    if kind is AttrType.DATE:
+        return date.fromisoformat(value)
+    if kind is AttrType.DATETIME:
+        return datetime.fromisoformat(value)
+    if not isinstance(value, str | int | bool):
+        raise TypeError("unexpected cursor value")
+    return value
+
+
+def _after(spec: LayerSpec, sort: Sort, cursor: str) -> ColumnElement[bool]:
+    value, last_id = decode_cursor(spec, sort, cursor)
+    model = spec.model
+    ident = model.id
+    id_after = ident < last_id if sort.descending else ident > last_id
+    if sort.name == "id":
+        return id_after
+    col = getattr(model, sort.name)
+    if value is None:  # NULLS LAST: only later nulls remain
+        return and_(col.is_(None), id_after)
+    beyond = col < value if sort.descending else col > value
+    return or_(beyond, and_(col == value, id_after), col.is_(None))
+
+
+def _order_by(spec: LayerSpec, sort: Sort) -> list[Any]:
+    model = spec.model
+    ident = model.id.desc() if sort.descending else model.id.asc()
+    if sort.name == "id":
+        return [ident]
+    col = getattr(model, sort.name)
+    return [(col.desc() if sort.descending else col.asc()).nulls_last(), ident]
+
+
+def property_names(spec: LayerSpec, query: FeatureQuery) -> tuple[str, ...]:
+    """Return the property names a page of ``query`` carries, in output order."""
+    if query.properties is not None:
+        return query.properties
+    return (*(a.name for a in spec.attributes), *META_PROPERTIES)
+
+
+def list_features(
+    *, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery
+) -> FeaturePage:
+    """Return one page of the features matching ``query`` that ``actor`` may see."""
+    model = spec.model
+    pairs: list[Any] = [(literal(n), getattr(model, n)) for n in property_names(spec, query)]
+    if query.distance_to is not None:
+        target = geography(literal_geometry(query.distance_to))
+        metres = func.ST_Distance(geography(model.geom), target)  # type: ignore[attr-defined]
+        pairs.append((literal("distance_m"), func.round(cast(metres, Numeric), 2)))
+    # PostgreSQL writes the properties JSON (ISO dates, arrays): Python only joins text.
+    properties = func.json_build_object(*(part for pair in pairs for part in pair))
+    columns: list[Any] = [
+        model.id,
+        func.ST_AsGeoJSON(model.geom, GEOJSON_DECIMALS).label("geometry"),  # type: ignore[attr-defined]
+        cast(properties, Text).label("properties"),
+        getattr(model, query.sort.name).label("sort_value"),
+    ]
+    clauses = conditions(spec, actor, query)
+    plain_plans(session)
+    if query.cursor:
+        clauses.append(_after(spec, query.sort, query.cursor))
+    order = _order_by(spec, query.sort)
+    if query.with_total:
+        if query.cursor:
+            raise InvalidInput("a total is only counted for the first page")
+        # Count in a scan that reads only ids; geometry and distances are computed for
+        # the page's rows alone (a window over the full projection costs 2-3x more).
+        page_ids = (
+            select(model.id.label("fid"), func.count().over().label("total"))
+            .where(*clauses).order_by(*order).limit(query.limit + 1).subquery()
+        )  # fmt: skip
+        statement = (
+            select(*columns, page_ids.c.total).join(page_ids, page_ids.c.fid == model.id)
+            .order_by(*order)
+        )  # fmt: skip
+    else:
+        statement = select(*columns).where(*clauses).order_by(*order).limit(query.limit + 1)
+    rows = session.execute(statement).all()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    geometries = geometries_in_crs([r.geometry for r in rows], query.crs)
+    features = [
+        FeatureRow(row.id, geometry, row.properties)
+        for row, geometry in zip(rows, geometries, strict=True)
+    ]
+    last = rows[-1] if rows else None
+    cursor = encode_cursor(query.sort, last.sort_value, last.id) if more and last else None
+    total = (int(last.total) if last else 0) if query.with_total else None
+    return FeaturePage(features, cursor, total)
+
+
+def count_features(*, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery) -> int:
+    """Return how many features match ``query`` for ``actor`` (an exact count: use sparingly)."""
+    statement = select(func.count()).select_from(spec.model).where(*conditions(spec, actor, query))
+    plain_plans(session)
+    return int(session.scalar(statement) or 0)
+
+
+def _convert_coords(dst: CoordSystem) -> Any:
+    def _apply(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        out = coords.copy()
+        out[:, 0], out[:, 1] = convert(coords[:, 0], coords[:, 1], CoordSystem.WGS84, dst)
+        return out
+
+    return _apply
+
+
+def geometries_in_crs(texts: list[str], crs: CoordSystem) -> list[str]:
+    """Return WGS84 GeoJSON geometry texts converted to ``crs`` (one vectorised pass)."""
+    if crs is CoordSystem.WGS84 or not texts:
+        return texts
+    geoms = shapely.from_geojson(np.array(texts, dtype=object))
+    converted = shapely.transform(geoms, _convert_coords(crs))
+    return [str(t) for t in shapely.to_geojson(converted)]

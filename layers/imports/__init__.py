@@ -1,0 +1,1 @@
+"""Import jobs: bulk loads started over the API and run in the background."""

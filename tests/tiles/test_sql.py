@@ -1,0 +1,65 @@
+"""The tile SQL builders: index-friendly selection, exact clip, registry attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql
+
+from layers.accounts.scope import CITY, Scope, ScopeKind
+from layers.features.cql import cql2_clause
+from layers.features.registry import get_layer
+from tiles.render import TileAddress, aggregates_at, layer_query
+from tiles.settings import TileSettings
+from tiles.sql import TileGeometry, tile_attributes
+
+SETTINGS = TileSettings()
+
+
+def sql(layer: str, z: int, x: int, y: int, scope: Scope = CITY, where: str = "") -> str:
+    spec = get_layer(layer)
+    filters = [cql2_clause(spec, where)] if where else []
+    query: Any = layer_query(spec, TileAddress(z, x, y), scope, filters, SETTINGS)
+    return str(query.compile(dialect=postgresql.dialect())).replace("\n", " ")
+
+
+def test_point_layers_select_and_clip_on_the_indexed_mercator_column() -> None:
+    text = sql("units", 14, 13490, 6208)
+    assert "units.geom_3857 && ST_MakeEnvelope(" in text
+    assert "ST_Transform" not in text
+    assert "ST_AsMVTGeom(units.geom_3857, ST_MakeEnvelope(" in text
+    assert "ORDER BY" not in text and "LIMIT" in text
+    assert "ST_AsMVT(features, " in text
+
+
+def test_polygon_layers_transform_the_envelope_not_the_indexed_column() -> None:
+    text = sql("parks", 14, 13490, 6208)
+    assert "parks.geom && ST_Transform(ST_MakeEnvelope(" in text
+    assert "ST_AsMVTGeom(ST_Transform(parks.geom, " in text
+
+
+def test_selection_is_buffered_and_clip_is_exact() -> None:
+    tile = TileGeometry.of(14, 13490, 6208, extent=4096, buffer=64)
+    width = tile.bounds[2] - tile.bounds[0]
+    assert tile.margin_bounds[0] == tile.bounds[0] - width / 64
+    assert tile.margin_bounds[3] == tile.bounds[3] + width / 64
+
+
+def test_low_zooms_of_dense_point_layers_aggregate() -> None:
+    units = get_layer("units")
+    assert aggregates_at(units, 11) and not aggregates_at(units, 12)
+    assert not aggregates_at(get_layer("parks"), 3)
+    stored = sql("units", 10, 843, 388, Scope(ScopeKind.DISTRICT, 3))
+    assert "FROM tile_clusters" in stored and "units" not in stored.replace("'units'", "")
+    assert "tile_clusters.district_id = " in stored
+    assert "max(tile_clusters.maxima[" in stored and "GROUP BY tile_clusters.cx" in stored
+    for scope, where in ((CITY, "risk_level > 2"), (Scope(ScopeKind.UNIT, 5), "")):
+        computed = sql("units", 10, 843, 388, scope, where)  # clusters hold neither
+        assert "tile_clusters" not in computed and "GROUP BY floor(" in computed
+        assert "max(units.risk_level) AS max_risk_level" in computed
+
+
+def test_tile_attributes_are_those_the_registry_marks() -> None:
+    names = [c.name for c in tile_attributes(get_layer("units"))]
+    assert names == ["name", "category", "risk_level", "is_key_unit"]
+    assert "array_to_string" in str(tile_attributes(get_layer("rail_stations"))[-1])

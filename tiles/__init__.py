@@ -1,0 +1,1 @@
+"""Mapbox Vector Tiles from PostGIS: SQL builders, low-zoom aggregation, cache, TileJSON."""

@@ -1,0 +1,156 @@
+"""One-clause builders of the tile SQL: envelope, selection, attributes, one MVT layer.
+
+Point layers select and clip on their indexed ``geom_3857`` column; polygon layers are
+selected on their indexed WGS84 ``geom`` with the envelope transformed instead (a
+Mercator rectangle is a lon/lat rectangle) and only the selected rows are transformed.
+Rows are selected with the envelope grown by the clip buffer and clipped to the exact
+tile by ``ST_AsMVTGeom``. No ``ORDER BY`` precedes the ``LIMIT``: it would sort every
+matching row of a dense tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, LargeBinary, Select, and_, func, select
+
+from geo.tiling import tile_bounds_3857
+from layers.features.registry import AttrType, LayerSpec
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """A tile's exact Mercator bounds, its buffered bounds and the MVT grid."""
+
+    bounds: BBox
+    margin_bounds: BBox
+    extent: int
+    buffer: int
+
+    @classmethod
+    def of(cls, z: int, x: int, y: int, *, extent: int, buffer: int) -> TileGeometry:
+        """Return the geometry of tile ``z/x/y`` for an MVT grid of ``extent`` units."""
+        minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
+        margin = (maxx - minx) * buffer / extent
+        grown = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+        return cls((minx, miny, maxx, maxy), grown, extent, buffer)
+
+
+def envelope(bounds: BBox) -> ColumnElement[Any]:
+    """Return a Mercator rectangle as a PostGIS geometry (SRID 3857)."""
+    return func.ST_MakeEnvelope(*bounds, 3857)
+
+
+def is_point_layer(spec: LayerSpec) -> bool:
+    """Return whether ``spec`` keeps an indexed Mercator copy of its point geometry."""
+    return spec.geometry_type == "Point"
+
+
+def mercator_geometry(spec: LayerSpec) -> ColumnElement[Any]:
+    """Return the layer's geometry in EPSG:3857."""
+    model: Any = spec.model
+    if is_point_layer(spec):
+        return model.geom_3857
+    return func.ST_Transform(model.geom, 3857)
+
+
+def in_bounds(spec: LayerSpec, bounds: BBox) -> ColumnElement[bool]:
+    """Return the index-assisted condition "the geometry's box meets ``bounds``"."""
+    model: Any = spec.model
+    if is_point_layer(spec):
+        return model.geom_3857.op("&&")(envelope(bounds))
+    return model.geom.op("&&")(func.ST_Transform(envelope(bounds), 4326))
+
+
+def tile_attributes(spec: LayerSpec) -> list[ColumnElement[Any]]:
+    """Return the attributes the registry marks for tiles, as MVT-encodable columns."""
+    columns: list[ColumnElement[Any]] = []
+    for attribute in spec.attributes:
+        if not attribute.tile:
+            continue
+        column = getattr(spec.model, attribute.name)
+        if attribute.type is AttrType.STRING_LIST:
+            column = func.array_to_string(column, ",")
+        columns.append(column.label(attribute.name))
+    return columns
+
+
+def as_mvt_geometry(geometry: ColumnElement[Any], tile: TileGeometry) -> ColumnElement[Any]:
+    """Return ``geometry`` clipped to the tile plus buffer, in tile grid coordinates."""
+    return func.ST_AsMVTGeom(geometry, envelope(tile.bounds), tile.extent, tile.buffer, True)
+
+
+def mvt_layer(
+    rows: Select[Any], name: str, tile: TileGeometry, id_column: str | None
+) -> Select[Any]:
+    """Return the query encoding ``rows`` (with a ``geom`` column) as one MVT layer."""
+    sub = rows.subquery("features")
+    args: list[Any] = [sub.table_valued(), name, tile.extent, "geom"]
+    if id_column:
+        args.append(id_column)
+    return select(func.ST_AsMVT(*args, type_=LargeBinary)).select_from(sub)
+
+
+def raw_rows(
+    spec: LayerSpec, tile: TileGeometry, where: list[ColumnElement[bool]], limit: int
+) -> Select[Any]:
+    """Return the features of ``spec`` in the buffered tile, with their tile attributes."""
+    model: Any = spec.model
+    return (
+        select(
+            as_mvt_geometry(mercator_geometry(spec), tile).label("geom"),
+            model.id.label("id"),
+            *tile_attributes(spec),
+        )
+        .where(in_bounds(spec, tile.margin_bounds), *where)
+        .limit(limit)
+    )
+
+
+def summary_columns(spec: LayerSpec) -> list[ColumnElement[Any]]:
+    """Return what a cluster says of its members: count, max of integers, count of trues."""
+    columns: list[ColumnElement[Any]] = [func.count().label("count")]
+    for attribute in spec.attributes:
+        if not attribute.tile:
+            continue
+        column = getattr(spec.model, attribute.name)
+        if attribute.type is AttrType.INTEGER:
+            columns.append(func.max(column).label(f"max_{attribute.name}"))
+        elif attribute.type is AttrType.BOOLEAN:
+            columns.append(func.count().filter(column.is_(True)).label(f"{attribute.name}_count"))
+    return columns
+
+
+def within_tile(spec: LayerSpec, tile: TileGeometry) -> ColumnElement[bool]:
+    """Return "the point lies in the tile", half-open so a point belongs to one tile only.
+
+    Matches ``geo.tiling.lonlat_to_tile``: west and north edges belong to the tile.
+    """
+    geometry = mercator_geometry(spec)
+    minx, miny, maxx, maxy = tile.bounds
+    x, y = func.ST_X(geometry), func.ST_Y(geometry)
+    return and_(in_bounds(spec, tile.bounds), x >= minx, x < maxx, y > miny, y <= maxy)
+
+
+def cluster_rows(
+    spec: LayerSpec, tile: TileGeometry, where: list[ColumnElement[bool]], grid: int
+) -> Select[Any]:
+    """Return one point per occupied grid cell of the tile, at its members' mean position.
+
+    The grid is aligned to the tile, so a cluster never straddles two tiles and a tile
+    holds at most ``grid * grid`` clusters whatever the density.
+    """
+    geometry = mercator_geometry(spec)
+    minx, miny, maxx, _ = tile.bounds
+    cell = (maxx - minx) / grid
+    x, y = func.ST_X(geometry), func.ST_Y(geometry)
+    column_of, row_of = func.floor((x - minx) / cell), func.floor((y - miny) / cell)
+    centre = func.ST_SetSRID(func.ST_MakePoint(func.avg(x), func.avg(y)), 3857)
+    return (
+        select(as_mvt_geometry(centre, tile).label("geom"), *summary_columns(spec))
+        .where(within_tile(spec, tile), *where)
+        .group_by(column_of, row_of)
+    )
