@@ -27,6 +27,14 @@ class LayerData:
     def __len__(self) -> int:
         return len(self.geom)
 
+    def reordered(self, order: npt.NDArray[np.intp]) -> LayerData:
+        """Return the same rows in the order of the row indexes ``order``."""
+        columns = {
+            name: [values[i] for i in order] if isinstance(values, list) else values[order]
+            for name, values in self.columns.items()
+        }
+        return LayerData(self.table, self.geom[order], columns)
+
 
 @dataclass(frozen=True)
 class CityData:
