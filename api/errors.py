@@ -8,6 +8,7 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
@@ -72,6 +73,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                         headers=getattr(exc, "headers", None))  # fmt: skip
 
 
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again shortly", "code": "Unavailable"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     logger.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
@@ -86,4 +96,5 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(WarroomError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(Exception, _unexpected)

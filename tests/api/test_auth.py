@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
 from layers.accounts.models import AuthSession, User
 from layers.accounts.roles import Role
 from layers.audit.models import AuditRecord
+from layers.settings import DatabaseSettings, Settings
 from tests.utils.users import PASSWORD, bearer, make_user
 
 
@@ -99,3 +101,13 @@ def test_logout_revokes_the_token(
     headers = bearer(client, make_user(session_factory, Role.COMMANDER))
     assert client.post("/api/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_database_outage_is_503_not_500() -> None:
+    settings = Settings(
+        database=DatabaseSettings(url="postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    )
+    with TestClient(create_app(settings)) as outage:
+        response = outage.get("/api/health")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the database is unavailable; try again shortly"

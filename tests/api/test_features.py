@@ -216,3 +216,17 @@ def test_auditor_cannot_read_features(
     response = client.get("/api/layers/units/features/1", headers=headers)
     assert response.status_code == 403
     assert "may not features:read" in response.json()["detail"]
+
+
+def test_duplicate_external_id_is_409(
+    client: TestClient, admin: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        taken = session.scalars(
+            select(Unit.external_id).where(Unit.external_id.is_not(None)).limit(1)
+        ).one()
+    body = {"type": "Feature", "external_id": taken, "properties": SAMPLE_PROPERTIES["units"],
+            "geometry": {"type": "Point", "coordinates": [116.40, 39.91]}}  # fmt: skip
+    response = client.post("/api/layers/units/features", json=body, headers=admin)
+    assert response.status_code == 409, response.text
+    assert "already has a feature" in response.json()["detail"]
