@@ -28,10 +28,16 @@ FilterQuery = Query(
 
 
 def _accepts_gzip(accept_encoding: str | None) -> bool:
-    return any(
-        part.split(";")[0].strip() in ("gzip", "*") and "q=0" not in part.replace(" ", "")
-        for part in (accept_encoding or "").split(",")
-    )
+    for part in (accept_encoding or "").split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() not in ("gzip", "*"):
+            continue
+        weight = params.strip().lower()
+        try:
+            return float(weight.removeprefix("q=")) > 0 if weight.startswith("q=") else True
+        except ValueError:
+            return False
+    return False
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -144,7 +144,7 @@ def test_invalid_patch_gets_a_precise_error_and_changes_nothing(
         ({"geometry": {"type": "Point", "coordinates": [2.35, 48.85]}}, "China"),
         ({"geometry": {"type": "Polygon", "coordinates": [[[116, 39], [117, 40], [116, 39]]]}},
          "stores Point"),
-        ({"geometry": {"type": "Point", "coordinates": ["a"]}}, "malformed"),
+        ({"geometry": {"type": "Point", "coordinates": ["a"]}}, "must be a position [lon, lat]"),
     ]  # fmt: skip
     for body, message in cases:
         response = client.patch(url, json=body, headers=headers)

@@ -67,6 +67,8 @@ def test_tile_is_gzipped_when_accepted(
     with client.stream("GET", url(area), headers={**admin, "Accept-Encoding": "gzip"}) as raw:
         wire = b"".join(raw.iter_raw())  # what was sent, before httpx undoes the gzip
     assert wire != plain.content and gzip.decompress(wire) == plain.content
+    refused = client.get(url(area), headers={**admin, "Accept-Encoding": "gzip;q=0, br"})
+    assert "content-encoding" not in refused.headers
 
 
 def test_empty_tile_is_204(client: TestClient, area: Area, admin: dict[str, str]) -> None:
