@@ -21,6 +21,7 @@ from api.routes import (
     spatial,
     tiles,
 )
+from layers.accounts.session_cache import SessionCache
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
 from layers.settings import Settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.session_cache = SessionCache(settings.security.session_cache_seconds)
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
     register_error_handlers(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
-from layers.accounts.service import resolve_session
+from layers.accounts.service import hash_token, resolve_session
+from layers.accounts.session_cache import SessionCache
 from layers.errors import InvalidInput, NotAuthenticated
 from layers.features.filters import BBox
 from layers.features.registry import LayerSpec, get_layer
@@ -66,9 +68,15 @@ def current_actor(
     request: Request, session: SessionDep, settings: SettingsDep, token: TokenDep
 ) -> Actor:
     """Return the actor behind the request's session token, or raise 401."""
-    return resolve_session(
-        session=session, token=token, policy=settings.security, client=client_of(request)
-    )
+    cache: SessionCache = request.app.state.session_cache
+    digest = hash_token(token)
+    client = client_of(request)
+    cached = cache.get(digest)
+    if cached is not None:
+        return replace(cached, client=client)
+    actor = resolve_session(session=session, token=token, policy=settings.security, client=client)
+    cache.put(digest, actor)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -55,6 +55,9 @@ class SecuritySettings(BaseSettings):
     max_failed_logins: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1)
     min_password_length: int = Field(default=10, ge=8)
+    session_cache_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="How long a worker trusts a resolved session."
+    )
     cookie_name: str = "warroom_session"
     cookie_secure: bool = False
 

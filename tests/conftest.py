@@ -19,7 +19,7 @@ from api.app import create_app
 from layers.cluster import LocalCluster
 from layers.database import make_engine, make_sessionmaker
 from layers.migrate import upgrade
-from layers.settings import ClusterSettings, DatabaseSettings, Settings
+from layers.settings import ClusterSettings, DatabaseSettings, SecuritySettings, Settings
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
@@ -83,8 +83,15 @@ def scratch_database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    """Settings pointing at the throwaway database."""
-    return Settings(database=DatabaseSettings(url=database_url))
+    """Settings pointing at the throwaway database.
+
+    The session cache is off so that tests see expiry and revocation at once; its own
+    behaviour is tested in tests/layers/test_session_cache.py and tests/api/test_auth.py.
+    """
+    return Settings(
+        database=DatabaseSettings(url=database_url),
+        security=SecuritySettings(session_cache_seconds=0),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentActor, SessionDep, SettingsDep, TokenDep, client_of
 from api.schemas.auth import LoginRequest, Me, Token
-from layers.accounts.service import login, logout
+from layers.accounts.service import hash_token, login, logout
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -28,11 +28,12 @@ def create_session(
 
 @router.post("/logout", status_code=204)
 def delete_session(
-    response: Response, session: SessionDep, actor: CurrentActor, token: TokenDep,
-    settings: SettingsDep,
+    request: Request, response: Response, session: SessionDep, actor: CurrentActor,
+    token: TokenDep, settings: SettingsDep,
 ) -> None:  # fmt: skip
     """End the current session."""
     logout(session=session, token=token, actor=actor)
+    request.app.state.session_cache.drop(hash_token(token))
     response.delete_cookie(settings.security.cookie_name, path="/")
 
 

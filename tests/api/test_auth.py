@@ -111,3 +111,16 @@ def test_database_outage_is_503_not_500() -> None:
         response = outage.get("/api/health")
     assert response.status_code == 503
     assert response.json()["detail"] == "the database is unavailable; try again shortly"
+
+
+def test_logout_is_immediate_even_with_the_session_cache(
+    settings: Settings, session_factory: sessionmaker[Session], city: None
+) -> None:
+    cached = settings.model_copy(
+        update={"security": settings.security.model_copy(update={"session_cache_seconds": 30})}
+    )
+    with TestClient(create_app(cached)) as app_client:
+        headers = bearer(app_client, make_user(session_factory, Role.COMMANDER))
+        assert app_client.get("/api/auth/me", headers=headers).status_code == 200
+        assert app_client.post("/api/auth/logout", headers=headers).status_code == 204
+        assert app_client.get("/api/auth/me", headers=headers).status_code == 401
