@@ -26,6 +26,7 @@ from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
 from layers.settings import Settings
 from tiles.cache import TileCache
+from tiles.engine import make_tile_engine
 from tiles.listener import ChangeListener
 from tiles.settings import TileSettings
 
@@ -42,6 +43,11 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        db = settings.database
+        app.state.tile_engine = make_tile_engine(
+            engine.url, pool_size=db.pool_size, max_overflow=db.max_overflow,
+            statement_timeout_ms=db.statement_timeout_ms,
+        )  # fmt: skip
         # this worker's own writes drop its tiles at commit; the listener hears every worker's
         unsubscribe = subscribe(lambda change: tile_cache.invalidate(change.layer, change.bounds))
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -50,6 +56,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         yield
         listener.stop()
         unsubscribe()
+        app.state.tile_engine.dispose()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)

@@ -7,9 +7,10 @@
 Creates (once) ``warroom_tiles_bench`` on 127.0.0.1:5432 with the demo city, picks
 about 2,000 distinct z8-z16 tiles over Beijing (no tile twice in one pass), times the
 tile SQL alone in the database, then serves the same database with our app (cache off:
-cold; cache on and primed: warm) and tipg, one uvicorn worker and 8 pooled connections
-each, and requests every tile once per server and concurrency with ``curl -Z`` (C,
-parallel, keep-alive; wrk cannot stop after N requests, a Python client eats the cores).
+cold; cache on and primed: warm) and tipg, ``--workers`` uvicorn workers (default 1)
+each and 8 pooled tile connections per worker, and requests every tile once per server
+and concurrency with ``curl -Z`` (C, parallel, keep-alive; wrk cannot stop after N
+requests, a Python client eats the cores). ``--reload`` loads the demo city afresh.
 tipg comes from its own venv::
 
     python3 -m venv /tmp/tipg-venv && /tmp/tipg-venv/bin/pip install tipg 'uvicorn[standard]'
@@ -45,7 +46,7 @@ from layers.features.registry import all_layers, get_layer
 from layers.migrate import upgrade
 from layers.settings import SecuritySettings
 from tiles.clusters import ensure_fresh
-from tiles.render import TileAddress, layer_query
+from tiles.render import TileAddress, tile_statement
 from tiles.settings import TileSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ PROPERTIES = "name,category,risk_level,is_key_unit"
 Tile = tuple[int, int, int]
 
 
-def prepare_database(units: int, seed: int) -> str:
+def prepare_database(units: int, seed: int, *, reload: bool = False) -> str:
     """Create, migrate and load the benchmark database unless it holds ``units`` units."""
     admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
     admin.autocommit = True
@@ -71,7 +72,7 @@ def prepare_database(units: int, seed: int) -> str:
     engine = create_engine(url)
     with engine.connect() as conn:
         held = conn.execute(text("SELECT count(*) FROM units")).scalar_one()
-    if held != units:
+    if held != units or reload:
         started = time.perf_counter()
         load_demo_city(engine, units=units, seed=seed, replace=not database_is_empty(engine))
         print(f"loaded {units:,} units in {time.perf_counter() - started:.1f} s")
@@ -120,10 +121,12 @@ def pick_tiles(url: str, count: int, seed: int) -> list[Tile]:
 
 def database_times(url: str, tiles: list[Tile]) -> dict[str, float]:
     """Time our tile SQL alone, serially on one connection; return ms figures and sizes."""
-    spec, settings = get_layer("units"), TileSettings()
+    specs, settings = (get_layer("units"),), TileSettings()
     statements = []
     for z, x, y in tiles:
-        query = layer_query(spec, TileAddress(z, x, y), CITY, [], settings)
+        statement = tile_statement(specs, z, CITY, None, settings)
+        assert statement is not None
+        query = statement.query.params(statement.params(TileAddress(z, x, y)))
         compiled = query.compile(
             dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
         )
@@ -206,7 +209,7 @@ def token(base: str) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     """Run the whole benchmark and return its figures."""
-    url = prepare_database(args.units, args.seed)
+    url = prepare_database(args.units, args.seed, reload=args.reload)
     levels = [int(c) for c in args.concurrency.split(",")]
     tiles = pick_tiles(url, args.tiles, args.seed)
     figures: dict = {"tiles": len(tiles), "zooms": sorted({z for z, _, _ in tiles}),
@@ -216,7 +219,7 @@ def run(args: argparse.Namespace) -> dict:
               f"?properties={PROPERTIES}&geom-column=geom" for z, x, y in tiles]  # fmt: skip
     pool = {"WARROOM_DATABASE_URL": url, "WARROOM_DATABASE_POOL_SIZE": "8",
             "WARROOM_DATABASE_MAX_OVERFLOW": "0"}  # fmt: skip
-    uvicorn = ["--workers", "1", "--no-access-log", "--host", "127.0.0.1"]
+    uvicorn = ["--workers", str(args.workers), "--no-access-log", "--host", "127.0.0.1"]
     app = [str(ROOT / ".venv/bin/uvicorn"), "api.app:app_from_env", "--factory", *uvicorn]
     tipg = ["/tmp/tipg-venv/bin/uvicorn", "tipg.main:app", *uvicorn, "--port", "8103"]
     tipg_env = {"DATABASE_URL": url.replace("+psycopg2", ""), "DB_MIN_CONN_SIZE": "8",
@@ -243,6 +246,8 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=2000)
     parser.add_argument("--concurrency", default="1,4,8")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, each server")
+    parser.add_argument("--reload", action="store_true", help="load the demo city afresh")
     parser.add_argument("--out", type=Path, default=Path("/tmp/tiles_bench.json"))
     figures = run(parser.parse_args())
     text_ = json.dumps(figures, indent=2)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -46,7 +47,7 @@ from sqlalchemy.orm import Session
 from geo.tiling import ORIGIN_SHIFT_M, lonlat_to_tile, tile_bounds_3857
 from layers.accounts.scope import Scope, ScopeKind
 from layers.features.registry import Attribute, AttrType, LayerSpec
-from tiles.sql import BBox, TileGeometry, as_mvt_geometry, envelope, mercator_geometry
+from tiles.sql import BBox, TileFrame, as_mvt_geometry, envelope, mercator_geometry
 
 CLUSTER_SHIFT = 5
 # Refresh cell by cell up to this many finest cells per dirty box; rebuild beyond.
@@ -68,7 +69,7 @@ dirty = Table(
     Column("west", Float(53)), Column("south", Float(53)),
     Column("east", Float(53)), Column("north", Float(53)),
 )  # fmt: skip
-CellRange = tuple[int, int, int, int]  # min cx, min cy, max cx, max cy
+CellRange = tuple[Any, Any, Any, Any]  # min cx, min cy, max cx, max cy: ints or SQL
 
 
 def summarised(spec: LayerSpec, kind: AttrType) -> list[Attribute]:
@@ -219,12 +220,18 @@ def scope_clause(scope: Scope) -> ColumnElement[bool] | None:
     return None
 
 
+def cell_params(x: int, y: int) -> dict[str, int]:
+    """Return the values of the bind parameters of ``stored_cluster_rows`` for tile x/y."""
+    return {"cell_x0": x << CLUSTER_SHIFT, "cell_y0": y << CLUSTER_SHIFT}
+
+
 def stored_cluster_rows(
-    spec: LayerSpec, tile: TileGeometry, z: int, x: int, y: int, where: ColumnElement[bool]
+    spec: LayerSpec, tile: TileFrame, z: int, where: ColumnElement[bool]
 ) -> Select[Any]:
-    """Return the clusters of tile ``z/x/y`` from the precomputed table."""
+    """Return the clusters of a tile of zoom ``z`` (placed by ``cell_params``) from the table."""
     c = clusters.c
-    first_x, first_y, span = x << CLUSTER_SHIFT, y << CLUSTER_SHIFT, (1 << CLUSTER_SHIFT) - 1
+    first_x, first_y = bindparam("cell_x0", type_=Integer), bindparam("cell_y0", type_=Integer)
+    span = (1 << CLUSTER_SHIFT) - 1
     n = func.sum(c.n)
     centre = func.ST_SetSRID(func.ST_MakePoint(func.sum(c.sum_x) / n, func.sum(c.sum_y) / n), 3857)
     columns = [as_mvt_geometry(centre, tile).label("geom"), cast(n, Integer).label("count")]

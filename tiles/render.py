@@ -1,23 +1,35 @@
-"""Render a vector tile for an actor: layers, zoom ranges, CQL2 filter, scope, aggregation."""
+"""Render a vector tile for an actor: layers, zoom ranges, CQL2 filter, scope, aggregation.
+
+The statement of a tile depends on its layers, zoom, scope and filter, not on x and y:
+it is built once per such combination, kept, and run with the tile's bounds as bind
+parameters, in one round trip on the tile engine.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Engine, Select, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo.tiling import is_valid_tile
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, Scope
 from layers.errors import InvalidInput, WarroomError
 from layers.features.cql import cql2_clause
-from layers.features.registry import LayerSpec, get_layer
-from tiles.clusters import CLUSTER_SHIFT, ensure_fresh, scope_clause, stored_cluster_rows
+from layers.features.registry import LayerSpec, all_layers, get_layer
+from tiles.clusters import (
+    CLUSTER_SHIFT,
+    cell_params,
+    ensure_fresh,
+    scope_clause,
+    stored_cluster_rows,
+)
+from tiles.engine import STATEMENTS_KEPT, fetch_tile
 from tiles.settings import TileSettings
-from tiles.sql import TileGeometry, cluster_rows, is_point_layer, mvt_layer, raw_rows
+from tiles.sql import TileFrame, TileGeometry, cluster_rows, is_point_layer, mvt_layer, raw_rows
 
 MAX_ZOOM = 22
 MAX_LAYERS = 10
@@ -82,48 +94,101 @@ def stored_clusters_serve(
 
 def layer_query(
     spec: LayerSpec,
-    tile: TileAddress,
+    z: int,
     scope: Scope,
     filters: list[ColumnElement[bool]],
     settings: TileSettings,
 ) -> Select[Any]:
-    """Return the query of one MVT layer of ``tile`` as ``scope`` may see it."""
-    geometry = TileGeometry.of(
-        tile.z, tile.x, tile.y, extent=settings.extent, buffer=settings.buffer
-    )
+    """Return the query of one MVT layer of a zoom-``z`` tile as ``scope`` may see it."""
+    frame = TileFrame.of(extent=settings.extent, buffer=settings.buffer)
     stored_scope = scope_clause(scope)
-    if stored_clusters_serve(spec, tile.z, scope, filters) and stored_scope is not None:
-        rows = stored_cluster_rows(spec, geometry, tile.z, tile.x, tile.y, stored_scope)
-        return mvt_layer(rows, spec.id, geometry, None)
+    if stored_clusters_serve(spec, z, scope, filters) and stored_scope is not None:
+        return mvt_layer(stored_cluster_rows(spec, frame, z, stored_scope), spec.id, frame, None)
     where = [scope.clause(spec.model), *filters]
-    if aggregates_at(spec, tile.z):
-        rows = cluster_rows(spec, geometry, where, 1 << CLUSTER_SHIFT)
-        return mvt_layer(rows, spec.id, geometry, None)
-    rows = raw_rows(spec, geometry, where, settings.max_features_per_layer)
-    return mvt_layer(rows, spec.id, geometry, "id")
+    if aggregates_at(spec, z):
+        rows = cluster_rows(spec, frame, where, 1 << CLUSTER_SHIFT)
+        return mvt_layer(rows, spec.id, frame, None)
+    rows = raw_rows(spec, frame, where, settings.max_features_per_layer)
+    return mvt_layer(rows, spec.id, frame, "id")
+
+
+@dataclass(frozen=True)
+class TileStatement:
+    """The statement of every tile of one zoom, layer list, scope and filter."""
+
+    query: Select[Any]
+    refresh: tuple[LayerSpec, ...]  # layers whose precomputed clusters it reads
+    extent: int
+    buffer: int
+
+    def params(self, tile: TileAddress) -> dict[str, Any]:
+        """Return the bind parameters that place the statement on ``tile``."""
+        geometry = TileGeometry.of(tile.z, tile.x, tile.y, extent=self.extent, buffer=self.buffer)
+        return {**geometry.params(), **cell_params(tile.x, tile.y)}
+
+
+def tile_statement(
+    specs: tuple[LayerSpec, ...], z: int, scope: Scope, filter_text: str | None,
+    settings: TileSettings,
+) -> TileStatement | None:  # fmt: skip
+    """Return the statement of a zoom-``z`` tile (None: no layer shows).
+
+    Statements of registered layers are built once and kept, by layer id.
+    """
+    grid = (settings.extent, settings.buffer, settings.max_features_per_layer)
+    flt = (filter_text or "").strip()
+    registered = all_layers()
+    if all(any(spec is known for known in registered) for spec in specs):
+        return _kept_statement(tuple(spec.id for spec in specs), z, scope, flt, grid)
+    return _build_statement(specs, z, scope, flt, grid)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _kept_statement(
+    layer_ids: tuple[str, ...], z: int, scope: Scope, filter_text: str, grid: tuple[int, int, int]
+) -> TileStatement | None:
+    specs = tuple(get_layer(layer_id) for layer_id in layer_ids)
+    return _build_statement(specs, z, scope, filter_text, grid)
+
+
+def _build_statement(
+    specs: tuple[LayerSpec, ...], z: int, scope: Scope, filter_text: str,
+    grid: tuple[int, int, int],
+) -> TileStatement | None:  # fmt: skip
+    filters = layer_filters(specs, filter_text)
+    shown = [spec for spec in specs if spec.min_zoom <= z <= spec.max_zoom]
+    if not shown:
+        return None
+    extent, buffer, limit = grid
+    settings = TileSettings(extent=extent, buffer=buffer, max_features_per_layer=limit)
+    layers: list[ColumnElement[Any]] = [
+        layer_query(spec, z, scope, filters[spec.id], settings).scalar_subquery() for spec in shown
+    ]
+    query = select(reduce(lambda a, b: a.op("||")(b), layers))
+    refresh = tuple(s for s in shown if stored_clusters_serve(s, z, scope, filters[s.id]))
+    return TileStatement(query, refresh, extent, buffer)
 
 
 def render_tile(
     *,
-    session: Session,
+    engine: Engine,
+    sessions: sessionmaker[Session],
     specs: tuple[LayerSpec, ...],
     tile: TileAddress,
     actor: Actor,
     settings: TileSettings,
     filter_text: str | None = None,
 ) -> bytes:
-    """Return the MVT bytes of ``tile`` as ``actor`` may see it (empty: nothing to draw)."""
+    """Return the MVT bytes of ``tile`` as ``actor`` may see it (empty: nothing to draw).
+
+    ``engine`` is the tile engine (``tiles.engine``); ``sessions`` refresh stale clusters.
+    """
     actor.require(Permission.FEATURES_READ)
-    filters = layer_filters(specs, filter_text)
-    shown = [spec for spec in specs if spec.min_zoom <= tile.z <= spec.max_zoom]
-    if not shown:
+    statement = tile_statement(specs, tile.z, actor.scope, filter_text, settings)
+    if statement is None:
         return b""
-    for spec in shown:
-        if stored_clusters_serve(spec, tile.z, actor.scope, filters[spec.id]):
-            ensure_fresh(session, spec)
-    queries = [layer_query(spec, tile, actor.scope, filters[spec.id], settings) for spec in shown]
-    # Parallel workers pay ~10 ms of PostGIS start-up each: a loss on tile-sized queries.
-    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    layers: list[ColumnElement[Any]] = [query.scalar_subquery() for query in queries]
-    body = session.scalar(select(reduce(lambda a, b: a.op("||")(b), layers)))
-    return bytes(body or b"")
+    if statement.refresh:
+        with sessions() as session, session.begin():
+            for spec in statement.refresh:
+                ensure_fresh(session, spec)
+    return fetch_tile(engine, statement.query, statement.params(tile))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
@@ -12,9 +13,19 @@ from tiles.render import TileAddress, render_tile
 from tiles.settings import TileSettings
 
 
+def tile_key(
+    specs: tuple[LayerSpec, ...], tile: TileAddress, actor: Actor, filter_text: str | None
+) -> TileKey:
+    """Return the cache key of ``tile`` for ``actor``; it holds the scope, so scopes never mix."""
+    actor.require(Permission.FEATURES_READ)
+    layers = tuple(spec.id for spec in specs)
+    return TileKey(layers, tile.z, tile.x, tile.y, (filter_text or "").strip(), actor.scope)
+
+
 def read_tile(
     *,
-    session: Session,
+    engine: Engine,
+    sessions: sessionmaker[Session],
     cache: TileCache,
     specs: tuple[LayerSpec, ...],
     tile: TileAddress,
@@ -22,15 +33,13 @@ def read_tile(
     settings: TileSettings,
     filter_text: str | None = None,
 ) -> EncodedTile:
-    """Return ``tile`` encoded for ``actor``; the key holds the scope, so scopes never mix."""
-    actor.require(Permission.FEATURES_READ)
-    flt = (filter_text or "").strip()
-    key = TileKey(tuple(spec.id for spec in specs), tile.z, tile.x, tile.y, flt, actor.scope)
+    """Return ``tile`` encoded for ``actor``: cached, or rendered on ``engine`` and stored."""
+    key = tile_key(specs, tile, actor, filter_text)
 
     def render() -> EncodedTile:
         body = render_tile(
-            session=session, specs=specs, tile=tile, actor=actor,
-            settings=settings, filter_text=flt or None,
+            engine=engine, sessions=sessions, specs=specs, tile=tile, actor=actor,
+            settings=settings, filter_text=key.filter or None,
         )  # fmt: skip
         return EncodedTile.encode(body, settings.gzip_level)
 

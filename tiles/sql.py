@@ -1,5 +1,7 @@
 """One-clause builders of the tile SQL: envelope, selection, attributes, one MVT layer.
 
+The builders take a ``TileFrame``: the tile's bounds as named bind parameters, so one
+compiled statement serves every tile of a zoom and ``TileGeometry.params`` fills it in.
 Point layers select and clip on their indexed ``geom_3857`` column; polygon layers are
 selected on their indexed WGS84 ``geom`` with the envelope transformed instead (a
 Mercator rectangle is a lon/lat rectangle) and only the selected rows are transformed.
@@ -10,15 +12,17 @@ matching row of a dense tile.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, Select, and_, func, select
+from sqlalchemy import ColumnElement, Float, LargeBinary, Select, and_, bindparam, func, select
 
 from geo.tiling import tile_bounds_3857
 from layers.features.registry import AttrType, LayerSpec
 
 BBox = tuple[float, float, float, float]
+_CORNERS = ("minx", "miny", "maxx", "maxy")
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,34 @@ class TileGeometry:
         grown = (minx - margin, miny - margin, maxx + margin, maxy + margin)
         return cls((minx, miny, maxx, maxy), grown, extent, buffer)
 
+    def params(self) -> dict[str, float]:
+        """Return the values of the bind parameters of a ``TileFrame``."""
+        return {
+            **{f"tile_{name}": value for name, value in zip(_CORNERS, self.bounds, strict=True)},
+            **{f"margin_{name}": v for name, v in zip(_CORNERS, self.margin_bounds, strict=True)},
+        }
 
-def envelope(bounds: BBox) -> ColumnElement[Any]:
+
+@dataclass(frozen=True)
+class TileFrame:
+    """A tile's exact and buffered bounds as bind parameters, and the MVT grid."""
+
+    bounds: tuple[ColumnElement[float], ...]
+    margin_bounds: tuple[ColumnElement[float], ...]
+    extent: int
+    buffer: int
+
+    @classmethod
+    def of(cls, *, extent: int, buffer: int) -> TileFrame:
+        """Return the frame filled in by ``TileGeometry.params``."""
+
+        def corners(prefix: str) -> tuple[ColumnElement[float], ...]:
+            return tuple(bindparam(f"{prefix}_{name}", type_=Float) for name in _CORNERS)
+
+        return cls(corners("tile"), corners("margin"), extent, buffer)
+
+
+def envelope(bounds: Sequence[Any]) -> ColumnElement[Any]:
     """Return a Mercator rectangle as a PostGIS geometry (SRID 3857)."""
     return func.ST_MakeEnvelope(*bounds, 3857)
 
@@ -57,7 +87,7 @@ def mercator_geometry(spec: LayerSpec) -> ColumnElement[Any]:
     return func.ST_Transform(model.geom, 3857)
 
 
-def in_bounds(spec: LayerSpec, bounds: BBox) -> ColumnElement[bool]:
+def in_bounds(spec: LayerSpec, bounds: Sequence[Any]) -> ColumnElement[bool]:
     """Return the index-assisted condition "the geometry's box meets ``bounds``"."""
     model: Any = spec.model
     if is_point_layer(spec):
@@ -78,14 +108,12 @@ def tile_attributes(spec: LayerSpec) -> list[ColumnElement[Any]]:
     return columns
 
 
-def as_mvt_geometry(geometry: ColumnElement[Any], tile: TileGeometry) -> ColumnElement[Any]:
+def as_mvt_geometry(geometry: ColumnElement[Any], tile: TileFrame) -> ColumnElement[Any]:
     """Return ``geometry`` clipped to the tile plus buffer, in tile grid coordinates."""
     return func.ST_AsMVTGeom(geometry, envelope(tile.bounds), tile.extent, tile.buffer, True)
 
 
-def mvt_layer(
-    rows: Select[Any], name: str, tile: TileGeometry, id_column: str | None
-) -> Select[Any]:
+def mvt_layer(rows: Select[Any], name: str, tile: TileFrame, id_column: str | None) -> Select[Any]:
     """Return the query encoding ``rows`` (with a ``geom`` column) as one MVT layer."""
     sub = rows.subquery("features")
     args: list[Any] = [sub.table_valued(), name, tile.extent, "geom"]
@@ -95,7 +123,7 @@ def mvt_layer(
 
 
 def raw_rows(
-    spec: LayerSpec, tile: TileGeometry, where: list[ColumnElement[bool]], limit: int
+    spec: LayerSpec, tile: TileFrame, where: list[ColumnElement[bool]], limit: int
 ) -> Select[Any]:
     """Return the features of ``spec`` in the buffered tile, with their tile attributes."""
     model: Any = spec.model
@@ -124,7 +152,7 @@ def summary_columns(spec: LayerSpec) -> list[ColumnElement[Any]]:
     return columns
 
 
-def within_tile(spec: LayerSpec, tile: TileGeometry) -> ColumnElement[bool]:
+def within_tile(spec: LayerSpec, tile: TileFrame) -> ColumnElement[bool]:
     """Return "the point lies in the tile", half-open so a point belongs to one tile only.
 
     Matches ``geo.tiling.lonlat_to_tile``: west and north edges belong to the tile.
@@ -136,7 +164,7 @@ def within_tile(spec: LayerSpec, tile: TileGeometry) -> ColumnElement[bool]:
 
 
 def cluster_rows(
-    spec: LayerSpec, tile: TileGeometry, where: list[ColumnElement[bool]], grid: int
+    spec: LayerSpec, tile: TileFrame, where: list[ColumnElement[bool]], grid: int
 ) -> Select[Any]:
     """Return one point per occupied grid cell of the tile, at its members' mean position.
 

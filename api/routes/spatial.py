@@ -6,8 +6,6 @@ import json
 from functools import lru_cache
 from typing import Annotated
 
-import h3
-import shapely
 from fastapi import APIRouter, Query, Request
 from shapely.geometry import Point
 
@@ -17,7 +15,13 @@ from api.schemas.spatial import SpatialQuery, to_wgs84
 from geo import hexes
 from layers.errors import InvalidInput
 from layers.features.filters import parse_filters
-from layers.features.query import FeatureQuery, FeatureRow, geometries_in_crs, parse_properties
+from layers.features.query import (
+    GEOJSON_DECIMALS,
+    FeatureQuery,
+    FeatureRow,
+    geometries_in_crs,
+    parse_properties,
+)
 from layers.features.registry import get_layer
 from layers.features.spatial import hexbins, nearest, query_region, region_around, region_of
 
@@ -83,8 +87,17 @@ def nearest_features(
 
 @lru_cache(maxsize=65_536)
 def cell_geojson(cell: int) -> str:
-    """Return the outline of an H3 cell as GeoJSON text (cached: outlines never change)."""
-    return str(shapely.to_geojson(hexes.cell_polygon(cell)))
+    """Return the outline of an H3 cell as GeoJSON text to ~1 cm (cached: outlines never change)."""
+    ring = [[round(lon, GEOJSON_DECIMALS), round(lat, GEOJSON_DECIMALS)]
+            for lon, lat in hexes.cell_polygon(cell).exterior.coords]  # fmt: skip
+    return json.dumps({"type": "Polygon", "coordinates": [ring]}, separators=(",", ":"))
+
+
+def _bin_properties(cell: int, resolution: int, count: int, total: int | None) -> str:
+    # Formatted by hand: json.dumps per cell costs ~6 µs, 30 ms for a city at resolution 7.
+    # An H3 index string is the cell's lowercase hexadecimal.
+    sum_text = "null" if total is None else str(total)
+    return f'{{"h3":"{cell:x}","resolution":{resolution},"count":{count},"sum":{sum_text}}}'
 
 
 @router.get("/api/layers/{layer}/hexbins", response_class=GeoJSONResponse)
@@ -104,8 +117,7 @@ def hexbin_features(
                    sum_of=sum)  # fmt: skip
     texts = geometries_in_crs([cell_geojson(b.cell) for b in bins], crs)
     rows = [
-        FeatureRow(index, text, json.dumps({"h3": h3.int_to_str(b.cell), "resolution": resolution,
-                                            "count": b.count, "sum": b.total}))
+        FeatureRow(index, text, _bin_properties(b.cell, resolution, b.count, b.total))
         for index, (b, text) in enumerate(zip(bins, texts, strict=True), start=1)
     ]  # fmt: skip
     return GeoJSONResponse(collection_text(rows, numberReturned=len(rows)))

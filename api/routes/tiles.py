@@ -6,15 +6,20 @@ An empty tile (nothing visible there, or every layer outside its zoom range) is
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentActor, SessionDep
+from api.deps import CurrentActor, SessionDep, bearer_token, current_actor, get_settings
+from layers.accounts.scope import Actor
+from layers.accounts.service import hash_token
 from tiles.cache import EncodedTile
 from tiles.render import layer_filters, parse_layers, parse_tile
-from tiles.service import read_tile
+from tiles.service import read_tile, tile_key
 from tiles.tilejson import tilejson, visible_bounds
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -25,6 +30,41 @@ FilterQuery = Query(
     alias="filter",
     description="CQL2 text applied to every layer, e.g. risk_level >= 3",
 )
+_ALWAYS = [
+    (b"cache-control", b"private, no-cache"),  # revalidate: features change any moment
+    (b"vary", b"Accept-Encoding, Authorization, Cookie"),
+]
+_MVT = (b"content-type", MVT_MEDIA_TYPE.encode())
+_GZIP = (b"content-encoding", b"gzip")
+
+
+class TileResponse(Response):
+    """A response with its headers given as bytes: no header building per tile."""
+
+    def __init__(
+        self, status_code: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = raw_headers
+
+
+def _resolve_actor(request: Request, token: str) -> Actor:
+    with request.app.state.sessionmaker() as session, session.begin():
+        return current_actor(request, session, get_settings(request), token)
+
+
+async def tile_actor(request: Request) -> Actor:
+    """Return the caller's actor; a remembered session costs no thread, no session, no SQL."""
+    token = bearer_token(request, get_settings(request))
+    actor: Actor | None = request.app.state.session_cache.get(hash_token(token))
+    if actor is None:
+        actor = await run_in_threadpool(_resolve_actor, request, token)
+    return actor
+
+
+TileActor = Annotated[Actor, Depends(tile_actor)]
 
 
 def _accepts_gzip(accept_encoding: str | None) -> bool:
@@ -51,44 +91,44 @@ def tile_response(
     tile: EncodedTile, if_none_match: str | None, accept_encoding: str | None
 ) -> Response:
     """Return the HTTP response of an encoded tile: 304, 204, or the (gzipped) bytes."""
-    headers = {
-        "ETag": tile.etag,
-        "Cache-Control": "private, no-cache",  # revalidate: features change any moment
-        "Vary": "Accept-Encoding, Authorization, Cookie",
-    }
+    headers = [(b"etag", tile.etag.encode()), *_ALWAYS]
     if _matches(if_none_match, tile.etag):
-        return Response(status_code=304, headers=headers)
+        return TileResponse(304, b"", headers)
     if not tile.body:
-        return Response(status_code=204, headers=headers)
+        return TileResponse(204, b"", headers)
+    body = tile.body
     if _accepts_gzip(accept_encoding):
-        headers["Content-Encoding"] = "gzip"
-        return Response(tile.gzipped, media_type=MVT_MEDIA_TYPE, headers=headers)
-    return Response(tile.body, media_type=MVT_MEDIA_TYPE, headers=headers)
+        body = tile.gzipped
+        headers.append(_GZIP)
+    headers += [_MVT, (b"content-length", str(len(body)).encode())]
+    return TileResponse(200, body, headers)
 
 
 @router.get(
     "/{layers}/{z}/{x}/{y}.mvt",
     response_class=Response,
     responses={
-        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "The tile"},
+        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "The tile (gzip if accepted)"},
         204: {"description": "Nothing to draw in this tile"},
         304: {"description": "Unchanged since the ETag in If-None-Match"},
         400: {"description": "No such tile"},
     },
 )
-def read_tile_route(
-    layers: str, z: str, x: str, y: str, request: Request, session: SessionDep,
-    actor: CurrentActor, filter_text: str | None = FilterQuery,
-    if_none_match: str | None = Header(default=None),
-    accept_encoding: str | None = Header(default=None),
+async def read_tile_route(
+    layers: str, z: str, x: str, y: str, request: Request, actor: TileActor,
+    filter_text: str | None = FilterQuery,
 ) -> Response:  # fmt: skip
     """Return a vector tile of one or more comma-separated layers."""
-    tile = read_tile(
-        session=session, cache=request.app.state.tile_cache, specs=parse_layers(layers),
-        tile=parse_tile(z, x, y), actor=actor, settings=request.app.state.tile_settings,
-        filter_text=filter_text,
-    )  # fmt: skip
-    return tile_response(tile, if_none_match, accept_encoding)
+    specs, tile, state = parse_layers(layers), parse_tile(z, x, y), request.app.state
+    encoded = state.tile_cache.get(tile_key(specs, tile, actor, filter_text))
+    if encoded is None:  # render in a thread: the event loop keeps serving cached tiles
+        encoded = await run_in_threadpool(partial(
+            read_tile, engine=state.tile_engine, sessions=state.sessionmaker,
+            cache=state.tile_cache, specs=specs, tile=tile, actor=actor,
+            settings=state.tile_settings, filter_text=filter_text,
+        ))  # fmt: skip
+    headers = request.headers
+    return tile_response(encoded, headers.get("if-none-match"), headers.get("accept-encoding"))
 
 
 @router.get("/{layers}.json")

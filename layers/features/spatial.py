@@ -8,12 +8,14 @@ from typing import Any
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from geo import measure, validate
+from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
+from layers.features import hexagg
 from layers.features.filters import envelope
 from layers.features.query import (
     FeaturePage,
@@ -28,10 +30,7 @@ from layers.features.query import (
 from layers.features.registry import AttrType, LayerSpec
 
 MAX_DISTANCE_M = 50_000.0
-MAX_HEXBIN_RESOLUTION = 9  # the stored h3_cell is resolution 9
-_H3_RES_SHIFT = 52
-_H3_RES_BITS = 0xF << _H3_RES_SHIFT
-_H3_INDEX_BITS = (1 << 63) - 1  # bit 63 is always 0 in a cell index
+MAX_HEXBIN_RESOLUTION = hexagg.FINEST
 
 
 class Relation(StrEnum):
@@ -141,39 +140,57 @@ class HexBin:
     total: int | None
 
 
-def parent_masks(resolution: int) -> tuple[int, int]:
-    """Return ``(clear, set)`` masks so ``(cell & clear) | set`` is the parent at ``resolution``.
-
-    An H3 index keeps its resolution in bits 52-55 and one 3-bit digit per finer
-    resolution below; a parent has the coarser resolution and digits 7 ("unused").
-    """
-    unused_digits = (1 << (3 * (15 - resolution))) - 1
-    clear = _H3_INDEX_BITS & ~(_H3_RES_BITS | unused_digits)
-    return clear, (resolution << _H3_RES_SHIFT) | unused_digits
-
-
 def hexbins(
     *, session: Session, spec: LayerSpec, actor: Actor, resolution: int, query: FeatureQuery,
     sum_of: str | None = None,
 ) -> list[HexBin]:  # fmt: skip
-    """Count features per H3 cell at ``resolution`` (0-9), grouping in SQL by bit masks."""
+    """Count features per H3 cell at ``resolution`` (0-9), from stored counts when they can."""
     if not 0 <= resolution <= MAX_HEXBIN_RESOLUTION:
         raise InvalidInput(f"resolution must be 0..{MAX_HEXBIN_RESOLUTION}, got {resolution}")
-    model = spec.model
-    clear, set_ = parent_masks(resolution)
-    cell = model.h3_cell.bitwise_and(clear).bitwise_or(set_).label("cell")
-    columns: list[Any] = [cell, func.count().label("n")]
-    if sum_of is not None:
-        if spec.attribute(sum_of).type is not AttrType.INTEGER:
-            raise InvalidInput(f"sum needs a numeric attribute; {sum_of!r} is not one")
-        columns.append(func.coalesce(func.sum(getattr(model, sum_of)), 0).label("total"))
-    plain_plans(session, parallel=True)  # a city-wide aggregate is what workers are for
-    statement = (
-        select(*columns)
-        .where(*conditions(spec, actor, query), model.h3_cell.is_not(None))
-        .group_by(cell)
-    )  # fmt: skip
+    if sum_of is not None and spec.attribute(sum_of).type is not AttrType.INTEGER:
+        raise InvalidInput(f"sum needs a numeric attribute; {sum_of!r} is not one")
+    statement = _stored_bins(session, spec, actor, resolution, query, sum_of)
+    if statement is None:
+        statement = _counted_bins(spec, actor, resolution, query, sum_of)
+        plain_plans(session, parallel=True)  # a city-wide aggregate is what workers are for
     return [
         HexBin(int(row.cell), int(row.n), int(row.total) if sum_of is not None else None)
         for row in session.execute(statement).all()
     ]
+
+
+def _stored_bins(
+    session: Session, spec: LayerSpec, actor: Actor, resolution: int, query: FeatureQuery,
+    sum_of: str | None,
+) -> Select[Any] | None:  # fmt: skip
+    """Return the bins from the stored hex counts, or None when they cannot answer.
+
+    They hold neither attributes nor geometry, so any filter, box or search (and a
+    unit user's single unit) is answered from the features themselves.
+    """
+    actor.require(Permission.FEATURES_READ)
+    where = hexagg.scope_clause(actor.scope)
+    if where is None or not hexagg.aggregated(spec) or _narrowed(query):
+        return None
+    hexagg.ensure_fresh(session, spec)
+    return hexagg.stored_bins(spec, resolution, where, sum_of)
+
+
+def _narrowed(query: FeatureQuery) -> bool:
+    return bool(query.bbox is not None or query.filters or query.q or query.where)
+
+
+def _counted_bins(
+    spec: LayerSpec, actor: Actor, resolution: int, query: FeatureQuery, sum_of: str | None
+) -> Select[Any]:
+    """Return the bins counted from the features, grouping ``h3_cell`` by bit masks."""
+    model = spec.model
+    cell = hexagg.parent_cell(model.h3_cell, resolution).label("cell")
+    columns: list[Any] = [cell, func.count().label("n")]
+    if sum_of is not None:
+        columns.append(func.coalesce(func.sum(getattr(model, sum_of)), 0).label("total"))
+    return (
+        select(*columns)
+        .where(*conditions(spec, actor, query), model.h3_cell.is_not(None))
+        .group_by(cell)
+    )  # fmt: skip

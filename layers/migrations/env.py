@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import layers.accounts.models
 import layers.audit.models
+import layers.features.hexagg
 import layers.features.models
 import layers.imports.models  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base

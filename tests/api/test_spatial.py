@@ -167,7 +167,7 @@ def test_hexbins_count_and_sum_every_unit_in_the_box(
         assert got[key]["properties"]["count"] == len(risks)
         assert got[key]["properties"]["sum"] == sum(risks)
         assert shape(got[key]["geometry"]).equals_exact(
-            Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(key)]), 1e-9
+            Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(key)]), 1e-7
         )
 
 

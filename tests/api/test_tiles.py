@@ -9,12 +9,12 @@ from typing import Any
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.tiling import lonlat_to_tile, tile_bounds_wgs84
 from layers.accounts.roles import Role
-from layers.accounts.service import Jurisdiction
+from layers.accounts.service import Jurisdiction, hash_token
 from tests.tiles.area import Area, build_area
 from tests.utils.users import bearer, make_user
 
@@ -100,6 +100,34 @@ def test_filter_applies(client: TestClient, area: Area, admin: dict[str, str]) -
     response = client.get(url(area), params={"filter": "risk_level = 4"}, headers=admin)
     risks = {f["properties"]["risk_level"] for f in decode(response.content)["units"]["features"]}
     assert risks == {4}
+
+
+def test_a_cached_tile_checks_out_no_database_connection(
+    client: TestClient, area: Area, admin: dict[str, str]
+) -> None:
+    state: Any = client.app.state  # type: ignore[attr-defined]
+    state.session_cache.ttl_s = 60  # the test settings turn it off
+    checkouts: list[object] = []
+    pools = [state.engine.pool, state.tile_engine.pool]
+
+    def count(*_: object) -> None:
+        checkouts.append(_)
+
+    for pool in pools:
+        event.listen(pool, "checkout", count)
+    try:
+        assert client.get(url(area), headers=admin).status_code == 200  # cached, session known
+        checkouts.clear()
+        assert client.get(url(area), headers=admin).status_code == 200
+        assert checkouts == []
+        state.tile_cache.clear()
+        assert client.get(url(area), headers=admin).status_code == 200
+        assert len(checkouts) == 1  # the tile, one statement on the tile engine
+    finally:
+        state.session_cache.ttl_s = 0
+        state.session_cache.drop(hash_token(admin["Authorization"].removeprefix("Bearer ")))
+        for pool in pools:
+            event.remove(pool, "checkout", count)
 
 
 def test_tiles_need_a_session(client: TestClient, area: Area) -> None:

@@ -17,6 +17,7 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.errors import InvalidInput, PermissionDenied
 from layers.features.filters import parse_filter
+from layers.features.hexagg import parent_masks
 from layers.features.query import (
     FeatureQuery,
     Sort,
@@ -27,7 +28,6 @@ from layers.features.query import (
     list_features,
 )
 from layers.features.registry import get_layer
-from layers.features.spatial import parent_masks
 
 UNITS = get_layer("units")
 

@@ -12,8 +12,15 @@ from layers.accounts.scope import SYSTEM, Scope, ScopeKind
 from layers.features.registry import get_layer
 from layers.features.service import delete_feature, update_feature
 from tests.tiles.area import Area, build_area
-from tiles.clusters import clusters, dirty, ensure_fresh, refresh, stored_cluster_rows
-from tiles.sql import TileGeometry
+from tiles.clusters import (
+    cell_params,
+    clusters,
+    dirty,
+    ensure_fresh,
+    refresh,
+    stored_cluster_rows,
+)
+from tiles.sql import TileFrame, TileGeometry
 
 UNITS = get_layer("units")
 SNAPSHOT = text(
@@ -29,9 +36,10 @@ def area(session_factory: sessionmaker[Session], city: None) -> Area:
 
 
 def cluster_counts(session: Session, z: int, x: int, y: int, scope_sql: object) -> int:
-    tile = TileGeometry.of(z, x, y, extent=4096, buffer=64)
-    rows = stored_cluster_rows(UNITS, tile, z, x, y, scope_sql).subquery()  # type: ignore[arg-type]
-    return int(session.scalar(select(func.coalesce(func.sum(rows.c.count), 0))) or 0)
+    frame = TileFrame.of(extent=4096, buffer=64)
+    rows = stored_cluster_rows(UNITS, frame, z, scope_sql).subquery()  # type: ignore[arg-type]
+    params = {**TileGeometry.of(z, x, y, extent=4096, buffer=64).params(), **cell_params(x, y)}
+    return int(session.scalar(select(func.coalesce(func.sum(rows.c.count), 0)), params) or 0)
 
 
 def points_in_tile(session: Session, z: int, x: int, y: int, extra: str = "") -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import mapbox_vector_tile
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
@@ -16,6 +17,7 @@ from layers.errors import InvalidInput, PermissionDenied
 from layers.features.registry import get_layer
 from tests.tiles.area import Area, build_area
 from tiles.clusters import CLUSTER_SHIFT
+from tiles.engine import make_tile_engine
 from tiles.render import TileAddress, render_tile
 from tiles.settings import TileSettings
 
@@ -41,16 +43,32 @@ def area(session_factory: sessionmaker[Session], city: None) -> Area:
     return build_area(session_factory, 101.05, 30.05)
 
 
-def render(
-    factory: sessionmaker[Session], tile: tuple[int, int, int], actor: Actor = SYSTEM,
-    filter_text: str | None = None, specs: tuple[Any, ...] = UNITS,
-) -> dict[str, Any]:  # fmt: skip
-    with factory() as session, session.begin():
+Render = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def tile_engine(engine: Engine) -> Iterator[Engine]:
+    """A tile engine on the test database."""
+    tiles = make_tile_engine(engine.url, pool_size=2, max_overflow=0, statement_timeout_ms=30_000)
+    yield tiles
+    tiles.dispose()
+
+
+@pytest.fixture(scope="module")
+def render(session_factory: sessionmaker[Session], tile_engine: Engine) -> Render:
+    """Render a tile through ``render_tile`` and decode it ({} for an empty tile)."""
+
+    def decoded(
+        tile: tuple[int, int, int], actor: Actor = SYSTEM, filter_text: str | None = None,
+        specs: tuple[Any, ...] = UNITS,
+    ) -> dict[str, Any]:  # fmt: skip
         body = render_tile(
-            session=session, specs=specs, tile=TileAddress(*tile), actor=actor,
-            settings=SETTINGS, filter_text=filter_text,
+            engine=tile_engine, sessions=session_factory, specs=specs, tile=TileAddress(*tile),
+            actor=actor, settings=SETTINGS, filter_text=filter_text,
         )  # fmt: skip
-    return dict(mapbox_vector_tile.decode(body)) if body else {}
+        return dict(mapbox_vector_tile.decode(body)) if body else {}
+
+    return decoded
 
 
 def postgis_count(
@@ -73,12 +91,12 @@ def neighbours(area: Area) -> list[tuple[int, int, int]]:
 
 
 def test_raw_tiles_hold_what_postgis_finds_in_tile_and_buffer(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
     for tile in neighbours(area):
-        layer = render(session_factory, tile).get("units", {"features": []})
+        layer = render(tile).get("units", {"features": []})
         assert len(layer["features"]) == postgis_count(session_factory, RAW_COUNT, tile), tile
-    central = render(session_factory, area.tile)["units"]["features"]
+    central = render(area.tile)["units"]["features"]
     in_buffer = [
         f for f in central
         if not all(0 <= c <= SETTINGS.extent for c in f["geometry"]["coordinates"])
@@ -88,9 +106,9 @@ def test_raw_tiles_hold_what_postgis_finds_in_tile_and_buffer(
 
 
 def test_features_carry_id_and_exactly_the_tile_attributes(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
-    features = render(session_factory, area.tile)["units"]["features"]
+    features = render(area.tile)["units"]["features"]
     by_id = {f["id"]: f["properties"] for f in features}
     with session_factory() as session:
         rows = session.execute(
@@ -106,11 +124,11 @@ def test_features_carry_id_and_exactly_the_tile_attributes(
 
 
 def test_low_zoom_tiles_carry_clusters_summing_to_the_points_in_the_tile(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
     _, x, y = area.tile
     for tile in [(11, x >> 3, y >> 3), (9, x >> 5, y >> 5), (8, x >> 6, y >> 6)]:
-        clusters = render(session_factory, tile)["units"]["features"]
+        clusters = render(tile)["units"]["features"]
         assert all(set(c["properties"]) == {"count", "max_risk_level", "is_key_unit_count"}
                    for c in clusters)  # fmt: skip
         assert sum(c["properties"]["count"] for c in clusters) == postgis_count(
@@ -121,57 +139,76 @@ def test_low_zoom_tiles_carry_clusters_summing_to_the_points_in_the_tile(
 
 
 def test_filter_keeps_only_matching_features(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
-    features = render(session_factory, area.tile, filter_text="risk_level >= 3")["units"]
+    features = render(area.tile, filter_text="risk_level >= 3")["units"]
     assert {f["properties"]["risk_level"] for f in features["features"]} == {3, 4}
     expected = postgis_count(session_factory, RAW_COUNT, area.tile, "AND u.risk_level >= 3")
     assert len(features["features"]) == expected
 
 
-def test_bad_filter_is_invalid_input(session_factory: sessionmaker[Session], area: Area) -> None:
+def test_bad_filter_is_invalid_input(
+    session_factory: sessionmaker[Session], area: Area, render: Render
+) -> None:
     for bad in ("risk_level >=", "colour = 'red'", "risk_level = 'high'"):
         with pytest.raises(InvalidInput):
-            render(session_factory, area.tile, filter_text=bad)
+            render(area.tile, filter_text=bad)
 
 
 def test_tiles_show_only_the_actors_jurisdiction(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
     with session_factory() as session:
         west = session.scalar(text("SELECT id FROM precincts WHERE code = :c"),
                               {"c": area.west_precinct_code})  # fmt: skip
     officer = Actor(user_id=None, username="o", role=Role.OFFICER,
                     scope=Scope(ScopeKind.PRECINCT, west))  # fmt: skip
-    features = render(session_factory, area.tile, actor=officer)["units"]["features"]
+    features = render(area.tile, actor=officer)["units"]["features"]
     expected = postgis_count(
         session_factory, RAW_COUNT, area.tile, "AND u.precinct_id = :p", p=west
     )
     assert 0 < len(features) == expected
-    everyone = render(session_factory, area.tile)["units"]["features"]
+    everyone = render(area.tile)["units"]["features"]
     assert len(features) < len(everyone)
 
 
 def test_role_without_read_permission_is_refused(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
     auditor_like = Actor(user_id=None, username="s", role=Role.SECURITY_ADMIN)
     with pytest.raises(PermissionDenied):
-        render(session_factory, area.tile, actor=auditor_like)
+        render(area.tile, actor=auditor_like)
 
 
 def test_empty_and_out_of_zoom_tiles_are_empty(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
-    assert render(session_factory, (14, 0, 0)) == {}
+    assert render((14, 0, 0)) == {}
     late = (dataclasses.replace(UNITS[0], min_zoom=area.tile[0] + 1),)
-    assert render(session_factory, area.tile, specs=late) == {}
+    assert render(area.tile, specs=late) == {}
 
 
 def test_several_layers_make_one_mvt_layer_each(
-    session_factory: sessionmaker[Session], area: Area
+    session_factory: sessionmaker[Session], area: Area, render: Render
 ) -> None:
     specs = (UNITS[0], get_layer("incidents"), get_layer("precincts"))
-    decoded = render(session_factory, area.tile, specs=specs)
+    decoded = render(area.tile, specs=specs)
     assert {"units", "incidents", "precincts"} <= set(decoded)
     assert area.incident_id in {f["id"] for f in decoded["incidents"]["features"]}
+
+
+def test_a_connection_that_died_in_the_pool_is_replaced(
+    engine: Engine, area: Area, render: Render
+) -> None:
+    before = render(area.tile)
+    tiles_backends = (
+        "SELECT pid FROM pg_stat_activity"
+        " WHERE application_name = 'warroom-tiles' AND datname = current_database()"
+    )
+    with engine.connect() as conn:
+        pids = conn.execute(text(tiles_backends)).scalars().all()
+        assert pids, "the tile engine keeps its connection in the pool"
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM unnest(:p) AS pid"), {"p": pids})
+        while conn.execute(text(f"{tiles_backends} AND pid = ANY(:p)"), {"p": pids}).first():
+            conn.rollback()  # a new snapshot of pg_stat_activity on the next round
+    assert render(area.tile) == before

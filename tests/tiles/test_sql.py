@@ -9,22 +9,23 @@ from sqlalchemy.dialects import postgresql
 from layers.accounts.scope import CITY, Scope, ScopeKind
 from layers.features.cql import cql2_clause
 from layers.features.registry import get_layer
-from tiles.render import TileAddress, aggregates_at, layer_query
+from tiles.clusters import CLUSTER_SHIFT
+from tiles.render import TileAddress, aggregates_at, layer_query, tile_statement
 from tiles.settings import TileSettings
 from tiles.sql import TileGeometry, tile_attributes
 
 SETTINGS = TileSettings()
 
 
-def sql(layer: str, z: int, x: int, y: int, scope: Scope = CITY, where: str = "") -> str:
+def sql(layer: str, z: int, scope: Scope = CITY, where: str = "") -> str:
     spec = get_layer(layer)
     filters = [cql2_clause(spec, where)] if where else []
-    query: Any = layer_query(spec, TileAddress(z, x, y), scope, filters, SETTINGS)
+    query: Any = layer_query(spec, z, scope, filters, SETTINGS)
     return str(query.compile(dialect=postgresql.dialect())).replace("\n", " ")
 
 
 def test_point_layers_select_and_clip_on_the_indexed_mercator_column() -> None:
-    text = sql("units", 14, 13490, 6208)
+    text = sql("units", 14)
     assert "units.geom_3857 && ST_MakeEnvelope(" in text
     assert "ST_Transform" not in text
     assert "ST_AsMVTGeom(units.geom_3857, ST_MakeEnvelope(" in text
@@ -33,9 +34,24 @@ def test_point_layers_select_and_clip_on_the_indexed_mercator_column() -> None:
 
 
 def test_polygon_layers_transform_the_envelope_not_the_indexed_column() -> None:
-    text = sql("parks", 14, 13490, 6208)
+    text = sql("parks", 14)
     assert "parks.geom && ST_Transform(ST_MakeEnvelope(" in text
     assert "ST_AsMVTGeom(ST_Transform(parks.geom, " in text
+
+
+def test_one_statement_per_zoom_placed_by_bind_parameters() -> None:
+    text = sql("units", 14)
+    assert "ST_MakeEnvelope(%(tile_minx)s, %(tile_miny)s, %(tile_maxx)s, %(tile_maxy)s" in text
+    assert "ST_MakeEnvelope(%(margin_minx)s" in text
+    units = (get_layer("units"),)
+    first = tile_statement(units, 14, CITY, "risk_level >= 3", SETTINGS)
+    assert first is tile_statement(units, 14, CITY, " risk_level >= 3", SETTINGS)
+    assert first is not tile_statement(units, 15, CITY, "risk_level >= 3", SETTINGS)
+    assert first is not tile_statement(units, 14, Scope(ScopeKind.DISTRICT, 3), None, SETTINGS)
+    assert first is not None and first.params(TileAddress(14, 13490, 6208)) == {
+        **TileGeometry.of(14, 13490, 6208, extent=4096, buffer=64).params(),
+        "cell_x0": 13490 << CLUSTER_SHIFT, "cell_y0": 6208 << CLUSTER_SHIFT,
+    }  # fmt: skip
 
 
 def test_selection_is_buffered_and_clip_is_exact() -> None:
@@ -49,12 +65,12 @@ def test_low_zooms_of_dense_point_layers_aggregate() -> None:
     units = get_layer("units")
     assert aggregates_at(units, 11) and not aggregates_at(units, 12)
     assert not aggregates_at(get_layer("parks"), 3)
-    stored = sql("units", 10, 843, 388, Scope(ScopeKind.DISTRICT, 3))
+    stored = sql("units", 10, Scope(ScopeKind.DISTRICT, 3))
     assert "FROM tile_clusters" in stored and "units" not in stored.replace("'units'", "")
     assert "tile_clusters.district_id = " in stored
     assert "max(tile_clusters.maxima[" in stored and "GROUP BY tile_clusters.cx" in stored
     for scope, where in ((CITY, "risk_level > 2"), (Scope(ScopeKind.UNIT, 5), "")):
-        computed = sql("units", 10, 843, 388, scope, where)  # clusters hold neither
+        computed = sql("units", 10, scope, where)  # clusters hold neither
         assert "tile_clusters" not in computed and "GROUP BY floor(" in computed
         assert "max(units.risk_level) AS max_risk_level" in computed
 
