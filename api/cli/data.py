@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import getpass
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from sqlalchemy import select
 
+from api.cli.progress import run_with_progress
 from importers.export import EXPORT_CRS, default_export_name, export_layer
 from importers.mapping import load_map_file, parse_map
-from importers.pipeline import ProgressFn, run_import
-from importers.report import ImportReport, ImportRequest, parse_mode
+from importers.pipeline import run_import
+from importers.report import ImportRequest, parse_mode
 from importers.writers import WRITE_FORMATS
 from layers.accounts.models import User
 from layers.accounts.roles import Role
@@ -53,22 +44,6 @@ def _mapping(value: str | None) -> dict[str, str]:
     return load_map_file(path) if "=" not in value and path.is_file() else parse_map(value)
 
 
-def _with_progress(work: Callable[[ProgressFn], ImportReport]) -> ImportReport:
-    columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}
-
-        def report(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = (bar.add_task(step, total=total, rate="-"), time.monotonic())
-            task, started = tasks[step]
-            rate = done / max(time.monotonic() - started, 1e-3)
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
-
-        return work(report)
-
-
 def import_(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to import."),
     layer: str = typer.Option(..., "--layer", help="Target layer, e.g. units."),
@@ -92,12 +67,13 @@ def import_(
         )  # fmt: skip
         actor = _actor(as_user, settings)
         factory = make_sessionmaker(make_engine(settings))
-        report = _with_progress(
+        report = run_with_progress(
             lambda progress: run_import(
                 session_factory=factory, request=request, actor=actor, progress=progress,
                 max_vertices=settings.features.max_vertices,
                 warn=lambda w: console.print(f"[yellow]warning:[/yellow] {w}"),
-            )
+            ),
+            console,
         )  # fmt: skip
     except WarroomError as exc:
         console.print(f"[red]import failed:[/red] {exc.message}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,16 +20,18 @@ T = TypeVar("T")
 ProgressFn = Callable[[str, int, int], None]
 
 
-def run_with_progress(work: Callable[[ProgressFn], T]) -> T:
-    """Run ``work`` with a callback that draws one bar per step."""
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
+def run_with_progress(work: Callable[[ProgressFn], T], console: Console | None = None) -> T:
+    """Run ``work`` with a callback that draws one bar per step, with its rate per second."""
+    columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        tasks: dict[str, tuple[TaskID, float]] = {}
 
         def report(step: str, done: int, total: int) -> None:
             if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
+                tasks[step] = (bar.add_task(step, total=total, rate="-"), time.monotonic())
+            task, started = tasks[step]
+            rate = done / max(time.monotonic() - started, 1e-3)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
 
         return work(report)
