@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
+from layers.database import ensure_database
 from layers.demo.load import load_demo_city
 from layers.features.models import Unit
 from layers.features.query import FeatureQuery, list_features
@@ -59,12 +60,7 @@ UNITS = get_layer("units")
 
 def prepare_database(units: int, seed: int, database: str, *, reload: bool) -> str:
     """Return the URL of the benchmark database, created, migrated and loaded if needed."""
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}):
-            conn.execute(text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
-    url = make_url(SERVER).set(database=database).render_as_string(hide_password=False)
+    url = ensure_database(SERVER, database)
     upgrade(url)
     engine = create_engine(url)
     with Session(engine) as session:

@@ -40,7 +40,7 @@ from geo.tiling import lonlat_to_tile, tiles_for_bbox
 from layers.accounts.roles import Role
 from layers.accounts.scope import CITY, SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
-from layers.database import make_sessionmaker
+from layers.database import ensure_database, make_sessionmaker
 from layers.demo.load import database_is_empty, load_demo_city
 from layers.features.registry import all_layers, get_layer
 from layers.migrate import upgrade
@@ -60,14 +60,7 @@ Tile = tuple[int, int, int]
 
 def prepare_database(units: int, seed: int, *, reload: bool = False) -> str:
     """Create, migrate and load the benchmark database unless it holds ``units`` units."""
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{DATABASE}"')
-    admin.close()
-    url = f"{SERVER}/{DATABASE}"
+    url = ensure_database(f"{SERVER}/postgres", DATABASE)
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:

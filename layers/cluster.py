@@ -18,8 +18,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
-
 from layers.settings import ClusterSettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -185,15 +183,9 @@ class LocalCluster:
 
     def ensure_database(self, name: str) -> None:
         """Create database ``name`` if it is missing."""
-        conn = psycopg2.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
-        )
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
+        from layers.database import ensure_database  # layers.database imports this module
+
+        ensure_database(self.url("postgres"), name)
 
 
 def database_url(settings: Settings) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.cluster import database_url
@@ -37,3 +38,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """Yield a session inside one transaction: commit on success, roll back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``server_url`` if missing; return its URL."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
