@@ -9,7 +9,12 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ -z "${WARROOM_DATABASE_URL:-}" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgis)
+  # The PostGIS server extension is postgresql-<major>-postgis-3; the bare 'postgis'
+  # package only recommends it, and recommends are not installed here.
+  # Without a server yet, the virtual postgresql-postgis is the build for Debian's default.
+  major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
+  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+    || need+=("postgresql-${major:+$major-}postgis${major:+-3}")
 fi
 command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
 
@@ -21,5 +26,4 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUD
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# 'postgis' pulls the PostGIS build matching Debian's default PostgreSQL.
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
