@@ -2,9 +2,9 @@
 
 The builders take a ``TileFrame``: the tile's bounds as named bind parameters, so one
 compiled statement serves every tile of a zoom and ``TileGeometry.params`` fills it in.
-Point layers select and clip on their indexed ``geom_3857`` column; polygon layers are
-selected on their indexed WGS84 ``geom`` with the envelope transformed instead (a
-Mercator rectangle is a lon/lat rectangle) and only the selected rows are transformed.
+Every layer is selected on its indexed WGS84 ``geom`` with the envelope transformed
+once (a Mercator rectangle is exactly a lon/lat rectangle); point layers then encode
+their stored ``geom_3857``, polygon layers transform only the selected rows.
 Rows are selected with the envelope grown by the clip buffer and clipped to the exact
 tile by ``ST_AsMVTGeom``. No ``ORDER BY`` precedes the ``LIMIT``: it would sort every
 matching row of a dense tile.
@@ -75,7 +75,7 @@ def envelope(bounds: Sequence[Any]) -> ColumnElement[Any]:
 
 
 def is_point_layer(spec: LayerSpec) -> bool:
-    """Return whether ``spec`` keeps an indexed Mercator copy of its point geometry."""
+    """Return whether ``spec`` keeps a stored Mercator copy of its point geometry."""
     return spec.geometry_type == "Point"
 
 
@@ -90,8 +90,6 @@ def mercator_geometry(spec: LayerSpec) -> ColumnElement[Any]:
 def in_bounds(spec: LayerSpec, bounds: Sequence[Any]) -> ColumnElement[bool]:
     """Return the index-assisted condition "the geometry's box meets ``bounds``"."""
     model: Any = spec.model
-    if is_point_layer(spec):
-        return model.geom_3857.op("&&")(envelope(bounds))
     return model.geom.op("&&")(func.ST_Transform(envelope(bounds), 4326))
 
 

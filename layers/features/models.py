@@ -29,7 +29,7 @@ def _point() -> Any:
 
 
 def _point_3857() -> Any:
-    # Tiles select and clip on this indexed copy so no query transforms the indexed column.
+    # Tiles encode this stored copy; they select on the GiST index of ``geom`` instead.
     return mapped_column(
         Geometry("POINT", srid=3857, spatial_index=False),
         Computed("ST_Transform(geom, 3857)", persisted=True),
@@ -59,8 +59,6 @@ class _Indexed:
         ]
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
             args.append(Index(f"ix_{table}_h3_cover", "h3_cover", postgresql_using="gin"))
-        else:
-            args.append(Index(f"ix_{table}_geom_3857", "geom_3857", postgresql_using="gist"))
         return (*args, *getattr(cls, "__extra_args__", ()))
 
 
@@ -92,7 +90,7 @@ class Unit(_Indexed, Feature, Base):
     category: Mapped[str] = mapped_column(String(32), index=True)
     credit_code: Mapped[str | None] = mapped_column(String(18))
     address: Mapped[str | None] = mapped_column(String(300))
-    risk_level: Mapped[int] = mapped_column(SmallInteger, default=1, index=True)
+    risk_level: Mapped[int] = mapped_column(SmallInteger, default=1)
     is_key_unit: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_name: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))

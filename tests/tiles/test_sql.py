@@ -24,10 +24,10 @@ def sql(layer: str, z: int, scope: Scope = CITY, where: str = "") -> str:
     return str(query.compile(dialect=postgresql.dialect())).replace("\n", " ")
 
 
-def test_point_layers_select_and_clip_on_the_indexed_mercator_column() -> None:
+def test_point_layers_select_on_the_indexed_geometry_and_encode_the_stored_mercator() -> None:
     text = sql("units", 14)
-    assert "units.geom_3857 && ST_MakeEnvelope(" in text
-    assert "ST_Transform" not in text
+    assert "units.geom && ST_Transform(ST_MakeEnvelope(" in text
+    assert "ST_Transform(units.geom," not in text
     assert "ST_AsMVTGeom(units.geom_3857, ST_MakeEnvelope(" in text
     assert "ORDER BY" not in text and "LIMIT" in text
     assert "ST_AsMVT(features, " in text
