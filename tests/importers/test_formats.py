@@ -6,7 +6,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 from openpyxl import Workbook
 from shapely import Point
@@ -15,6 +14,7 @@ from geo.crs import wgs84_to_bd09
 from importers.base import ReadOptions, load_importer
 from importers.crs import parse_crs, plausibility_warnings, to_wgs84
 from importers.mapping import build_mapping, load_map_file
+from importers.places import Places
 from layers.errors import InvalidInput
 from layers.features.registry import get_layer
 
@@ -86,9 +86,10 @@ def test_mapping_errors_name_the_columns(tmp_path: Path) -> None:
 
 def test_bd09_and_projected_coordinates() -> None:
     lon, lat = wgs84_to_bd09(*TIANANMEN)
-    back = to_wgs84(np.array([Point(lon, lat)], dtype=object), parse_crs("bd09"))[0]
-    assert abs(back.x - TIANANMEN[0]) < 1e-7 and abs(back.y - TIANANMEN[1]) < 1e-7
-    metres = np.array([Point(39_500_000, 4_420_000)], dtype=object)
+    for given in (Places.of_points([lon], [lat]), Places.of_shapes([Point(lon, lat)])):
+        back = to_wgs84(given, parse_crs("bd09")).as_shapes()[0]
+        assert abs(back.x - TIANANMEN[0]) < 1e-7 and abs(back.y - TIANANMEN[1]) < 1e-7
+    metres = Places.of_points([39_500_000], [4_420_000])
     warnings = plausibility_warnings(metres, parse_crs("wgs84"), "x.csv")
     assert any("projected" in w for w in warnings)
     with pytest.raises(InvalidInput, match="unknown coordinate system"):
