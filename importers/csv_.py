@@ -8,6 +8,7 @@ import io
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -42,7 +43,21 @@ def _arrow_csv(source: str | io.BytesIO, names: list[str], delimiter: str) -> pd
     )  # fmt: skip
     frame = table.to_pandas()
     for name in names:  # what pandas' skipinitialspace did: no blanks after a delimiter
-        frame[name] = frame[name].str.lstrip(" ")
+        if pc.any(pc.starts_with(table.column(name), " ")).as_py():
+            frame[name] = frame[name].str.lstrip(" ")
+    return frame
+
+
+def _pandas_csv(source: str | io.BytesIO, names: list[str], delimiter: str) -> pd.DataFrame:
+    """Return the rows with pandas' parser, which also takes a quoted field after a blank."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    frame = pd.read_csv(
+        source, dtype=str, keep_default_na=False, encoding="utf-8", sep=delimiter,
+        encoding_errors="strict", skipinitialspace=True, header=0, names=names,
+    )  # fmt: skip
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra fields an index
+        raise pd.errors.ParserError(f"some rows have more than the header's {len(names)} fields")
     return frame
 
 
@@ -50,7 +65,8 @@ def read_delimited(importer: Importer, fmt: str) -> SourceTable:
     """Read a delimited text file as text columns, detecting encoding and delimiter.
 
     pyarrow's multi-threaded reader parses a million rows in ~0.2 s (pandas' C
-    parser takes ~1.5 s); files in another encoding than UTF-8 are decoded first.
+    parser takes ~1.5 s); pandas reads what Arrow refuses, such as a quoted field
+    after a blank. Files in another encoding than UTF-8 are decoded first.
     """
     path = importer.path
     with path.open("rb") as handle:
@@ -70,10 +86,13 @@ def read_delimited(importer: Importer, fmt: str) -> SourceTable:
     try:
         if codecs.lookup(encoding).name != "utf-8":
             source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
-        frame = _arrow_csv(source, names, delimiter)
+        try:
+            frame = _arrow_csv(source, names, delimiter)
+        except pa.ArrowInvalid:  # what Arrow refuses, pandas may read (or say why not)
+            frame = _pandas_csv(source, names, delimiter)
     except (UnicodeDecodeError, LookupError) as exc:
         raise InvalidInput(f"cannot read {path.name} as {encoding} text: {exc}") from exc
-    except pa.ArrowInvalid as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InvalidInput(f"cannot read {path.name} as {encoding} delimited text: {exc}") from exc
     return SourceTable(frame, None, None, fmt, encoding)
 

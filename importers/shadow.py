@@ -71,7 +71,10 @@ SELECT (SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
      + (SELECT count(*) FROM pg_inherits WHERE inhrelid = :t OR inhparent = :t)
 """
 _INDEXES = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid), con.contype, a.amname
+SELECT c.relname, pg_get_indexdef(i.indexrelid), con.contype, a.amname,
+       EXISTS (SELECT 1 FROM pg_attribute AS att WHERE att.attrelid = i.indrelid
+               AND att.attnum = ANY(i.indkey) AND att.atttypid IN ('text'::regtype,
+               'varchar'::regtype)) AS on_text
 FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam
 LEFT JOIN pg_constraint AS con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
 WHERE i.indrelid = :t ORDER BY c.relname
@@ -93,6 +96,7 @@ SELECT privilege_type, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(gran
 """
 # Heavier index types first: with several builders the longest build starts at once.
 _COST = {"gin": 8, "gist": 4}
+_TEXT_COST = 2  # a btree over text sorts slower than one over numbers
 
 
 def read_schema(session: Session, spec: LayerSpec) -> LayerSchema | None:
@@ -105,10 +109,10 @@ def read_schema(session: Session, spec: LayerSpec) -> LayerSchema | None:
     if session.scalar(text(_BLOCKERS), table):
         return None
     owning = {"p": "PRIMARY KEY", "u": "UNIQUE"}
-    indexes = [
-        IndexPlan(name, definition, owning.get(kind or ""), _COST.get(method, 1))
-        for name, definition, kind, method in session.execute(text(_INDEXES), table)
-    ]
+    indexes = []
+    for name, definition, kind, method, on_text in session.execute(text(_INDEXES), table):
+        cost = _COST.get(method, _TEXT_COST if on_text else 1)
+        indexes.append(IndexPlan(name, definition, owning.get(kind or ""), cost))
     keys = session.execute(text(_KEYS), table).all()
     grants = session.execute(text(_GRANTS), table).all()
     return LayerSchema(

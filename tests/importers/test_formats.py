@@ -35,6 +35,21 @@ def test_kmz_is_unpacked_and_read(tmp_path: Path) -> None:
     assert table.geometry is not None and table.geometry[0].equals(Point(*TIANANMEN))
 
 
+def test_gbk_csv_with_blanks_quotes_and_duplicate_headers(tmp_path: Path) -> None:
+    path = tmp_path / "单位.csv"
+    rows = ["名称, 地址, 名称", '朝阳门派出所, "东城区\n朝阳门内大街", 甲', "东直门医院,,乙", ""]
+    path.write_bytes("\n".join(rows).encode("gbk"))
+    table = load_importer(path, ReadOptions()).read()
+    assert table.encoding == "gb18030"
+    assert list(table.columns.columns) == ["名称", "地址", "名称.1"]
+    assert list(table.columns["名称"]) == ["朝阳门派出所", "东直门医院"]
+    assert list(table.columns["地址"]) == ["东城区\n朝阳门内大街", ""]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("a,b\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"cannot read broken\.csv"):
+        load_importer(broken, ReadOptions()).read()
+
+
 def test_geopackage_with_several_tables_needs_table(tmp_path: Path) -> None:
     path = tmp_path / "gis.gpkg"
     _frame("a").to_file(path, layer="first", engine="pyogrio")
