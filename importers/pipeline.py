@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import psycopg2
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -239,7 +240,8 @@ def _load(
     report, rows, total = prepared.report, prepared.rows, len(prepared.rows)
     # A bulk load outlives the pool's per-statement timeout by design.
     session.execute(text("SET LOCAL statement_timeout = 0"))
-    staging.lock_layer(session, spec)
+    if not request.dry_run:
+        staging.lock_layer(session, spec)
     rules = _rules(session, spec, request, actor, rows, max_vertices)
     if request.mode == "upsert":
         report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds))  # where they were
@@ -323,9 +325,10 @@ def run_import(
                 warn(warning)
         try:
             rejects = _load(session, spec, request, actor, max_vertices, prepared, step)
-        except IntegrityError as exc:
+        except (IntegrityError, psycopg2.IntegrityError) as exc:  # the bulk path's own links
             session.rollback()
-            raise Conflict(f"the import clashes with existing data: {exc.orig}") from exc
+            cause = exc.orig if isinstance(exc, IntegrityError) else exc
+            raise Conflict(f"the import clashes with existing data: {cause}") from exc
     report = prepared.report
     report.reject_file = _write_rejects(prepared, rejects, request)
     report.seconds = round(time.monotonic() - started, 3)

@@ -15,7 +15,6 @@ which the next import of the layer drops.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import re
@@ -37,6 +36,7 @@ logger = logging.getLogger(__name__)
 SUFFIX = "__import"
 SWAP_TRIES = 6
 COPY_READ_BYTES = 1 << 20
+_POLL_S = 0.2
 SWAP_LOCK_TIMEOUT = "5s"
 Step = Callable[[str, int, int], None]
 
@@ -135,24 +135,70 @@ def _build_statement(plan: IndexPlan, index: str, table: str) -> str:
     return f"CREATE {unique}INDEX {quote(index)} ON {quote(table)} {plan.definition[match.end() :]}"
 
 
-class _Chunks:
-    """A file-like object handing COPY the chunks another thread puts in a queue."""
+class _Aborted(Exception):
+    """Raised inside COPY's read when the import gives up: COPY fails, nothing is kept."""
 
-    def __init__(self) -> None:
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+
+class _CopyStream:
+    """One COPY FROM STDIN run by a thread of its own, fed chunks by the importing thread."""
+
+    def __init__(self, cursor: Any, sql: str) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         self._chunk = memoryview(b"")
-        self._done = False
+        self._eof = False
+        self._aborted = threading.Event()
+        self.error: BaseException | None = None
+        self.rows = 0
+        self._thread = threading.Thread(target=self._run, args=(cursor, sql), daemon=True)
+        self._thread.start()
+
+    def _run(self, cursor: Any, sql: str) -> None:
+        try:
+            cursor.copy_expert(sql, self, size=COPY_READ_BYTES)
+            self.rows = int(cursor.rowcount)
+        except BaseException as exc:  # raised in the importing thread by ``put``/``finish``
+            self.error = exc
 
     def read(self, size: int = -1) -> bytes:
-        while not self._chunk and not self._done:
-            chunk = self.queue.get()
+        """Return the next bytes for COPY (``b""`` at the end), as a file object would."""
+        while not self._chunk and not self._eof:
+            try:
+                chunk = self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                if self._aborted.is_set():
+                    raise _Aborted from None
+                continue
             if chunk is None:
-                self._done = True
+                self._eof = True
             else:
                 self._chunk = memoryview(chunk)
         n = len(self._chunk) if size is None or size < 0 else size
         out, self._chunk = self._chunk[:n], self._chunk[n:]
         return bytes(out)
+
+    def put(self, data: bytes | None) -> None:
+        """Queue a chunk (None ends the COPY); raise what made the COPY fail, if it did."""
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self._queue.put(data, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> int:
+        """End the COPY, wait for PostgreSQL to take every row; return how many it took."""
+        self.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.rows
+
+    def abort(self) -> None:
+        """Make the COPY fail (if it still runs) and wait for its thread."""
+        self._aborted.set()
+        self._thread.join()
 
 
 class ShadowLoad:
@@ -169,9 +215,7 @@ class ShadowLoad:
         assert isinstance(bind, Engine)
         self._engine = _helper_engine(bind.url)
         self._loader = self._engine.raw_connection()
-        self._chunks = _Chunks()
-        self._copy: threading.Thread | None = None
-        self._copy_error: BaseException | None = None
+        self._copy: _CopyStream | None = None
         self.copied = 0
 
     def start(self, *, staged_as: str | None = None) -> None:
@@ -192,31 +236,18 @@ class ShadowLoad:
                            f"FROM {quote(self.spec.table)} WITH NO DATA")  # fmt: skip
             target = staged_as
         sql = copy_sql(target, self.columns, freeze=staged_as is None)
-        self._copy = threading.Thread(target=self._stream, args=(cursor, sql), daemon=True)
-        self._copy.start()
-
-    def _stream(self, cursor: Any, sql: str) -> None:
-        try:
-            cursor.copy_expert(sql, self._chunks, size=COPY_READ_BYTES)
-            self.copied = int(cursor.rowcount)
-        except BaseException as exc:  # handed to the writing thread by ``write``/``end_copy``
-            self._copy_error = exc
-            while self._chunks.queue.get() is not None:  # let a blocked writer go on
-                pass
+        self._copy = _CopyStream(cursor, sql)
 
     def write(self, data: bytes) -> None:
         """Queue CSV rows (``encode.csv_bytes``) for the COPY stream."""
-        if self._copy_error is not None:
-            raise self._copy_error
-        self._chunks.queue.put(data)
+        assert self._copy is not None
+        self._copy.put(data)
 
     def end_copy(self) -> None:
         """Close the COPY stream and wait for PostgreSQL to take the last rows."""
-        self._chunks.queue.put(None)
         assert self._copy is not None
-        self._copy.join()
-        if self._copy_error is not None:
-            raise self._copy_error
+        self.copied = self._copy.finish()
+        self._copy = None
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         """Run a statement in the load's transaction; return its row count."""
@@ -328,8 +359,8 @@ class ShadowLoad:
 
     def close(self, *, keep: bool = False) -> None:
         """Release the load's connections; drop the new table unless it was swapped in."""
-        with contextlib.suppress(queue.Full):  # a COPY thread still waiting must end
-            self._chunks.queue.put_nowait(None)
+        if self._copy is not None:
+            self._copy.abort()
         try:
             if not keep:
                 self._loader.rollback()

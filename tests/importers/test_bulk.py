@@ -28,6 +28,7 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.accounts.service import Jurisdiction
 from layers.demo.load import load_demo_city
+from layers.errors import Conflict
 from layers.migrate import alembic_config
 from tests.importers.conftest import importer_on
 from tests.utils.users import make_user
@@ -250,4 +251,23 @@ def test_a_killed_bulk_import_leaves_the_layer_and_a_rerun_finishes(
     report = importer_on(city_db, tmp_path)(path, "units", id_field="id")
     assert report.inserted == 300
     assert _scalar(city_db, "SELECT count(*) FROM units") == 500
+    assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
+
+
+def test_a_row_the_database_refuses_fails_the_bulk_import_and_changes_nothing(
+    city_db: sessionmaker[Session], bulk: None, tmp_path: Path
+) -> None:
+    with city_db() as session, session.begin():  # a rule only the database knows
+        session.execute(text("ALTER TABLE units ADD CONSTRAINT no_boom CHECK (name <> 'boom')"))
+    path = _points_csv(tmp_path / "units.csv", "x", 300)
+    frame = pd.read_csv(path)
+    frame.loc[250, "name"] = "boom"
+    frame.to_csv(path, index=False)
+    with pytest.raises(Conflict, match="no_boom"):
+        importer_on(city_db, tmp_path)(path, "units", id_field="id")
+    assert _scalar(city_db, "SELECT count(*) FROM units") == 200
+    assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
+    strict = importer_on(city_db, tmp_path)(path, "units", id_field="id", strict=True,
+                                            mapping={"category": "'spaceport'"})  # fmt: skip
+    assert strict.status == "refused" and strict.rejected == 300
     assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
