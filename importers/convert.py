@@ -123,8 +123,10 @@ def numbers(values: pd.Series) -> npt.NDArray[np.float64]:
 
 def _repeated(values: pd.Series) -> npt.NDArray[np.bool_]:
     """Return where a value already occurred earlier in ``values`` (hashing in Arrow)."""
-    codes = arrow_text(values).dictionary_encode().indices
-    _, first = np.unique(np.asarray(codes), return_index=True)
+    encoded = arrow_text(values).dictionary_encode()
+    if len(encoded.dictionary) == len(values):  # every value differs: the usual case
+        return np.zeros(len(values), dtype=bool)
+    _, first = np.unique(np.asarray(encoded.indices), return_index=True)
     repeated = np.ones(len(values), dtype=bool)
     repeated[first] = False
     return repeated
@@ -257,7 +259,9 @@ def convert_rows(spec: LayerSpec, table: SourceTable, mapping: Mapping) -> Conve
     reasons: Reasons = np.full(len(table), "", dtype=object)
     external_id = None
     if mapping.id_field:
-        external_id = table.columns[mapping.id_field].astype(str).str.strip()
+        raw_ids = table.columns[mapping.id_field]
+        text = raw_ids if _is_text(raw_ids) else raw_ids.astype(str)
+        external_id = pd.Series(pc.utf8_trim_whitespace(arrow_text(text)), dtype="str")
         add_reason(reasons, external_id.str.len() > 128, "id longer than 128 characters")
         duplicated = _repeated(external_id) & (external_id != "").to_numpy(dtype=bool)
         add_reason(reasons, duplicated, f"duplicate id in the file ({mapping.id_field!r})")

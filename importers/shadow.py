@@ -318,7 +318,10 @@ class ShadowLoad:
         """Commit the rows, then build every index (in parallel) and the layer's keys."""
         self._loader.commit()
         _autocommit(self._loader)
-        self.execute(f"ANALYZE {quote(self.table)}")
+        # Statistics of stored columns only: generated copies are never filtered on, and
+        # autovacuum analyses them later.
+        stored = ", ".join(quote(c) for c in self.stored_columns())
+        self.execute(f"ANALYZE {quote(self.table)} ({stored})")
         plans = sorted(self.schema.indexes, key=lambda p: -p.cost)
         statements = [_build_statement(p, self._temporary(p), self.table) for p in plans]
         _run_parallel(self._engine, statements, self.workers,

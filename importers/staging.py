@@ -61,20 +61,20 @@ def existing_features(session: Session, spec: LayerSpec, ids: pd.Series | None) 
     id of the layer once, which is cheaper than sending a million ids.
     """
     size = layer_size(session, spec)
-    wanted = pa.array(ids[ids != ""].unique(), pa.string()) if ids is not None else pa.array([])
-    empty = size == 0 and not session.scalar(
+    if ids is None or (size == 0 and not session.scalar(
         text(f"SELECT EXISTS (SELECT 1 FROM {quote(spec.table)})")
-    )
-    if len(wanted) == 0 or empty:
+    )):  # fmt: skip
         return Existing({}, {}, np.empty((0, 4)))
-    by_id = len(wanted) < size
+    in_file = pa.array(ids, pa.string(), from_pandas=True)
+    by_id = len(ids) < size
     where = "t.external_id = ANY(:ids)" if by_id else "t.external_id IS NOT NULL"
-    params = {"ids": wanted.to_pylist() if by_id else [], "none": NO_ID}
+    wanted = pc.unique(pc.drop_null(in_file)).to_pylist() if by_id else []
     rows = session.execute(text(_EXISTING.format(table=quote(spec.table), where=where)),
-                           params).all()  # fmt: skip
-    if not by_id and rows:
-        hits = pc.is_in(pa.array([r[0] for r in rows], pa.string()), value_set=wanted)
-        rows = [r for r, hit in zip(rows, hits.to_pylist(), strict=True) if hit]
+                           {"ids": wanted, "none": NO_ID}).all()  # fmt: skip
+    if not by_id and rows:  # the layer's ids are the smaller set to hash
+        layer_ids = pa.array([r[0] for r in rows], pa.string())
+        found = set(pc.filter(in_file, pc.is_in(in_file, value_set=layer_ids)).to_pylist())
+        rows = [r for r in rows if r[0] in found]
     return Existing(
         {r[0]: int(r[1]) for r in rows},
         {r[0]: int(r[2]) for r in rows},
