@@ -15,7 +15,6 @@ layer as it was; running the same import again finishes it.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from importers.base import ReadOptions, SourceTable, load_importer
 from importers.checks import CheckedPlaces, RowRules, check_rows
 from importers.convert import ConvertedRows, add_reason, convert_rows
 from importers.crs import plausibility_warnings, resolve_crs, to_wgs84
-from importers.encode import accepted_bounds, copy_columns, csv_bytes, encode_rows
+from importers.encode import accepted_bounds, copy_columns, encode_rows
 from importers.mapping import build_mapping
 from importers.places import Places
 from importers.report import ImportReport, ImportRequest
@@ -97,7 +96,7 @@ class _Writer(Protocol):
     """Where checked rows go: a temporary table merged in place, or a new layer table."""
 
     def write(self, data: bytes) -> None:
-        """Take one chunk of CSV rows."""
+        """Take one chunk of binary COPY tuples."""
 
     def finish(self, report: ImportReport, step: ProgressFn) -> None:
         """Change the layer (counts and box of removed or replaced rows into ``report``)."""
@@ -117,7 +116,7 @@ class _InPlace:
         self.cursor = session.connection().connection.cursor()
 
     def write(self, data: bytes) -> None:
-        staging.copy_csv(self.cursor, staging.STAGING, self.columns, io.BytesIO(data))
+        staging.copy_rows(self.cursor, staging.STAGING, self.columns, data)
 
     def finish(self, report: ImportReport, step: ProgressFn) -> None:
         session, spec = self.session, self.spec
@@ -203,7 +202,7 @@ class Chunk:
 
     rejects: list[tuple[int, str]]
     accepted: CheckedPlaces
-    csv: bytes | None
+    rows: bytes | None
 
 
 def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], encode: bool) -> Chunk:
@@ -218,9 +217,10 @@ def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], enco
     accepted = placed.take(ok)
     if not encode or not ok.any():
         return Chunk(rejects, accepted, None)
-    table = encode_rows(spec, {name: v[ok] for name, v in values.items()},
-                        ids[ok] if ids is not None else None, accepted)  # fmt: skip
-    return Chunk(rejects, accepted, csv_bytes(table))
+    encoded = encode_rows(spec, {name: v[ok].reset_index(drop=True) for name, v in values.items()},
+                          ids[ok].reset_index(drop=True) if ids is not None else None,
+                          accepted)  # fmt: skip
+    return Chunk(rejects, accepted, encoded)
 
 
 def _rules(session: Session, spec: LayerSpec, request: ImportRequest, actor: Actor,
@@ -255,8 +255,8 @@ def _load(
             encode = writer is not None and not (request.strict and rejects)
             chunk = _chunk(prepared, rules, order[lo : lo + CHUNK_ROWS], encode)
             rejects += chunk.rejects
-            if writer is not None and chunk.csv is not None:
-                writer.write(chunk.csv)
+            if writer is not None and chunk.rows is not None:
+                writer.write(chunk.rows)
                 report.bbox = staging.union_bounds(report.bbox, accepted_bounds(chunk.accepted))
             step("check", min(lo + CHUNK_ROWS, total), total)
         rejects.sort()

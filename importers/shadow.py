@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from importers.encode import COPY_HEADER, COPY_TRAILER
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
 from layers.features.registry import LayerSpec
@@ -237,15 +238,17 @@ class ShadowLoad:
             target = staged_as
         sql = copy_sql(target, self.columns, freeze=staged_as is None)
         self._copy = _CopyStream(cursor, sql)
+        self._copy.put(COPY_HEADER)
 
     def write(self, data: bytes) -> None:
-        """Queue CSV rows (``encode.csv_bytes``) for the COPY stream."""
+        """Queue binary COPY tuples (``encode.encode_rows``) for the COPY stream."""
         assert self._copy is not None
         self._copy.put(data)
 
     def end_copy(self) -> None:
         """Close the COPY stream and wait for PostgreSQL to take the last rows."""
         assert self._copy is not None
+        self._copy.put(COPY_TRAILER)
         self.copied = self._copy.finish()
         self._copy = None
 

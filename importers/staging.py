@@ -7,7 +7,8 @@ interrupted import leaves neither half-loaded rows nor staging debris.
 
 from __future__ import annotations
 
-from typing import IO, Any
+import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from importers.checks import Existing
+from importers.encode import COPY_HEADER, COPY_TRAILER
 from layers.accounts.scope import Scope, ScopeKind
 from layers.features.jurisdiction import BOUNDARY_TABLES, NO_ID
 from layers.features.registry import LayerSpec
@@ -95,14 +97,14 @@ def create_staging(session: Session, spec: LayerSpec, columns: list[str]) -> Non
 
 
 def copy_sql(table: str, columns: list[str], *, freeze: bool = False) -> str:
-    """Return the COPY statement reading ``columns`` of ``table`` as CSV from the client."""
-    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    """Return the COPY statement reading ``columns`` of ``table`` in binary from the client."""
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
     return f"COPY {table} ({', '.join(quote(c) for c in columns)}) FROM STDIN WITH ({options})"
 
 
-def copy_csv(cursor: Any, table: str, columns: list[str], data: IO[bytes]) -> None:
-    """COPY CSV rows (as ``encode.csv_bytes`` writes them) from ``data`` into ``table``."""
-    cursor.copy_expert(copy_sql(table, columns), data)
+def copy_rows(cursor: Any, table: str, columns: list[str], rows: bytes) -> None:
+    """COPY binary tuples (as ``encode.encode_rows`` writes them) into ``table``."""
+    cursor.copy_expert(copy_sql(table, columns), io.BytesIO(COPY_HEADER + rows + COPY_TRAILER))
 
 
 def scope_sql(scope: Scope, alias: str, spec: LayerSpec, param: str = ":scope_id") -> str:
