@@ -69,4 +69,3 @@ def test_each_attribute_type_is_stored_as_given(
     assert dict(zip(stored, row[: len(stored)], strict=True)) == stored
     assert row[-2] is not None and row[-1].startswith(("POINT(116.3912", "MULTIPOLYGON"))
     # incidents: a date-time without a zone is Beijing time (08:30 +08:00 = 00:30 UTC)
-
