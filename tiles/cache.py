@@ -13,7 +13,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from geo.tiling import ORIGIN_SHIFT_M
@@ -103,14 +103,16 @@ class TileCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def get_or_render(self, key: TileKey, render: Callable[[], EncodedTile]) -> EncodedTile:
+    async def get_or_render(
+        self, key: TileKey, render: Callable[[], Awaitable[EncodedTile]]
+    ) -> EncodedTile:
         """Return the cached tile of ``key`` or render, store and return it."""
         cached = self.get(key)
         if cached is not None:
             return cached
         with self._lock:
             generation = self._generation
-        tile = render()
+        tile = await render()
         self._store(key, tile, generation)
         return tile
 

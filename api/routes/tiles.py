@@ -6,7 +6,6 @@ An empty tile (nothing visible there, or every layer outside its zoom range) is
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
@@ -19,7 +18,7 @@ from layers.accounts.scope import Actor
 from layers.accounts.service import hash_token
 from tiles.cache import EncodedTile
 from tiles.render import layer_filters, parse_layers, parse_tile
-from tiles.service import read_tile, tile_key
+from tiles.service import read_tile
 from tiles.tilejson import tilejson, visible_bounds
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -120,13 +119,11 @@ async def read_tile_route(
 ) -> Response:  # fmt: skip
     """Return a vector tile of one or more comma-separated layers."""
     specs, tile, state = parse_layers(layers), parse_tile(z, x, y), request.app.state
-    encoded = state.tile_cache.get(tile_key(specs, tile, actor, filter_text))
-    if encoded is None:  # render in a thread: the event loop keeps serving cached tiles
-        encoded = await run_in_threadpool(partial(
-            read_tile, engine=state.tile_engine, sessions=state.sessionmaker,
-            cache=state.tile_cache, specs=specs, tile=tile, actor=actor,
-            settings=state.tile_settings, filter_text=filter_text,
-        ))  # fmt: skip
+    encoded = await read_tile(
+        pool=state.tile_pool, sessions=state.sessionmaker, cache=state.tile_cache,
+        specs=specs, tile=tile, actor=actor, settings=state.tile_settings,
+        filter_text=filter_text,
+    )  # fmt: skip
     headers = request.headers
     return tile_response(encoded, headers.get("if-none-match"), headers.get("accept-encoding"))
 
