@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from geo.tiling import lonlat_to_tile, tile_bounds_wgs84
 from layers.accounts.scope import CITY, Scope, ScopeKind
-from tiles.cache import EncodedTile, TileCache, TileKey
+from tiles.cache import GZIP_MIN_BYTES, EncodedTile, TileCache, TileKey
 
 BEIJING = (116.4074, 39.9042)
 
@@ -20,7 +20,7 @@ def key(z: int, lon: float = BEIJING[0], lat: float = BEIJING[1], **kw: object) 
 
 
 def tile(body: bytes) -> EncodedTile:
-    return EncodedTile.encode(body, gzip_level=4)
+    return EncodedTile.encode(body, gzip_level=1)
 
 
 def cache(max_bytes: int = 1 << 20) -> TileCache:
@@ -42,6 +42,7 @@ def test_encoded_tile_has_gzip_and_content_etag() -> None:
     assert a.etag == tile(b"x" * 1000).etag != b.etag
     assert a.etag.startswith('"') and a.etag.endswith('"')
     assert tile(b"").gzipped == b""
+    assert tile(b"x" * (GZIP_MIN_BYTES - 1)).gzipped == b""  # too small to shrink
 
 
 def test_renders_once_then_serves_from_cache() -> None:
