@@ -153,3 +153,23 @@ def test_a_tile_query_that_times_out_is_503_not_500(
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "Unavailable"
         assert tiles.get(path(area.tile), headers=headers).status_code == 200
+
+
+def test_a_low_zoom_tile_refreshes_the_clusters_a_write_made_stale(
+    client: TestClient, area: Area, admin: dict[str, str]
+) -> None:
+    z, x, y = area.tile
+    overview = path((11, x >> 3, y >> 3))  # from the precomputed clusters
+
+    def members() -> int:
+        body = client.get(overview, headers={**admin, "Accept-Encoding": "identity"}).content
+        layer = dict(mapbox_vector_tile.decode(body))["units"]["features"]
+        return sum(int(f["properties"]["count"]) for f in layer)
+
+    before = members()
+    unit = f"/api/layers/units/features/{area.unit_ids[0]}"
+    version = client.get(unit, headers=admin).headers["etag"]
+    moved = client.patch(unit, json={"geometry": {"type": "Point", "coordinates": [80.0, 40.0]}},
+                         headers={**admin, "If-Match": version})  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert members() == before - 1
