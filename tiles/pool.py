@@ -127,13 +127,11 @@ class TilePool:
         try:
             conn = psycopg2.connect(self._dsn, async_=1)
             await _ready(conn)
-        except psycopg2.Error as error:
+        except BaseException as error:
             if conn is not None:
                 conn.close()
-            raise _wrapped(error, None, dead=True) from error
-        except BaseException:
-            if conn is not None:
-                conn.close()
+            if isinstance(error, psycopg2.Error):
+                raise _wrapped(error, None, dead=True) from error
             raise
         return conn
 
