@@ -26,8 +26,8 @@ from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
 from layers.settings import Settings
 from tiles.cache import TileCache
-from tiles.engine import make_tile_engine
 from tiles.listener import ChangeListener
+from tiles.pool import TilePool
 from tiles.settings import TileSettings
 
 
@@ -44,8 +44,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         db = settings.database
-        app.state.tile_engine = make_tile_engine(
-            engine.url, pool_size=db.pool_size, max_overflow=db.max_overflow,
+        app.state.tile_pool = TilePool(
+            engine.url, size=db.pool_size + db.max_overflow, keep=db.pool_size,
             statement_timeout_ms=db.statement_timeout_ms,
         )  # fmt: skip
         # this worker's own writes drop its tiles at commit; the listener hears every worker's
@@ -56,7 +56,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         yield
         listener.stop()
         unsubscribe()
-        app.state.tile_engine.dispose()
+        app.state.tile_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)

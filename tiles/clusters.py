@@ -206,6 +206,15 @@ def ensure_fresh(session: Session, spec: LayerSpec) -> None:
         refresh(session, spec, bounds)
 
 
+def awaiting_refresh(specs: Sequence[LayerSpec]) -> ColumnElement[bool]:
+    """Return "the dirty list names one of these layers".
+
+    Read in the statement that reads the clusters, it speaks for the same snapshot: false
+    means the clusters read are fresh.
+    """
+    return exists().where(dirty.c.layer.in_([spec.id for spec in specs]))
+
+
 def scope_clause(scope: Scope) -> ColumnElement[bool] | None:
     """Return the clusters condition of ``scope``; None when clusters cannot serve it.
 

@@ -1,17 +1,22 @@
 """Render a vector tile for an actor: layers, zoom ranges, CQL2 filter, scope, aggregation.
 
 The statement of a tile depends on its layers, zoom, scope and filter, not on x and y:
-it is built once per such combination, kept, and run with the tile's bounds as bind
-parameters, in one round trip on the tile engine.
+it is built and compiled to psycopg2 text once per such combination, kept, and run with
+the tile's bounds as parameters, in one round trip on the tile pool (``tiles.pool``).
+A statement that reads precomputed clusters also says, from the same snapshot, whether
+any of them awaits a refresh; only then are they refreshed (in a thread, in a session)
+and the tile read again.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.tiling import is_valid_tile
@@ -22,17 +27,19 @@ from layers.features.cql import cql2_clause
 from layers.features.registry import LayerSpec, all_layers, get_layer
 from tiles.clusters import (
     CLUSTER_SHIFT,
+    awaiting_refresh,
     cell_params,
     ensure_fresh,
     scope_clause,
     stored_cluster_rows,
 )
-from tiles.engine import STATEMENTS_KEPT, fetch_tile
+from tiles.pool import TilePool, driver_sql
 from tiles.settings import TileSettings
 from tiles.sql import TileFrame, TileGeometry, cluster_rows, is_point_layer, mvt_layer, raw_rows
 
 MAX_ZOOM = 22
 MAX_LAYERS = 10
+STATEMENTS_KEPT = 4096  # compiled tile statements kept, by layers, zoom, scope and filter
 
 
 class InvalidTile(WarroomError):
@@ -112,19 +119,25 @@ def layer_query(
     return mvt_layer(rows, spec.id, frame, "id")
 
 
+def placement(tile: TileAddress, *, extent: int, buffer: int) -> dict[str, Any]:
+    """Return the parameters that place a tile statement on ``tile``."""
+    geometry = TileGeometry.of(tile.z, tile.x, tile.y, extent=extent, buffer=buffer)
+    return {**geometry.params(), **cell_params(tile.x, tile.y)}
+
+
 @dataclass(frozen=True)
 class TileStatement:
-    """The statement of every tile of one zoom, layer list, scope and filter."""
+    """The statement of every tile of one zoom, layer list, scope and filter, compiled."""
 
-    query: Select[Any]
+    sql: str  # psycopg2 text; its first column is the tile
+    values: Mapping[str, Any]  # its own literals' parameters; the tile's are added per tile
     refresh: tuple[LayerSpec, ...]  # layers whose precomputed clusters it reads
     extent: int
     buffer: int
 
     def params(self, tile: TileAddress) -> dict[str, Any]:
-        """Return the bind parameters that place the statement on ``tile``."""
-        geometry = TileGeometry.of(tile.z, tile.x, tile.y, extent=self.extent, buffer=self.buffer)
-        return {**geometry.params(), **cell_params(tile.x, tile.y)}
+        """Return every parameter of the statement placed on ``tile``."""
+        return {**self.values, **placement(tile, extent=self.extent, buffer=self.buffer)}
 
 
 def tile_statement(
@@ -164,14 +177,24 @@ def _build_statement(
     layers: list[ColumnElement[Any]] = [
         layer_query(spec, z, scope, filters[spec.id], settings).scalar_subquery() for spec in shown
     ]
-    query = select(reduce(lambda a, b: a.op("||")(b), layers))
     refresh = tuple(s for s in shown if stored_clusters_serve(s, z, scope, filters[s.id]))
-    return TileStatement(query, refresh, extent, buffer)
+    columns = [reduce(lambda a, b: a.op("||")(b), layers)]
+    if refresh:
+        columns.append(awaiting_refresh(refresh))
+    example = placement(TileAddress(z, 0, 0), extent=extent, buffer=buffer)
+    sql, values = driver_sql(select(*columns), placeholders=example)
+    return TileStatement(sql, values, refresh, extent, buffer)
 
 
-def render_tile(
+def _refresh(sessions: sessionmaker[Session], specs: tuple[LayerSpec, ...]) -> None:
+    with sessions() as session, session.begin():
+        for spec in specs:
+            ensure_fresh(session, spec)
+
+
+async def render_tile(
     *,
-    engine: Engine,
+    pool: TilePool,
     sessions: sessionmaker[Session],
     specs: tuple[LayerSpec, ...],
     tile: TileAddress,
@@ -181,14 +204,16 @@ def render_tile(
 ) -> bytes:
     """Return the MVT bytes of ``tile`` as ``actor`` may see it (empty: nothing to draw).
 
-    ``engine`` is the tile engine (``tiles.engine``); ``sessions`` refresh stale clusters.
+    ``pool`` runs the tile statement; ``sessions`` refresh stale clusters (rare: after
+    writes), in a worker thread.
     """
     actor.require(Permission.FEATURES_READ)
     statement = tile_statement(specs, tile.z, actor.scope, filter_text, settings)
     if statement is None:
         return b""
-    if statement.refresh:
-        with sessions() as session, session.begin():
-            for spec in statement.refresh:
-                ensure_fresh(session, spec)
-    return fetch_tile(engine, statement.query, statement.params(tile))
+    params = statement.params(tile)
+    row = await pool.fetch(statement.sql, params)
+    if statement.refresh and row[1]:  # it read clusters a write has made stale
+        await asyncio.to_thread(_refresh, sessions, statement.refresh)
+        row = await pool.fetch(statement.sql, params)
+    return bytes(row[0] or b"")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.features.registry import LayerSpec
 from tiles.cache import EncodedTile, TileCache, TileKey
+from tiles.pool import TilePool
 from tiles.render import TileAddress, render_tile
 from tiles.settings import TileSettings
 
@@ -22,9 +22,9 @@ def tile_key(
     return TileKey(layers, tile.z, tile.x, tile.y, (filter_text or "").strip(), actor.scope)
 
 
-def read_tile(
+async def read_tile(
     *,
-    engine: Engine,
+    pool: TilePool,
     sessions: sessionmaker[Session],
     cache: TileCache,
     specs: tuple[LayerSpec, ...],
@@ -33,14 +33,14 @@ def read_tile(
     settings: TileSettings,
     filter_text: str | None = None,
 ) -> EncodedTile:
-    """Return ``tile`` encoded for ``actor``: cached, or rendered on ``engine`` and stored."""
+    """Return ``tile`` encoded for ``actor``: cached, or rendered on ``pool`` and stored."""
     key = tile_key(specs, tile, actor, filter_text)
 
-    def render() -> EncodedTile:
-        body = render_tile(
-            engine=engine, sessions=sessions, specs=specs, tile=tile, actor=actor,
+    async def render() -> EncodedTile:
+        body = await render_tile(
+            pool=pool, sessions=sessions, specs=specs, tile=tile, actor=actor,
             settings=settings, filter_text=key.filter or None,
         )  # fmt: skip
         return EncodedTile.encode(body, settings.gzip_level)
 
-    return cache.get_or_render(key, render)
+    return await cache.get_or_render(key, render)

