@@ -65,10 +65,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
     register_error_handlers(app)
-    # Tiles first: a map asks for dozens a second, and routes are matched in order
-    # (eight routers before them cost a tile ~0.07 ms, measured: bench/RESULTS.md).
+    app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     for module in (
-        tiles,
         health,
         auth,
         layers,
@@ -77,6 +75,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         spatial,
         search,
         ogc,
+        tiles,
         imports,
         exports,
     ):

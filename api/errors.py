@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -91,10 +92,25 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+HANDLERS: dict[type[Exception], Handler] = {
+    WarroomError: _domain_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    OperationalError: _database_down,
+    Exception: _unexpected,
+}
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers that turn errors into precise JSON responses."""
-    app.add_exception_handler(WarroomError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(Exception, _unexpected)
+    for error, handler in HANDLERS.items():
+        app.add_exception_handler(error, handler)
+
+
+async def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Return the response the app's handlers give ``exc`` (for code ahead of the routing)."""
+    for cls in type(exc).__mro__:
+        if cls in HANDLERS:
+            return await HANDLERS[cls](request, exc)
+    raise exc  # not an Exception: let it end the request
