@@ -36,13 +36,13 @@ from layers.accounts.service import Jurisdiction, create_user
 from layers.database import ensure_database
 from layers.demo.load import load_demo_city
 from layers.features.models import Unit
+from layers.features.near import nearest
 from layers.features.query import FeatureQuery, list_features
 from layers.features.registry import get_layer
 from layers.features.spatial import (
     Region,
     Relation,
     hexbins,
-    nearest,
     query_region,
     region_around,
 )

@@ -10,16 +10,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 from geoalchemy2 import Geography
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Numeric, Text, and_, cast, func, literal, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Subquery,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from geo.crs import CoordSystem, convert
@@ -38,6 +50,7 @@ from layers.features.registry import AttrType, LayerSpec
 META_PROPERTIES = ("external_id", "version", "district_id", "precinct_id", "updated_at")
 GEOJSON_DECIMALS = 7  # ~1 cm; GeoJSON text stays short
 _UNSORTABLE = {AttrType.STRING_LIST}
+_PLAIN_PLANS = "warroom.plain_plans"  # session.info key: (transaction, parallel) already set
 
 
 @dataclass(frozen=True)
@@ -61,13 +74,14 @@ class FeatureQuery:
     cursor: str | None = None
     properties: tuple[str, ...] | None = None
     crs: CoordSystem = CoordSystem.WGS84
-    distance_to: BaseGeometry | None = None
     with_total: bool = False  # count every match in the same scan (first page only)
 
 
-@dataclass(frozen=True)
-class FeatureRow:
-    """One feature of a page: id, GeoJSON geometry text (in the output CRS), properties JSON."""
+class FeatureRow(NamedTuple):
+    """One feature of a page: id, GeoJSON geometry text (in the output CRS), properties JSON.
+
+    A named tuple: a page makes thousands, and a frozen dataclass costs ~1 µs more each.
+    """
 
     id: int
     geometry: str
@@ -126,11 +140,17 @@ def plain_plans(session: Session, *, parallel: bool = False) -> None:
 
     Measured on 1M units (bench/query.py, PERF_NOTES.md): JIT compiles for ~17 ms
     and parallel workers pay ~10 ms start-up on queries that touch a few thousand rows,
-    several times what the query itself costs on this 2-core machine.
+    several times what the query itself costs on this 2-core machine. One statement,
+    issued once per transaction and mode: a request of several reads pays one round trip.
     """
-    session.execute(text("SET LOCAL jit = off"))
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_PLAIN_PLANS) == (transaction, parallel):
+        return
+    settings = [func.set_config("jit", "off", True)]
     if not parallel:
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        settings.append(func.set_config("max_parallel_workers_per_gather", "0", True))
+    session.execute(select(*settings))
+    session.info[_PLAIN_PLANS] = (session.get_transaction(), parallel)
 
 
 def geography(geom: Any) -> ColumnElement[Any]:
@@ -211,24 +231,37 @@ def property_names(spec: LayerSpec, query: FeatureQuery) -> tuple[str, ...]:
     return (*(a.name for a in spec.attributes), *META_PROPERTIES)
 
 
+def _page_columns(
+    spec: LayerSpec, query: FeatureQuery, metres: ColumnElement[Any] | None = None
+) -> list[Any]:
+    """Return ``id, geometry, properties`` of a page row; ``metres`` adds ``distance_m``."""
+    model = spec.model
+    pairs: list[Any] = [(literal(n), getattr(model, n)) for n in property_names(spec, query)]
+    if metres is not None:
+        pairs.append((literal("distance_m"), func.round(cast(metres, Numeric), 2)))
+    # PostgreSQL writes the properties JSON (ISO dates, arrays): Python only joins text.
+    properties = func.json_build_object(*(part for pair in pairs for part in pair))
+    return [
+        model.id,
+        func.ST_AsGeoJSON(model.geom, GEOJSON_DECIMALS).label("geometry"),  # type: ignore[attr-defined]
+        cast(properties, Text).label("properties"),
+    ]
+
+
+def _feature_rows(rows: Sequence[Any], crs: CoordSystem) -> list[FeatureRow]:
+    geometries = geometries_in_crs([r.geometry for r in rows], crs)
+    return [
+        FeatureRow(row.id, geometry, row.properties)
+        for row, geometry in zip(rows, geometries, strict=True)
+    ]
+
+
 def list_features(
     *, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery
 ) -> FeaturePage:
     """Return one page of the features matching ``query`` that ``actor`` may see."""
     model = spec.model
-    pairs: list[Any] = [(literal(n), getattr(model, n)) for n in property_names(spec, query)]
-    if query.distance_to is not None:
-        target = geography(literal_geometry(query.distance_to))
-        metres = func.ST_Distance(geography(model.geom), target)  # type: ignore[attr-defined]
-        pairs.append((literal("distance_m"), func.round(cast(metres, Numeric), 2)))
-    # PostgreSQL writes the properties JSON (ISO dates, arrays): Python only joins text.
-    properties = func.json_build_object(*(part for pair in pairs for part in pair))
-    columns: list[Any] = [
-        model.id,
-        func.ST_AsGeoJSON(model.geom, GEOJSON_DECIMALS).label("geometry"),  # type: ignore[attr-defined]
-        cast(properties, Text).label("properties"),
-        getattr(model, query.sort.name).label("sort_value"),
-    ]
+    columns = [*_page_columns(spec, query), getattr(model, query.sort.name).label("sort_value")]
     clauses = conditions(spec, actor, query)
     plain_plans(session)
     if query.cursor:
@@ -237,7 +270,7 @@ def list_features(
     if query.with_total:
         if query.cursor:
             raise InvalidInput("a total is only counted for the first page")
-        # Count in a scan that reads only ids; geometry and distances are computed for
+        # Count in a scan that reads only ids; geometry and properties are built for
         # the page's rows alone (a window over the full projection costs 2-3x more).
         page_ids = (
             select(model.id.label("fid"), func.count().over().label("total"))
@@ -249,18 +282,30 @@ def list_features(
         )  # fmt: skip
     else:
         statement = select(*columns).where(*clauses).order_by(*order).limit(query.limit + 1)
-    rows = session.execute(statement).all()
+    rows = session.connection().execute(statement).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    geometries = geometries_in_crs([r.geometry for r in rows], query.crs)
-    features = [
-        FeatureRow(row.id, geometry, row.properties)
-        for row, geometry in zip(rows, geometries, strict=True)
-    ]
     last = rows[-1] if rows else None
     cursor = encode_cursor(query.sort, last.sort_value, last.id) if more and last else None
     total = (int(last.total) if last else 0) if query.with_total else None
-    return FeaturePage(features, cursor, total)
+    return FeaturePage(_feature_rows(rows, query.crs), cursor, total)
+
+
+def ranked_features(
+    *, session: Session, spec: LayerSpec, query: FeatureQuery, ranked: Subquery
+) -> list[FeatureRow]:
+    """Return the features a ``(fid, metres)`` subquery picked, nearest first, with ``distance_m``.
+
+    The subquery chose and scoped the ids; only its rows' geometry and properties are built.
+    """
+    model = spec.model
+    statement = (
+        select(*_page_columns(spec, query, ranked.c.metres))
+        .join(ranked, ranked.c.fid == model.id)
+        .order_by(ranked.c.metres, ranked.c.fid)
+    )  # fmt: skip
+    plain_plans(session)
+    return _feature_rows(session.connection().execute(statement).all(), query.crs)
 
 
 def count_features(*, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery) -> int:
