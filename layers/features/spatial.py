@@ -16,8 +16,9 @@ from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features import hexagg, hexdisc
+from layers.features.distance import reach_box, within_m
 from layers.features.filters import envelope
-from layers.features.near import knn_bound, ranked_page, reach_box, within_m
+from layers.features.near import knn_bound, ranked_page
 from layers.features.query import (
     FeatureQuery,
     FeatureRow,
@@ -120,7 +121,7 @@ def query_region(
         # "within d" grows with distance, so the k nearest that lie within d are the
         # k nearest overall: the KNN bound shrinks the box to rank (None: all deleted since)
         bound = knn_bound(session, spec, conditions(spec, actor, query), centre, query.limit)
-        reach = None if bound is None else min(distance_m, bound + 1.0)
+        reach = None if bound is None else min(distance_m, bound)
     if reach is None:
         return total, []
     nearest_first = ranked_page(session=session, spec=spec, actor=actor, centre=centre,
