@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from shapely.geometry import Point
 
 from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
-from api.schemas.geojson import GeoJSONResponse, collection_text
+from api.schemas.geojson import GeoJSONResponse, collection_pieces, collection_text
 from api.schemas.spatial import SpatialQuery, to_wgs84
 from geo import hexes
 from layers.errors import InvalidInput
@@ -49,15 +49,16 @@ def spatial_query(
         region_of(geom, max_vertices=max_vertices) if distance_m is None
         else region_around(geom, distance_m, max_vertices=max_vertices)
     )  # fmt: skip
-    parts = []
-    for spec in specs:
+    pieces = [f'{{"relation":"{body.relation.value}","layers":{{'.encode()]
+    for i, spec in enumerate(specs):
         query = FeatureQuery(filters=parse_filters(spec, body.filters.get(spec.id, {})),
                              limit=body.limit, crs=crs)  # fmt: skip
         count, features = query_region(session=session, spec=spec, actor=actor, region=region,
                                        relation=body.relation, query=query)  # fmt: skip
-        collection = collection_text(features, count=count, truncated=count > body.limit)
-        parts.append(f"{json.dumps(spec.id)}:{collection}")
-    return GeoJSONResponse(f'{{"relation":"{body.relation.value}","layers":{{{",".join(parts)}}}}}')
+        pieces.append(f"{',' if i else ''}{json.dumps(spec.id)}:".encode())
+        pieces += collection_pieces(features, count=count, truncated=count > body.limit)
+    pieces.append(b"}}")
+    return GeoJSONResponse(b"".join(pieces))
 
 
 def _point(text: str) -> Point:

