@@ -41,20 +41,26 @@ def _area() -> Any:
 
 
 class _Indexed:
-    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names."""
+    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names.
+
+    A layer whose ``__trigram__`` names more text columns gets one multi-column trigram
+    index over them instead (``ix_<table>_text_trgm``): one GIN build per bulk load.
+    """
 
     __tablename__: str
+    __trigram__: tuple[str, ...] = ("name",)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         table = cls.__tablename__
+        texts = cls.__trigram__
         args: list[Any] = [
             Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
             Index(
-                f"ix_{table}_name_trgm",
-                "name",
+                f"ix_{table}_name_trgm" if texts == ("name",) else f"ix_{table}_text_trgm",
+                *texts,
                 postgresql_using="gin",
-                postgresql_ops={"name": "gin_trgm_ops"},
+                postgresql_ops=dict.fromkeys(texts, "gin_trgm_ops"),
             ),
         ]
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
@@ -84,7 +90,15 @@ class Unit(_Indexed, Feature, Base):
     """单位: a supervised organisation at a location."""
 
     __tablename__ = "units"
-    __extra_args__ = (CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),)
+    __trigram__ = ("name", "address")
+    __extra_args__ = (
+        CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),
+        Index(
+            "ix_units_credit_code",
+            "credit_code",
+            postgresql_ops={"credit_code": "varchar_pattern_ops"},
+        ),
+    )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32), index=True)
