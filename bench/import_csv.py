@@ -1,21 +1,26 @@
 """Benchmark ``warroom import`` of a point CSV against ``ogr2ogr -f PostgreSQL`` with COPY.
 
-Creates a throwaway database on 127.0.0.1:5432, migrates it, loads the demo city's
-districts and precincts (no units) so jurisdiction assignment has work to do, writes
-an N-row CSV of points over Beijing, then times both loaders on the same file:
+For each repeat: a throwaway database on 127.0.0.1:5432, migrated, with the demo city's
+districts, precincts and 100 units (so jurisdiction assignment has work to do and the
+layer is not empty); both loaders load the same generated N-row CSV of points over
+Beijing, in alternating order from one repeat to the next:
 
-    .venv/bin/python bench/import_csv.py --rows 1000000
+    flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 --repeat 3
 
-ogr2ogr does less: no validation, no H3 cells, no jurisdiction, no audit.
+ogr2ogr does less: no validation, no H3 cells, no jurisdiction, no audit, one index.
+Prints each run, the medians and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,35 +85,54 @@ def ogr2ogr(url: str, path: Path) -> tuple[float, str]:
     return time.perf_counter() - started, " ".join(command)
 
 
-def main() -> None:
-    """Run both loaders on one generated file and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--server", default=SERVER)
-    args = parser.parse_args()
+@contextmanager
+def bench_database(server: str) -> Iterator[str]:
+    """Yield the URL of a fresh, migrated database with the demo city's boundaries."""
     name = f"warroom_bench_import_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         city_engine = make_engine(Settings(database=DatabaseSettings(url=url)))
         load_demo_city(city_engine, units=100)  # units=0 trips the generator (reported)
         city_engine.dispose()
-        with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-            path = Path(tmp) / "points.csv"
-            write_csv(path, args.rows)
-            ogr_s, command = ogr2ogr(url, path)
-            ours_s = ours(url, path)
-        print(f"rows: {args.rows:,}")
-        print(f"warroom import: {ours_s:.1f} s ({args.rows / ours_s:,.0f} rows/s)")
-        print(f"ogr2ogr:        {ogr_s:.1f} s ({args.rows / ogr_s:,.0f} rows/s)")
-        print(f"ogr2ogr command: {command}")
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def main() -> None:
+    """Run both loaders on one generated file (``--repeat`` times) and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--server", default=SERVER)
+    args = parser.parse_args()
+    times: dict[str, list[float]] = {"warroom import": [], "ogr2ogr": []}
+    command = ""
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        path = Path(tmp) / "points.csv"
+        write_csv(path, args.rows)
+        for run in range(args.repeat):
+            with bench_database(args.server) as url:
+                for tool in ("ogr2ogr", "warroom import")[:: 1 if run % 2 == 0 else -1]:
+                    if tool == "ogr2ogr":
+                        seconds, command = ogr2ogr(url, path)
+                    else:
+                        seconds = ours(url, path)
+                    times[tool].append(seconds)
+                    print(f"run {run + 1}: {tool} {seconds:.2f} s")
+    print(f"rows: {args.rows:,}; ogr2ogr command: {command}")
+    for tool, runs in times.items():
+        median = statistics.median(runs)
+        print(f"{tool}: median {median:.2f} s ({args.rows / median:,.0f} rows/s); runs "
+              + ", ".join(f"{t:.2f}" for t in runs))  # fmt: skip
+    ratio = statistics.median(times["warroom import"]) / statistics.median(times["ogr2ogr"])
+    print(f"warroom import / ogr2ogr (medians): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
-from importers.base import GeometryArray, SourceTable
+from importers.base import SourceTable
 from importers.mapping import Constant, Mapping
+from importers.places import Places
 from layers.features.registry import Attribute, AttrType, LayerSpec
 
 Reasons = npt.NDArray[np.object_]
@@ -30,16 +33,50 @@ _FALSE = {"false", "0", "no", "否", "n", "f"}
 
 @dataclass
 class ConvertedRows:
-    """Typed attribute text per layer column, external ids, geometries and row reasons."""
+    """A file's rows ready for checking: ids and locations for all rows, attributes on demand.
 
-    values: dict[str, pd.Series]
-    mapped: set[str]
+    Ids and coordinates are converted for the whole file at once (duplicates and the
+    "is this Beijing?" warnings need every row); ``values`` types the attributes of a
+    chunk of rows, so that work overlaps with the database taking the previous chunk.
+    """
+
+    spec: LayerSpec
+    table: SourceTable
+    mapping: Mapping
+    attributes: list[str]  # the layer attributes a row is written with, in order
     external_id: pd.Series | None
-    geometry: GeometryArray
-    reasons: Reasons
+    geometry: Places
+    reasons: Reasons  # from ids and locations
+
+    @property
+    def mapped(self) -> set[str]:
+        """Return the attributes the file maps (an upsert changes only these)."""
+        return set(self.mapping.attributes)
 
     def __len__(self) -> int:
         return len(self.reasons)
+
+    def values(self, rows: npt.NDArray[np.intp]) -> tuple[dict[str, pd.Series], Reasons]:
+        """Return the typed attribute text of ``rows`` and every reason those rows carry."""
+        reasons: Reasons = np.full(len(rows), "", dtype=object)
+        columns = self.spec.model.__table__.c  # type: ignore[attr-defined]
+        values: dict[str, pd.Series] = {}
+        for attribute in self.spec.attributes:
+            default = default_text(columns[attribute.name])
+            source = self.mapping.attributes.get(attribute.name)
+            if source is not None:
+                raw = _column(self.table, source, rows)
+                values[attribute.name] = _convert_attribute(attribute, raw, reasons, default)
+            elif default:
+                values[attribute.name] = pd.Series([default] * len(rows), dtype="str")
+            elif attribute.required:
+                add_reason(reasons, np.ones(len(rows), dtype=bool),
+                           f"{attribute.name}: is required and no column maps to it")  # fmt: skip
+        later = self.reasons[rows]
+        both = (reasons != "") & (later != "")
+        reasons[both] = [f"{a}; {b}" for a, b in zip(reasons[both], later[both], strict=True)]
+        reasons[~both & (later != "")] = later[~both & (later != "")]
+        return values, reasons
 
 
 def add_reason(reasons: Reasons, mask: npt.ArrayLike, reason: str) -> None:
@@ -48,14 +85,51 @@ def add_reason(reasons: Reasons, mask: npt.ArrayLike, reason: str) -> None:
     reasons[where] = [f"{r}; {reason}" if r else reason for r in reasons[where]]
 
 
-def _column(table: SourceTable, source: str | Constant) -> pd.Series:
+def _is_text(values: pd.Series) -> bool:
+    """Return whether ``values`` is a column of strings only (as the CSV reader gives)."""
+    return isinstance(values.dtype, pd.StringDtype)
+
+
+def _column(table: SourceTable, source: str | Constant, rows: npt.NDArray[np.intp]) -> pd.Series:
     if isinstance(source, Constant):
-        return pd.Series([source.value] * len(table), dtype=object)
-    return table.columns[source].astype(object)
+        return pd.Series([source.value] * len(rows), dtype="str")
+    values = table.columns[source].iloc[rows].reset_index(drop=True)
+    return values if _is_text(values) else values.astype(object)
 
 
 def _is_empty(values: pd.Series) -> npt.NDArray[np.bool_]:
+    if _is_text(values):
+        return np.asarray(values.isna() | (values.str.strip() == ""), dtype=bool)
     return np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values])
+
+
+def arrow_text(values: pd.Series) -> pa.StringArray:
+    """Return text values as one Arrow string array (None stays null)."""
+    array = pa.array(values, pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def numbers(values: pd.Series) -> npt.NDArray[np.float64]:
+    """Return ``values`` as floats, NaN where a value is empty or not a number."""
+    if _is_text(values):
+        text = arrow_text(values.str.strip())
+        try:  # Arrow parses a column of numbers ~30x faster than pandas
+            present = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+            return np.asarray(present.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        except pa.ArrowInvalid:
+            pass
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _repeated(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """Return where a value already occurred earlier in ``values`` (hashing in Arrow)."""
+    encoded = arrow_text(values).dictionary_encode()
+    if len(encoded.dictionary) == len(values):  # every value differs: the usual case
+        return np.zeros(len(values), dtype=bool)
+    _, first = np.unique(np.asarray(encoded.indices), return_index=True)
+    repeated = np.ones(len(values), dtype=bool)
+    repeated[first] = False
+    return repeated
 
 
 def _per_value(fn: Callable[[Any], str]) -> Callable[[pd.Series], tuple[pd.Series, np.ndarray]]:
@@ -99,10 +173,10 @@ def _bool(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def _int(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = np.asarray(numbers.isna() | (numbers % 1 != 0))
-    text = numbers.where(~bad, 0).astype("int64").astype(str)
-    return text.where(~bad, "").astype(object), bad
+    parsed = numbers(values)
+    bad = ~np.isfinite(parsed) | (np.nan_to_num(parsed) % 1 != 0)
+    text = pd.Series(np.where(bad, 0, parsed).astype("int64")).astype("str")
+    return text.where(~bad, ""), bad
 
 
 def _string(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -142,10 +216,10 @@ def _convert_attribute(
         too_long = ~empty & (text.str.len() > attribute.max_length)
         add_reason(reasons, too_long, f"{attribute.name}: longer than {attribute.max_length}")
     if attribute.minimum is not None or attribute.maximum is not None:
-        numbers = pd.to_numeric(text.where(~empty & ~bad, ""), errors="coerce")
+        parsed = numbers(text.where(~empty & ~bad, ""))
         low = attribute.minimum if attribute.minimum is not None else -np.inf
         high = attribute.maximum if attribute.maximum is not None else np.inf
-        add_reason(reasons, np.asarray((numbers < low) | (numbers > high)),
+        add_reason(reasons, (parsed < low) | (parsed > high),
                    f"{attribute.name}: must be between {low} and {high}")  # fmt: skip
     return text.where(~empty & ~bad, default)
 
@@ -160,48 +234,41 @@ def default_text(column: Any) -> str:
     return str(default.arg).lower() if isinstance(default.arg, bool) else str(default.arg)
 
 
-def _coordinates(table: SourceTable, mapping: Mapping, reasons: Reasons) -> GeometryArray:
+def _coordinates(table: SourceTable, mapping: Mapping, reasons: Reasons) -> Places:
     if mapping.wkt:
-        raw = table.columns[mapping.wkt].astype(str)
+        raw = table.columns[mapping.wkt].astype(object)
         geoms = shapely.from_wkt(raw.where(~_is_empty(raw), None), on_invalid="ignore")
         add_reason(reasons, shapely.is_missing(geoms), f"no readable WKT in {mapping.wkt!r}")
-        return np.asarray(geoms, dtype=object)
+        return Places.of_shapes(geoms)
     assert mapping.lon and mapping.lat
-    lon = pd.to_numeric(table.columns[mapping.lon], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(table.columns[mapping.lat], errors="coerce").to_numpy(dtype=float)
+    lon, lat = numbers(table.columns[mapping.lon]), numbers(table.columns[mapping.lat])
     missing = ~(np.isfinite(lon) & np.isfinite(lat))
     add_reason(reasons, missing, f"no coordinates ({mapping.lon}/{mapping.lat} empty or bad)")
-    geoms = np.asarray(shapely.points(lon, lat), dtype=object)
-    geoms[missing] = None
-    return geoms
+    return Places.of_points(np.where(missing, np.nan, lon), np.where(missing, np.nan, lat))
+
+
+def attributes_written(spec: LayerSpec, mapping: Mapping) -> list[str]:
+    """Return the attributes an import writes: the mapped ones and those with a default."""
+    columns = spec.model.__table__.c  # type: ignore[attr-defined]
+    return [a.name for a in spec.attributes
+            if a.name in mapping.attributes or default_text(columns[a.name])]  # fmt: skip
 
 
 def convert_rows(spec: LayerSpec, table: SourceTable, mapping: Mapping) -> ConvertedRows:
-    """Return the layer's columns for every row of ``table``; bad rows carry reasons."""
+    """Return ``table``'s rows with ids and locations converted; bad rows carry reasons."""
     reasons: Reasons = np.full(len(table), "", dtype=object)
-    columns = spec.model.__table__.c  # type: ignore[attr-defined]
-    values: dict[str, pd.Series] = {}
-    for attribute in spec.attributes:
-        default = default_text(columns[attribute.name])
-        source = mapping.attributes.get(attribute.name)
-        if source is not None:
-            values[attribute.name] = _convert_attribute(
-                attribute, _column(table, source), reasons, default
-            )
-        elif default:
-            values[attribute.name] = pd.Series([default] * len(table), dtype=object)
-        elif attribute.required:
-            add_reason(reasons, np.ones(len(table), dtype=bool),
-                       f"{attribute.name}: is required and no column maps to it")  # fmt: skip
     external_id = None
     if mapping.id_field:
-        external_id = table.columns[mapping.id_field].astype(str).str.strip()
+        raw_ids = table.columns[mapping.id_field]
+        text = raw_ids if _is_text(raw_ids) else raw_ids.astype(str)
+        external_id = pd.Series(pc.utf8_trim_whitespace(arrow_text(text)), dtype="str")
         add_reason(reasons, external_id.str.len() > 128, "id longer than 128 characters")
-        duplicated = external_id.duplicated(keep="first") & (external_id != "")
+        duplicated = _repeated(external_id) & (external_id != "").to_numpy(dtype=bool)
         add_reason(reasons, duplicated, f"duplicate id in the file ({mapping.id_field!r})")
     if table.geometry is not None:
-        geometry = table.geometry
-        add_reason(reasons, shapely.is_missing(geometry), "no geometry")
+        geometry = Places.of_shapes(table.geometry)
+        add_reason(reasons, shapely.is_missing(table.geometry), "no geometry")
     else:
         geometry = _coordinates(table, mapping, reasons)
-    return ConvertedRows(values, set(mapping.attributes), external_id, geometry, reasons)
+    attributes = attributes_written(spec, mapping)
+    return ConvertedRows(spec, table, mapping, attributes, external_id, geometry, reasons)

@@ -16,7 +16,7 @@ from pyproj.exceptions import CRSError
 
 from geo import crs as geo_crs
 from geo.validate import CHINA_BOUNDS
-from importers.base import GeometryArray
+from importers.places import FloatArray, Places
 from layers.errors import InvalidInput
 
 WGS84 = CRS.from_epsg(4326)
@@ -71,39 +71,49 @@ def _is_lonlat_wgs84(crs: CRS) -> bool:
     }
 
 
-def to_wgs84(geoms: GeometryArray, source: SourceCRS) -> GeometryArray:
-    """Return ``geoms`` (an array, None allowed) converted to WGS84 lon/lat."""
+def to_wgs84(places: Places, source: SourceCRS) -> Places:
+    """Return ``places`` converted to WGS84 lon/lat."""
     if source.offset is not None:
         offset = source.offset
 
-        def shift(coords: np.ndarray) -> np.ndarray:
-            lon, lat = geo_crs.convert(coords[:, 0], coords[:, 1], offset, "wgs84")
-            return np.column_stack([lon, lat])
+        def shift(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+            lon, lat = geo_crs.convert(x, y, offset, "wgs84")
+            return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
-        return np.asarray(shapely.transform(geoms, shift), dtype=object)
+        return places.map_coords(shift)
     assert source.crs is not None
     if _is_lonlat_wgs84(source.crs):
-        return geoms
+        return places
     transformer = Transformer.from_crs(source.crs, WGS84, always_xy=True)
 
-    def project(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
+    def project(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        lon, lat = transformer.transform(x, y)
+        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
-    return np.asarray(shapely.transform(geoms, project), dtype=object)
+    return places.map_coords(project)
+
+
+def representative_xy(places: Places) -> tuple[FloatArray, FloatArray]:
+    """Return a point on each present place (points as they are; shapes' point on surface)."""
+    if places.is_points:
+        present = places.take(~places.missing())
+        assert present.x is not None and present.y is not None
+        return present.x, present.y
+    assert places.shapes is not None
+    shapes = places.shapes[~places.missing()]
+    points = shapely.point_on_surface(shapes) if len(shapes) < 5000 else shapely.centroid(shapes)
+    return np.asarray(shapely.get_x(points)), np.asarray(shapely.get_y(points))
 
 
 def _inside(x: np.ndarray, y: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
     return (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
 
 
-def plausibility_warnings(geoms: GeometryArray, source: SourceCRS, file_name: str) -> list[str]:
+def plausibility_warnings(places: Places, source: SourceCRS, file_name: str) -> list[str]:
     """Return warnings about converted coordinates that do not look like Beijing."""
-    present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-    if len(present) == 0:
+    x, y = representative_xy(places)
+    if len(x) == 0:
         return []
-    points = shapely.point_on_surface(present) if len(present) < 5000 else shapely.centroid(present)
-    x, y = shapely.get_x(points), shapely.get_y(points)
     in_china = _inside(x, y, CHINA_BOUNDS)
     warnings = []
     if np.mean(_inside(y, x, CHINA_BOUNDS) & ~in_china) > _MOST:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -16,8 +20,54 @@ from layers.errors import InvalidInput
 _SNIFF_BYTES = 1 << 20
 
 
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(f"{name}.{count}" if count else name)
+    return out
+
+
+def _arrow_csv(source: str | io.BytesIO, names: list[str], delimiter: str) -> pd.DataFrame:
+    """Return the rows after the header as text columns ('' for an empty field)."""
+    table = pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )  # fmt: skip
+    frame = table.to_pandas()
+    for name in names:  # what pandas' skipinitialspace did: no blanks after a delimiter
+        if pc.any(pc.starts_with(table.column(name), " ")).as_py():
+            frame[name] = frame[name].str.lstrip(" ")
+    return frame
+
+
+def _pandas_csv(source: str | io.BytesIO, names: list[str], delimiter: str) -> pd.DataFrame:
+    """Return the rows with pandas' parser, which also takes a quoted field after a blank."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    frame = pd.read_csv(
+        source, dtype=str, keep_default_na=False, encoding="utf-8", sep=delimiter,
+        encoding_errors="strict", skipinitialspace=True, header=0, names=names,
+    )  # fmt: skip
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra fields an index
+        raise pd.errors.ParserError(f"some rows have more than the header's {len(names)} fields")
+    return frame
+
+
 def read_delimited(importer: Importer, fmt: str) -> SourceTable:
-    """Read a delimited text file as text columns, detecting encoding and delimiter."""
+    """Read a delimited text file as text columns, detecting encoding and delimiter.
+
+    pyarrow's multi-threaded reader parses a million rows in ~0.2 s (pandas' C
+    parser takes ~1.5 s); pandas reads what Arrow refuses, such as a quoted field
+    after a blank. Files in another encoding than UTF-8 are decoded first.
+    """
     path = importer.path
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
@@ -25,20 +75,26 @@ def read_delimited(importer: Importer, fmt: str) -> SourceTable:
         raise InvalidInput(f"{path.name} is empty")
     # A cut inside a multi-byte character must not count against UTF-8.
     encoding = importer.options.encoding or detect_encoding(head[: head.rfind(b"\n") + 1] or head)
-    sample = head.decode(encoding, errors="ignore")
+    sample = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     try:
         delimiter = csv.Sniffer().sniff(sample[:20_000], delimiters=",\t;|").delimiter
     except csv.Error:
         delimiter = ","
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter, skipinitialspace=True))
+    names = _unique([str(c).strip() for c in header])
+    source: str | io.BytesIO = str(path)
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
-            encoding_errors="strict", skipinitialspace=True,
-        )  # fmt: skip
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        if codecs.lookup(encoding).name != "utf-8":
+            source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
+        try:
+            frame = _arrow_csv(source, names, delimiter)
+        except pa.ArrowInvalid:  # what Arrow refuses, pandas may read (or say why not)
+            frame = _pandas_csv(source, names, delimiter)
+    except (UnicodeDecodeError, LookupError) as exc:
         raise InvalidInput(f"cannot read {path.name} as {encoding} text: {exc}") from exc
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    return SourceTable(frame.reset_index(drop=True), None, None, fmt, encoding)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InvalidInput(f"cannot read {path.name} as {encoding} delimited text: {exc}") from exc
+    return SourceTable(frame, None, None, fmt, encoding)
 
 
 class CSVImporter(Importer):

@@ -1,109 +1,72 @@
-"""The bulk load: read, map, convert, stage with COPY, check in SQL, merge in one transaction.
+"""The import: read, map, convert, check every row, then write it all or nothing.
 
 Bulk import is the one sanctioned write path besides ``layers.features.service``: it
 checks the actor's layer permission and jurisdiction, bumps ``version`` of updated
-rows, and writes one audit record and one ``import.finished`` event, all inside the
-transaction that writes the rows. Killing the process at any point leaves the layer
-as it was; running the same import again finishes it.
+rows, and writes one audit record and one ``import.finished`` event in the
+transaction that changes the layer. That transaction locks the layer against other
+writers from the moment rows are checked, so checks and writes see the same layer.
+
+Rows are checked and encoded a chunk at a time and streamed to PostgreSQL while the
+next chunk is prepared. A small import (fewer rows than the layer holds) COPYs into a
+temporary table and merges; a bulk import builds the layer anew beside itself and
+swaps it in (``importers.shadow``). Killing the process at any point leaves the
+layer as it was; running the same import again finishes it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-import shapely
+import psycopg2
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo import hexes, validate
+from geo.tiling import tile_order
 from importers import staging
-from importers.base import GeometryArray, ReadOptions, SourceTable, load_importer
+from importers.base import ReadOptions, SourceTable, load_importer
+from importers.checks import CheckedPlaces, RowRules, check_rows
 from importers.convert import ConvertedRows, add_reason, convert_rows
 from importers.crs import plausibility_warnings, resolve_crs, to_wgs84
+from importers.encode import accepted_bounds, copy_columns, encode_rows
 from importers.mapping import build_mapping
+from importers.places import Places
 from importers.report import ImportReport, ImportRequest
+from importers.shadow import LayerSchema, ShadowLoad, read_schema
 from importers.writers import REJECT_FORMAT, WRITE_FORMATS, write_table
 from layers.accounts.scope import Actor
 from layers.audit.service import append_event, audited_denials, record_audit
 from layers.errors import Conflict, InvalidInput
 from layers.events import announce_after_commit
-from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
+from layers.features.jurisdiction import BOUNDARY_TABLES, Precincts, assign_jurisdiction
 from layers.features.registry import LayerSpec, get_layer
 
 ProgressFn = Callable[[str, int, int], None]
 REASON_COLUMN = "reject_reason"
+CHUNK_ROWS = 100_000
+# From this many rows (and at least the layer's size) the layer is rebuilt and swapped.
+BULK_ROWS = 100_000
+UPSERT_STAGING = "import_upserts"
 
 
-def _point_cells(geoms: GeometryArray) -> pd.Series:
-    x = shapely.get_x(geoms)
-    y = shapely.get_y(geoms)
-    ok = ~shapely.is_missing(geoms) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
-    cells = pd.Series([""] * len(geoms), dtype=object)
-    if ok.any():
-        cells[ok] = hexes.cells_of_points(x[ok], y[ok]).astype(str)
-    return cells
+@dataclass
+class Prepared:
+    """A file read, mapped and converted: its rows, their WGS84 places, the report so far."""
+
+    table: SourceTable
+    rows: ConvertedRows
+    places: Places
+    report: ImportReport
 
 
-def _area_cells(geoms: GeometryArray) -> tuple[pd.Series, pd.Series]:
-    cells, covers = [""] * len(geoms), [""] * len(geoms)
-    for i, geom in enumerate(geoms):
-        try:
-            area = validate.ensure_multipolygon(validate.repair_geometry(geom))
-            point = area.representative_point()
-            cells[i] = str(hexes.cell_of_point(point.x, point.y))
-            covers[i] = "{" + ",".join(map(str, hexes.cover_polygon(area))) + "}"
-        except (validate.GeometryError, ValueError, TypeError, AttributeError):
-            continue  # the SQL check names what is wrong with this geometry
-    return pd.Series(cells, dtype=object), pd.Series(covers, dtype=object)
-
-
-def _staging_frame(spec: LayerSpec, rows: ConvertedRows, geoms: GeometryArray) -> pd.DataFrame:
-    # Points travel as two numbers (cheaper to write and parse than WKB); anything else,
-    # including a wrong-typed geometry the check must name, as hex WKB.
-    points = shapely.get_type_id(geoms) == 0
-    others = ~shapely.is_missing(geoms) & ~points
-    frame = pd.DataFrame({
-        "row_no": np.arange(len(rows)),
-        "py_reason": rows.reasons,
-        "external_id": rows.external_id if rows.external_id is not None else "",
-        "x": np.where(points, shapely.get_x(geoms), np.nan),
-        "y": np.where(points, shapely.get_y(geoms), np.nan),
-        "geom": "",
-    })  # fmt: skip
-    if others.any():
-        frame.loc[others, "geom"] = shapely.to_wkb(geoms[others], hex=True)
-    if staging.has_cover(spec):
-        frame["h3_cell"], frame["h3_cover"] = _area_cells(geoms)
-    else:
-        frame["h3_cell"] = _point_cells(geoms)
-    for name, values in rows.values.items():
-        frame[name] = values.to_numpy()
-    return frame
-
-
-def _write_rejects(
-    table: SourceTable, rejects: list[tuple[int, str]], request: ImportRequest, fmt: str
-) -> str | None:
-    if not rejects or request.reject_dir is None:
-        return None
-    index = [r[0] for r in rejects]
-    frame = table.columns.iloc[index].reset_index(drop=True)
-    frame[REASON_COLUMN] = [r[1] for r in rejects]
-    out_format = REJECT_FORMAT[fmt]
-    name = Path(request.source_name or request.path.name).stem
-    path = request.reject_dir / f"{name}.rejects{WRITE_FORMATS[out_format][0]}"
-    geoms = table.geometry[index] if table.geometry is not None else None
-    return str(write_table(frame, geoms, table.crs, out_format, path, layer="rejects"))
-
-
-def _prepare(
-    spec: LayerSpec, request: ImportRequest, progress: ProgressFn
-) -> tuple[SourceTable, ConvertedRows, GeometryArray, ImportReport]:
+def _prepare(spec: LayerSpec, request: ImportRequest, progress: ProgressFn) -> Prepared:
     source_name = request.source_name or request.path.name
     table = load_importer(request.path, ReadOptions(request.encoding, request.table),
                           request.format).read()  # fmt: skip
@@ -115,74 +78,229 @@ def _prepare(
         raise InvalidInput("--mode upsert needs --id-field (the column holding the stable id)")
     rows = convert_rows(spec, table, mapping)
     source_crs = resolve_crs(table.crs, request.crs)
-    geoms = to_wgs84(rows.geometry, source_crs)
-    add_reason(
-        rows.reasons,
-        ~shapely.is_missing(geoms) & ~np.all(np.isfinite(shapely.bounds(geoms)), axis=1),
-        "coordinates could not be converted",
-    )
+    places = to_wgs84(rows.geometry, source_crs)
+    bounds = places.bounds()
+    add_reason(rows.reasons, ~places.missing() & ~np.all(np.isfinite(bounds), axis=1),
+               "coordinates could not be converted")  # fmt: skip
     report = ImportReport(
         layer=spec.id, source=source_name, format=table.format, crs=source_crs.label,
         encoding=table.encoding, rows=len(table), mode=request.mode, dry_run=request.dry_run,
         strict=request.strict, mapping=mapping.as_dict(), notes=list(table.notes),
-        warnings=plausibility_warnings(geoms, source_crs, source_name),
+        warnings=plausibility_warnings(places, source_crs, source_name),
     )  # fmt: skip
     progress("convert", len(table), len(table))
-    return table, rows, geoms, report
+    return Prepared(table, rows, places, report)
+
+
+class _Writer(Protocol):
+    """Where checked rows go: a temporary table merged in place, or a new layer table."""
+
+    def write(self, data: bytes) -> None:
+        """Take one chunk of binary COPY tuples."""
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        """Change the layer (counts and box of removed or replaced rows into ``report``)."""
+
+    def close(self, committed: bool) -> None:
+        """Release what the writer holds, after the layer changed (committed) or not."""
+
+
+class _InPlace:
+    """COPY into a temporary table, then delete (replace), insert or upsert in the layer."""
+
+    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
+                 columns: list[str], rows: ConvertedRows, actor: Actor) -> None:  # fmt: skip
+        self.session, self.spec, self.request, self.columns = session, spec, request, columns
+        self.rows, self.actor = rows, actor
+        staging.create_staging(session, spec, columns)
+        self.cursor = session.connection().connection.cursor()
+
+    def write(self, data: bytes) -> None:
+        staging.copy_rows(self.cursor, staging.STAGING, self.columns, data)
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        session, spec = self.session, self.spec
+        if self.request.mode == "replace":
+            report.deleted, gone = staging.delete_in_scope(session, spec, self.actor.scope)
+            report.bbox = staging.union_bounds(report.bbox, gone)
+        report.inserted, report.updated = staging.merge(
+            session, spec, self.columns, attributes=self.rows.attributes,
+            mapped=self.rows.mapped, upsert=self.request.mode == "upsert",
+        )  # fmt: skip
+        if spec.table in BOUNDARY_TABLES:
+            assign_jurisdiction(session, spec.table)
+
+    def close(self, committed: bool) -> None:
+        self.cursor.close()
+
+
+class _Rebuilt:
+    """Stream rows into a new table of the layer, add the rows kept, build, swap."""
+
+    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
+                 columns: list[str], rows: ConvertedRows, actor: Actor, schema: LayerSchema,
+                 matched: int) -> None:  # fmt: skip
+        self.session, self.spec, self.request, self.rows, self.actor = (
+            session, spec, request, rows, actor)  # fmt: skip
+        self.load = ShadowLoad(session=session, spec=spec, schema=schema, columns=columns)
+        self.staged = request.mode == "upsert" and matched > 0
+        self.load.start(staged_as=UPSERT_STAGING if self.staged else None)
+
+    def write(self, data: bytes) -> None:
+        self.load.write(data)
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        load, scope, mode = self.load, self.actor.scope, self.request.mode
+        load.end_copy()
+        if self.staged:
+            merged = load.merge_staged(UPSERT_STAGING, mapped=self.rows.mapped)
+            report.inserted, report.updated = merged
+        else:
+            report.inserted = load.copied
+            if mode == "replace":
+                report.deleted, gone = staging.extent_in_scope(self.session, self.spec, scope)
+                report.bbox = staging.union_bounds(report.bbox, gone)
+                inside = staging.scope_sql(scope, "t", self.spec, param="%(scope_id)s")
+                where = f"NOT coalesce({inside}, false)"
+            else:
+                where = "true"
+            load.keep(where, {"scope_id": scope.id})
+        load.build(step)
+        load.swap()
+        if report.bbox is not None:  # the layer's statement triggers saw no rows change
+            self.session.execute(
+                text("SELECT feature_box_changed(:layer, :clustered, :w, :s, :e, :n)"),
+                dict(zip(("w", "s", "e", "n"), report.bbox, strict=True))
+                | {"layer": self.spec.table, "clustered": self.spec.point_zoom > 0},
+            )  # fmt: skip
+
+    def close(self, committed: bool) -> None:
+        self.load.close(keep=committed)
+
+
+def _bulk(session: Session, spec: LayerSpec, rows: int) -> LayerSchema | None:
+    """Return the layer's schema if ``rows`` are worth rebuilding it for, else None."""
+    if spec.table in BOUNDARY_TABLES or rows < max(BULK_ROWS, staging.layer_size(session, spec)):
+        return None
+    return read_schema(session, spec)
+
+
+def _writer(session: Session, spec: LayerSpec, request: ImportRequest, rows: ConvertedRows,
+            actor: Actor, rules: RowRules) -> _Writer | None:  # fmt: skip
+    if request.dry_run:
+        return None
+    columns = copy_columns(spec, rows.attributes)
+    schema = _bulk(session, spec, len(rows))
+    if schema is None:
+        return _InPlace(session, spec, request, columns, rows, actor)
+    return _Rebuilt(session, spec, request, columns, rows, actor, schema, len(rules.existing))
+
+
+@dataclass
+class Chunk:
+    """Some rows of the file, checked: accepted rows encoded, refused rows with reasons."""
+
+    rejects: list[tuple[int, str]]
+    accepted: CheckedPlaces
+    rows: bytes | None
+
+
+def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], encode: bool) -> Chunk:
+    """Type, check and (if ``encode``) encode the given rows of the file."""
+    converted, spec = prepared.rows, rules.spec
+    values, reasons = converted.values(rows)
+    ids = converted.external_id
+    ids = ids.iloc[rows].reset_index(drop=True) if ids is not None else None
+    placed = check_rows(rules, prepared.places.take(rows), ids, reasons)
+    ok = reasons == ""
+    rejects = [(int(rows[i]), str(reasons[i])) for i in np.flatnonzero(~ok)]
+    accepted = placed.take(ok)
+    if not encode or not ok.any():
+        return Chunk(rejects, accepted, None)
+    encoded = encode_rows(spec, {name: v[ok].reset_index(drop=True) for name, v in values.items()},
+                          ids[ok].reset_index(drop=True) if ids is not None else None,
+                          accepted)  # fmt: skip
+    return Chunk(rejects, accepted, encoded)
+
+
+def _rules(session: Session, spec: LayerSpec, request: ImportRequest, actor: Actor,
+           rows: ConvertedRows, max_vertices: int) -> RowRules:  # fmt: skip
+    return RowRules(
+        spec=spec, mode=request.mode, scope=actor.scope, max_vertices=max_vertices,
+        precincts=None if spec.table in BOUNDARY_TABLES else Precincts.load(session),
+        existing=staging.existing_features(session, spec, rows.external_id),
+    )  # fmt: skip
 
 
 def _load(
     session: Session, spec: LayerSpec, request: ImportRequest, actor: Actor, max_vertices: int,
-    rows: ConvertedRows, geoms: GeometryArray, report: ImportReport, step: ProgressFn,
+    prepared: Prepared, step: ProgressFn,
 ) -> list[tuple[int, str]]:  # fmt: skip
-    """Stage, check and (unless dry-run or refused) merge in one transaction."""
-    frame = _staging_frame(spec, rows, geoms)
-    attributes = list(rows.values)
-    columns = staging.staging_columns(spec, attributes)
-    total = len(frame)
-    # A bulk load outlives the pool's per-statement timeout by design, and its sorts and
-    # hashes (a million staged rows) should stay in memory.
+    """Check every row and (unless dry-run or refused) change the layer in one transaction."""
+    report, rows, total = prepared.report, prepared.rows, len(prepared.rows)
+    # A bulk load outlives the pool's per-statement timeout by design.
     session.execute(text("SET LOCAL statement_timeout = 0"))
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    staging.create_staging(session, columns)
-    staging.copy_rows(session, frame[list(columns)], lambda done: step("copy", done, total))
-    staging.check_rows(session, spec, attributes, scope=actor.scope, mode=request.mode,
-                       max_vertices=max_vertices)  # fmt: skip
-    step("check", total, total)
-    rejects = staging.rejected(session)
-    report.count_reasons([reason for _, reason in rejects])
-    report.bbox = staging.accepted_bounds(session)
-    if request.dry_run or (request.strict and rejects):
-        report.status = "dry-run" if request.dry_run else "refused"
-        session.rollback()
-        return rejects
-    if request.mode == "replace":
-        report.deleted, gone = staging.delete_in_scope(session, spec, actor.scope)
-        report.bbox = staging.union_bounds(report.bbox, gone)
-    # A big load rebuilds indexes and re-checks foreign keys once instead of row by row;
-    # dropping them locks the layer until commit, which a load of this size does anyway.
-    bulk = staging.bulk_size(session, spec, report.rows - report.rejected)
-    dropped = staging.drop_for_bulk_load(session, spec) if bulk else []
-    report.inserted, report.updated = staging.merge(
-        session, spec, attributes, mapped=rows.mapped, upsert=request.mode == "upsert"
-    )
-    staging.restore_after_bulk_load(session, dropped)
-    if spec.table in BOUNDARY_TABLES:
-        assign_jurisdiction(session, spec.table)
-    counts = {"inserted": report.inserted, "updated": report.updated,
-              "deleted": report.deleted, "rejected": report.rejected}  # fmt: skip
-    record_audit(session, actor=actor, action=f"{spec.id}.import", target_type=spec.id,
-                 detail=f"{report.source} ({report.format}, {report.crs}, {request.mode})"[:500],
-                 after={"source": report.source, "rows": report.rows, **counts,
-                        "mapping": report.mapping})  # fmt: skip
-    event = append_event(
-        session, type="import.finished", actor=actor, layer=spec.id, bounds=report.bbox,
-        payload={"source": report.source, **counts},
-    )  # fmt: skip
-    announce_after_commit(session, event)  # the tile cache forgets the area after commit
-    session.commit()
+    if not request.dry_run:
+        staging.lock_layer(session, spec)
+    rules = _rules(session, spec, request, actor, rows, max_vertices)
+    if request.mode == "upsert":
+        report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds))  # where they were
+    writer = _writer(session, spec, request, rows, actor, rules)
+    rejects: list[tuple[int, str]] = []
+    committed = False
+    # Rows go in map order (quadkeys of their places): neighbours share pages on disk.
+    order = tile_order(*prepared.places.centres())
+    try:
+        for lo in range(0, total, CHUNK_ROWS):
+            encode = writer is not None and not (request.strict and rejects)
+            chunk = _chunk(prepared, rules, order[lo : lo + CHUNK_ROWS], encode)
+            rejects += chunk.rejects
+            if writer is not None and chunk.rows is not None:
+                writer.write(chunk.rows)
+                report.bbox = staging.union_bounds(report.bbox, accepted_bounds(chunk.accepted))
+            step("check", min(lo + CHUNK_ROWS, total), total)
+        rejects.sort()
+        report.count_reasons([reason for _, reason in rejects])
+        if writer is None or (request.strict and rejects):
+            report.status = "dry-run" if request.dry_run else "refused"
+            session.rollback()
+            return rejects
+        writer.finish(report, step)
+        counts = {"inserted": report.inserted, "updated": report.updated,
+                  "deleted": report.deleted, "rejected": report.rejected}  # fmt: skip
+        record_audit(session, actor=actor, action=f"{spec.id}.import", target_type=spec.id,
+                     detail=f"{report.source} ({report.format}, {report.crs}, "
+                            f"{request.mode})"[:500],
+                     after={"source": report.source, "rows": report.rows, **counts,
+                            "mapping": report.mapping})  # fmt: skip
+        event = append_event(
+            session, type="import.finished", actor=actor, layer=spec.id, bounds=report.bbox,
+            payload={"source": report.source, **counts},
+        )  # fmt: skip
+        announce_after_commit(session, event)  # the tile cache forgets the area after commit
+        session.commit()
+        committed = True
+    finally:
+        if writer is not None:
+            writer.close(committed)
     step("merge", total, total)
     return rejects
+
+
+def _write_rejects(
+    prepared: Prepared, rejects: list[tuple[int, str]], request: ImportRequest
+) -> str | None:
+    if not rejects or request.reject_dir is None:
+        return None
+    table = prepared.table
+    index = [r[0] for r in rejects]
+    frame: pd.DataFrame = table.columns.iloc[index].reset_index(drop=True)
+    frame[REASON_COLUMN] = [r[1] for r in rejects]
+    out_format = REJECT_FORMAT[table.format]
+    name = Path(request.source_name or request.path.name).stem
+    path = request.reject_dir / f"{name}.rejects{WRITE_FORMATS[out_format][0]}"
+    geoms = table.geometry[index] if table.geometry is not None else None
+    return str(write_table(frame, geoms, table.crs, out_format, path, layer="rejects"))
 
 
 def run_import(
@@ -201,15 +319,17 @@ def run_import(
     with session_factory() as session:
         with audited_denials(session, actor, f"{spec.id}.import", spec.id, None):
             actor.require_layer_write(spec.id)
-        table, rows, geoms, report = _prepare(spec, request, step)
+        prepared = _prepare(spec, request, step)
         if warn is not None:
-            for warning in report.warnings:
+            for warning in prepared.report.warnings:
                 warn(warning)
         try:
-            rejects = _load(session, spec, request, actor, max_vertices, rows, geoms, report, step)
-        except IntegrityError as exc:
+            rejects = _load(session, spec, request, actor, max_vertices, prepared, step)
+        except (IntegrityError, psycopg2.IntegrityError) as exc:  # the bulk path's own links
             session.rollback()
-            raise Conflict(f"the import clashes with existing data: {exc.orig}") from exc
-    report.reject_file = _write_rejects(table, rejects, request, table.format)
+            cause = exc.orig if isinstance(exc, IntegrityError) else exc
+            raise Conflict(f"the import clashes with existing data: {cause}") from exc
+    report = prepared.report
+    report.reject_file = _write_rejects(prepared, rejects, request)
     report.seconds = round(time.monotonic() - started, 3)
     return report

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from layers.database import transaction
 from layers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from layers.features.registry import get_layer
 from layers.imports.models import ImportJob
-from layers.imports.service import create_job, get_job
+from layers.imports.service import create_job, expire_jobs, get_job
 from layers.settings import Settings
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
@@ -115,6 +116,14 @@ def _start(request: Request, settings: Settings, actor: Actor, job_request: Impo
     return job
 
 
+def _expire(request: Request, limits: ImportSettings) -> None:
+    """Remove the folders of jobs that ended more than ``keep_days`` ago."""
+    with transaction(request.app.state.sessionmaker) as session:
+        folders = expire_jobs(session=session, older_than=timedelta(days=limits.keep_days))
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @router.post("", status_code=202, response_model=ImportJobPublic)
 async def create_import(
     request: Request, actor: CurrentActor, settings: SettingsDep, limits: ImportSettingsDep
@@ -125,6 +134,7 @@ async def create_import(
     query = {k: v for k, v in request.query_params.items() if k in OPTIONS}
     if "layer" in query:
         actor.require_layer_write(get_layer(query["layer"]).id)
+    await run_in_threadpool(_expire, request, limits)
     work_dir = Path(tempfile.mkdtemp(prefix="warroom-import-", dir=limits.work_dir))
     try:
         path, form = await _receive(request, work_dir, limits.max_upload_bytes)
@@ -169,5 +179,6 @@ def read_import_rejects(job_id: str, session: SessionDep, actor: CurrentActor) -
     """Download the rejected rows (same format as the upload, plus a reject_reason column)."""
     job = get_job(session=session, job_id=job_id, actor=actor)
     if job.reject_file is None or not Path(job.reject_file).is_file():
-        raise NotFound(f"import job {job_id} has no rejected rows")
+        raise NotFound(f"import job {job_id} has no rejected rows (reject files are kept for "
+                       "WARROOM_IMPORTS_KEEP_DAYS days after a job ends)")  # fmt: skip
     return FileResponse(job.reject_file, filename=Path(job.reject_file).name)

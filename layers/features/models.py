@@ -73,7 +73,7 @@ class District(_Indexed, AreaFeature, Base):
 
     __tablename__ = "districts"
     geom: Mapped[WKBElement] = _area()
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(32, collation="C"), unique=True)
     parent_code: Mapped[str | None] = mapped_column(String(32))
 
 
@@ -82,7 +82,7 @@ class Precinct(_Indexed, AreaFeature, Base):
 
     __tablename__ = "precincts"
     geom: Mapped[WKBElement] = _area()
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(32, collation="C"), unique=True)
     parent_code: Mapped[str | None] = mapped_column(String(32))
 
 
@@ -101,7 +101,7 @@ class Unit(_Indexed, Feature, Base):
     )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    category: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(32, collation="C"))
     credit_code: Mapped[str | None] = mapped_column(String(18))
     address: Mapped[str | None] = mapped_column(String(300))
     risk_level: Mapped[int] = mapped_column(SmallInteger, default=1)
@@ -174,9 +174,9 @@ class Incident(_Indexed, Feature, Base):
     )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    category: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(32, collation="C"), index=True)
     level: Mapped[int] = mapped_column(SmallInteger, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16, collation="C"), default="open", index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -186,8 +186,8 @@ class Vehicle(_Indexed, Feature, Base):
     __tablename__ = "vehicles"
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    plate: Mapped[str] = mapped_column(String(16), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    plate: Mapped[str] = mapped_column(String(16, collation="C"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16, collation="C"), index=True)
     position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,12 +1,19 @@
-"""Domain functions of import jobs: create, read (owner or admin), progress and outcome."""
+"""Domain functions of import jobs: create, read (owner or admin), progress and outcome.
+
+A running job's worker holds a PostgreSQL advisory lock named after the job on a
+connection of its own for as long as it runs. A job that says it is queued or running
+while nobody holds its lock lost its worker (the server stopped or was killed); it is
+reported as failed, which is the truth: an import writes nothing until it commits.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Role
@@ -28,12 +35,59 @@ def create_job(
     return job
 
 
+INTERRUPTED = ("the server stopped while this import ran; nothing was written, "
+               "import the file again")  # fmt: skip
+_UNFINISHED = ("queued", "running")
+
+
+def _lock_key(job_id: str) -> int:
+    return zlib.crc32(f"import-job:{job_id}".encode())
+
+
+def hold_job(connection: Connection, job_id: str) -> None:
+    """Mark the job as alive until ``release_job`` (or until the connection dies)."""
+    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key(job_id)})
+
+
+def release_job(connection: Connection, job_id: str) -> None:
+    """Undo ``hold_job`` (a pooled connection keeps session locks when it is returned)."""
+    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(job_id)})
+
+
+def _orphaned(session: Session, job: ImportJob) -> bool:
+    """Return whether an unfinished job has no worker (taking and dropping its free lock)."""
+    key = {"k": _lock_key(job.id)}
+    if not session.scalar(text("SELECT pg_try_advisory_lock(:k)"), key):
+        return False
+    session.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+    return True
+
+
 def get_job(*, session: Session, job_id: str, actor: Actor) -> ImportJob:
-    """Return a job its starter (or an admin) may see, else raise ``NotFound``."""
+    """Return a job its starter (or an admin) may see, else raise ``NotFound``.
+
+    A job whose worker is gone is recorded as failed before it is returned.
+    """
     job = session.get(ImportJob, job_id)
     if job is None or (job.actor_id != actor.user_id and actor.role is not Role.ADMIN):
         raise NotFound(f"no import job {job_id!r}")
+    if job.status in _UNFINISHED and _orphaned(session, job):
+        fail_job(session=session, job_id=job.id, error=INTERRUPTED)
+        session.refresh(job)
     return job
+
+
+def expire_jobs(*, session: Session, older_than: timedelta) -> list[str]:
+    """Forget the files of jobs that ended before ``older_than`` ago; return their folders.
+
+    Their rows (and reports) stay; their reject files are gone from then on.
+    """
+    cutoff = datetime.now(UTC) - older_than
+    ended = (ImportJob.status.in_(("finished", "failed")) & (ImportJob.updated_at < cutoff)
+             & (ImportJob.work_dir != ""))  # fmt: skip
+    folders = list(session.scalars(select(ImportJob.work_dir).where(ended)))
+    session.execute(update(ImportJob).where(ended).values(work_dir="", reject_file=None))
+    return folders
 
 
 def _set(session: Session, job_id: str, **values: Any) -> None:

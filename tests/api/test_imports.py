@@ -7,16 +7,29 @@ import io
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from importers.settings import ImportSettings
 from layers.accounts.roles import Role
+from layers.accounts.scope import Actor
+from layers.accounts.service import resolve_session
+from layers.imports.models import ImportJob
+from layers.imports.service import (
+    INTERRUPTED,
+    create_job,
+    hold_job,
+    release_job,
+    set_progress,
+)
+from layers.settings import SecuritySettings
 from tests.utils.users import bearer, make_user
 
 LIMIT = 256 * 1024
@@ -86,6 +99,50 @@ def test_a_bad_file_fails_the_job_with_a_message(client: TestClient, admin: dict
     assert response.status_code == 202
     job = _wait(client, response.json()["id"], admin)
     assert job["status"] == "failed" and "is empty" in job["error"]
+
+
+def _admin_actor(session_factory: sessionmaker[Session], headers: dict[str, str]) -> Actor:
+    with session_factory() as session:
+        token = headers["Authorization"].removeprefix("Bearer ")
+        return resolve_session(session=session, token=token, policy=SecuritySettings())
+
+
+def test_a_job_whose_worker_is_gone_reads_as_failed(
+    client: TestClient, admin: dict[str, str], session_factory: sessionmaker[Session],
+    engine: Engine,
+) -> None:  # fmt: skip
+    actor = _admin_actor(session_factory, admin)
+    with session_factory() as session, session.begin():
+        job = create_job(session=session, actor=actor, layer="units", source="a.csv", work_dir="")
+        set_progress(session=session, job_id=job.id, phase="check", done=5, total=10)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as worker:
+        hold_job(worker, job.id)  # a live worker: the job stays running
+        assert client.get(f"/api/imports/{job.id}", headers=admin).json()["status"] == "running"
+        release_job(worker, job.id)
+    gone = client.get(f"/api/imports/{job.id}", headers=admin).json()  # the worker died
+    assert gone["status"] == "failed" and gone["error"] == INTERRUPTED
+
+
+def test_files_of_old_jobs_are_removed_when_the_next_upload_comes(
+    client: TestClient, admin: dict[str, str], session_factory: sessionmaker[Session],
+    small_limit: Path,
+) -> None:  # fmt: skip
+    prefix = f"old{uuid.uuid4().hex[:6]}-"
+    files = {"file": ("units.csv", _csv(prefix), "text/csv")}
+    first = client.post("/api/imports?layer=units&id_field=编号&map=name%3D单位名称",
+                        headers=admin, files=files).json()  # fmt: skip
+    job = _wait(client, first["id"], admin)
+    assert client.get(f"/api/imports/{job['id']}/rejects", headers=admin).status_code == 200
+    with session_factory() as session, session.begin():
+        session.execute(update(ImportJob).where(ImportJob.id == job["id"])
+                        .values(updated_at=datetime.now(UTC) - timedelta(days=8)))  # fmt: skip
+        folder = Path(session.get_one(ImportJob, job["id"]).work_dir)
+    assert folder.is_dir()
+    client.post("/api/imports?layer=units", headers=admin,
+                files={"file": ("empty.csv", b"", "text/csv")})  # fmt: skip
+    assert not folder.exists()
+    assert client.get(f"/api/imports/{job['id']}/rejects", headers=admin).status_code == 404
+    assert client.get(f"/api/imports/{job['id']}/report", headers=admin).status_code == 200
 
 
 def test_only_editing_roles_may_import(

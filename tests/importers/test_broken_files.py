@@ -127,9 +127,10 @@ def test_projected_cgcs2000_gauss_kruger_prj_is_reprojected(tmp_path: Path, pref
     table = load_importer(_zip(tmp_path), ReadOptions()).read()
     assert table.crs is not None and table.crs.to_epsg() == 4527
     from importers.crs import resolve_crs, to_wgs84
+    from importers.places import Places
 
     assert table.geometry is not None
-    back = to_wgs84(table.geometry, resolve_crs(table.crs, None))
+    back = to_wgs84(Places.of_shapes(table.geometry), resolve_crs(table.crs, None)).as_shapes()
     assert all(p.distance(q) < 1e-7 for p, q in zip(back, frame.geometry, strict=True))
 
 

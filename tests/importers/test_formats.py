@@ -6,7 +6,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 from openpyxl import Workbook
 from shapely import Point
@@ -15,6 +14,7 @@ from geo.crs import wgs84_to_bd09
 from importers.base import ReadOptions, load_importer
 from importers.crs import parse_crs, plausibility_warnings, to_wgs84
 from importers.mapping import build_mapping, load_map_file
+from importers.places import Places
 from layers.errors import InvalidInput
 from layers.features.registry import get_layer
 
@@ -33,6 +33,21 @@ def test_kmz_is_unpacked_and_read(tmp_path: Path) -> None:
     table = load_importer(kmz, ReadOptions()).read()
     assert table.format == "kml" and list(table.columns["Name"]) == ["天安门"]
     assert table.geometry is not None and table.geometry[0].equals(Point(*TIANANMEN))
+
+
+def test_gbk_csv_with_blanks_quotes_and_duplicate_headers(tmp_path: Path) -> None:
+    path = tmp_path / "单位.csv"
+    rows = ["名称, 地址, 名称", '朝阳门派出所, "东城区\n朝阳门内大街", 甲', "东直门医院,,乙", ""]
+    path.write_bytes("\n".join(rows).encode("gbk"))
+    table = load_importer(path, ReadOptions()).read()
+    assert table.encoding == "gb18030"
+    assert list(table.columns.columns) == ["名称", "地址", "名称.1"]
+    assert list(table.columns["名称"]) == ["朝阳门派出所", "东直门医院"]
+    assert list(table.columns["地址"]) == ["东城区\n朝阳门内大街", ""]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("a,b\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"cannot read broken\.csv"):
+        load_importer(broken, ReadOptions()).read()
 
 
 def test_geopackage_with_several_tables_needs_table(tmp_path: Path) -> None:
@@ -86,9 +101,10 @@ def test_mapping_errors_name_the_columns(tmp_path: Path) -> None:
 
 def test_bd09_and_projected_coordinates() -> None:
     lon, lat = wgs84_to_bd09(*TIANANMEN)
-    back = to_wgs84(np.array([Point(lon, lat)], dtype=object), parse_crs("bd09"))[0]
-    assert abs(back.x - TIANANMEN[0]) < 1e-7 and abs(back.y - TIANANMEN[1]) < 1e-7
-    metres = np.array([Point(39_500_000, 4_420_000)], dtype=object)
+    for given in (Places.of_points([lon], [lat]), Places.of_shapes([Point(lon, lat)])):
+        back = to_wgs84(given, parse_crs("bd09")).as_shapes()[0]
+        assert abs(back.x - TIANANMEN[0]) < 1e-7 and abs(back.y - TIANANMEN[1]) < 1e-7
+    metres = Places.of_points([39_500_000], [4_420_000])
     warnings = plausibility_warnings(metres, parse_crs("wgs84"), "x.csv")
     assert any("projected" in w for w in warnings)
     with pytest.raises(InvalidInput, match="unknown coordinate system"):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.measure import distance_m
 from importers.base import ReadOptions, load_importer
 from importers.crs import parse_crs, to_wgs84
+from importers.places import Places
 from tests.importers.conftest import Counter, Importer
 
 
@@ -80,7 +81,7 @@ def test_district_boundaries_in_wgs84_and_gcj02_agree_after_conversion(shared_da
         shared_data / "beijing_districts_datav_hires_gcj02.geojson", ReadOptions()
     ).read()
     assert wgs.geometry is not None and gcj.geometry is not None
-    converted = to_wgs84(gcj.geometry, parse_crs("gcj02"))
+    converted = to_wgs84(Places.of_shapes(gcj.geometry), parse_crs("gcj02")).as_shapes()
     by_name = dict(zip(wgs.columns["name"], wgs.geometry, strict=True))
     for name, geom in zip(gcj.columns["name"], converted, strict=True):
         a, b = shapely.centroid(geom), shapely.centroid(by_name[name])

@@ -130,11 +130,10 @@ def _schema(factory: sessionmaker[Session]) -> set[str]:
         return set(rows)
 
 
-def test_a_crash_after_staging_leaves_the_layer_as_it_was_and_a_rerun_finishes(
+def test_a_crash_before_the_merge_leaves_the_layer_as_it_was_and_a_rerun_finishes(
     scratch: sessionmaker[Session], tmp_path: Path, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run, count = importer_on(scratch, tmp_path), counter_on(scratch)
-    monkeypatch.setattr(staging, "BULK_ROWS", 1)  # take the drop-and-rebuild path
     schema = _schema(scratch)
     assert len(schema) > 10
     first = _units_csv(tmp_path / "first.csv", prefix + "old", [(116.39, 39.91)] * 3)
@@ -142,7 +141,7 @@ def test_a_crash_after_staging_leaves_the_layer_as_it_was_and_a_rerun_finishes(
     second = _units_csv(tmp_path / "second.csv", prefix + "new", [(116.40, 39.92)] * 5)
 
     def crash(*args: object, **kwargs: object) -> tuple[int, int]:
-        raise KeyboardInterrupt("killed mid-import")
+        raise KeyboardInterrupt("killed mid-import")  # after the delete of --mode replace
 
     with monkeypatch.context() as patch:
         patch.setattr(staging, "merge", crash)

@@ -51,3 +51,26 @@ def test_downgrade_and_upgrade_again(scratch_database_url: str) -> None:
     command.upgrade(config, "head")
     assert "units" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_text_collations_match_the_models(engine: Engine) -> None:
+    # alembic check does not compare collations; byte-order ids and codes are a choice
+    # of the schema (migration 0006) that the models must state too.
+    with engine.connect() as conn:
+        database = dict(
+            conn.execute(
+                text(
+                    "SELECT table_name || '.' || column_name, coalesce(collation_name, 'default') "
+                    "FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND data_type IN ('character varying', 'text')"
+                )
+            ).all()
+        )
+    declared = {
+        f"{spec.table}.{column.name}": getattr(column.type, "collation", None) or "default"
+        for spec in all_layers()
+        for column in spec.model.__table__.columns  # type: ignore[attr-defined]
+        if f"{spec.table}.{column.name}" in database
+    }
+    assert declared and declared == {k: database[k] for k in declared}
+    assert declared["units.external_id"] == "C"
