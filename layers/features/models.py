@@ -93,16 +93,12 @@ class Unit(_Indexed, Feature, Base):
     __trigram__ = ("name", "address")
     __extra_args__ = (
         CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),
-        Index(
-            "ix_units_credit_code",
-            "credit_code",
-            postgresql_ops={"credit_code": "varchar_pattern_ops"},
-        ),
+        Index("ix_units_credit_code", "credit_code"),  # byte order: serves LIKE 'prefix%'
     )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32, collation="C"))
-    credit_code: Mapped[str | None] = mapped_column(String(18))
+    credit_code: Mapped[str | None] = mapped_column(String(18, collation="C"))
     address: Mapped[str | None] = mapped_column(String(300))
     risk_level: Mapped[int] = mapped_column(SmallInteger, default=1)
     is_key_unit: Mapped[bool] = mapped_column(Boolean, default=False)
