@@ -124,7 +124,7 @@ class RailStation(_Indexed, Feature, Base):
     __tablename__ = "rail_stations"
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"))
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
 
@@ -134,7 +134,7 @@ class BusStation(_Indexed, Feature, Base):
     __tablename__ = "bus_stations"
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"), index=True)
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
 
