@@ -22,7 +22,9 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from shapely.geometry import Point, box
@@ -35,10 +37,11 @@ from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
 from layers.database import ensure_database
 from layers.demo.load import load_demo_city
-from layers.features.models import Unit
+from layers.features.models import Unit, Vehicle
 from layers.features.near import nearest
 from layers.features.query import FeatureQuery, list_features
-from layers.features.registry import get_layer
+from layers.features.registry import all_layers, get_layer
+from layers.features.search import search_features
 from layers.features.spatial import (
     Region,
     Relation,
@@ -125,11 +128,41 @@ def square_km2(lon: float, lat: float, area_km2: float) -> Any:
 Case = Callable[[int], tuple[str, str, Any]]
 
 
-def http_cases() -> dict[str, Case]:
+@dataclass(frozen=True)
+class SearchTerms:
+    """What the search rows type, taken from the loaded city: every run types the same."""
+
+    words: tuple[str, ...]  # 3+ characters: whole unit names and pieces of addresses
+    short: tuple[str, ...]  # 1-2 characters
+    codes: tuple[str, ...]  # the first 10 characters of credit codes, the first 4 of plates
+
+
+SHORT = ("大厦", "医院", "学校", "银行", "北", "公园")
+
+
+def search_terms(url: str) -> SearchTerms:
+    """Return the search terms of the database at ``url``: units spread over the id range."""
+    engine = create_engine(url)
+    with Session(engine) as session:
+        total = int(session.scalar(select(func.count()).select_from(Unit)) or 0)
+        units = [session.execute(select(Unit.name, Unit.address, Unit.credit_code)
+                                 .order_by(Unit.id).offset(k * total // 6).limit(1)).one()
+                 for k in range(6)]  # fmt: skip
+        plates = session.scalars(select(Vehicle.plate).order_by(Vehicle.id).limit(3)).all()
+    engine.dispose()
+    words = [name for name, _, _ in units[:3]] + [(a or "")[3:9] for _, a, _ in units[3:]]
+    codes = [(c or "")[:10] for _, _, c in units[:3]] + [p[:4] for p in plates]
+    return SearchTerms(tuple(words), SHORT, tuple(codes))
+
+
+def http_cases(terms: SearchTerms) -> dict[str, Case]:
     """Return each question as ``i -> (method, path, json body)``."""
 
     def centre(i: int) -> tuple[float, float]:
         return CENTRES[i % len(CENTRES)]
+
+    def search(texts: tuple[str, ...]) -> Case:
+        return lambda i: ("GET", f"/api/search?q={quote(texts[i % len(texts)])}", None)
 
     return {
         "polygon 10 km² (count + 1000 features)": lambda i: ("POST", "/api/spatial/query", {
@@ -143,10 +176,13 @@ def http_cases() -> dict[str, Case]:
             "GET", "/api/layers/units/hexbins?resolution=7&sum=risk_level", None),
         "OGC items?limit=1000": lambda i: (
             "GET", "/ogc/collections/units/items?limit=1000", None),
+        "search, names and addresses (all layers)": search(terms.words),
+        "search, 1-2 characters (all layers)": search(terms.short),
+        "search, code and plate prefixes (all layers)": search(terms.codes),
     }  # fmt: skip
 
 
-def db_cases() -> dict[str, Callable[[Session, int], Any]]:
+def db_cases(terms: SearchTerms) -> dict[str, Callable[[Session, int], Any]]:
     """Return the domain call behind each HTTP question (for EXPLAIN ANALYZE)."""
 
     def region(session: Session, i: int, reg: Region) -> Any:
@@ -157,7 +193,11 @@ def db_cases() -> dict[str, Callable[[Session, int], Any]]:
     def circle(i: int) -> Region:
         return region_around(Point(CENTRES[i % len(CENTRES)]), 2000.0, max_vertices=10)
 
-    names = list(http_cases())
+    def search(texts: tuple[str, ...]) -> Callable[[Session, int], Any]:
+        return lambda s, i: search_features(session=s, actor=SYSTEM, q=texts[i % len(texts)],
+                                            specs=all_layers(), limit=20)  # fmt: skip
+
+    names = list(http_cases(terms))
     return {
         names[0]: lambda s, i: region(s, i, Region(square_km2(*CENTRES[i % len(CENTRES)], 10))),
         names[1]: lambda s, i: region(s, i, circle(i)),
@@ -168,6 +208,9 @@ def db_cases() -> dict[str, Callable[[Session, int], Any]]:
                                        query=FeatureQuery(), sum_of="risk_level"),
         names[4]: lambda s, i: list_features(session=s, spec=UNITS, actor=SYSTEM,
                                              query=FeatureQuery(limit=1000)),
+        names[5]: search(terms.words),
+        names[6]: search(terms.short),
+        names[7]: search(terms.codes),
     }  # fmt: skip
 
 
@@ -196,7 +239,7 @@ def time_in_database(engine: Engine, call: Callable[[Session, int], Any], runs: 
     captured: list[tuple[str, Any]] = []
 
     def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if not statement.startswith(("EXPLAIN", "SET")):
+        if not statement.startswith(("EXPLAIN", "SET", "SELECT set_config")):
             captured.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", capture)
@@ -238,6 +281,7 @@ def main() -> None:
     args = parser.parse_args()
     url = prepare_database(args.units, args.seed, args.database, reload=args.reload)
     user = ensure_user(url)
+    terms = search_terms(url)
     ours, tipg = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
     command = [".venv/bin/uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
                "--port", ours.rsplit(":", 1)[1], "--workers", "1",
@@ -253,11 +297,11 @@ def main() -> None:
         login = httpx.post(f"{ours}/api/auth/login", json={"username": user, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         client = stack.enter_context(httpx.Client(base_url=ours, headers=headers, timeout=60))
-        for name, case in http_cases().items():
+        for name, case in http_cases(terms).items():
             rows[name] = time_http(client, case, args.requests)
         if args.tipg:  # ours and tipg alternate, so both see the same machine load
             theirs = stack.enter_context(httpx.Client(base_url=tipg, timeout=60))
-            items = http_cases()["OGC items?limit=1000"]
+            items = http_cases(terms)["OGC items?limit=1000"]
             tipg_items: Case = lambda i: ("GET", "/collections/public.units/items?limit=1000", None)  # noqa: E731
             time_http(theirs, tipg_items, 0)  # warm up
             rows["OGC items?limit=1000"], rows["tipg items?limit=1000"] = [], []
@@ -265,7 +309,7 @@ def main() -> None:
                 rows["OGC items?limit=1000"] += time_http(client, items, 1, warmup=0)
                 rows["tipg items?limit=1000"] += time_http(theirs, tipg_items, 1, warmup=0)
     engine = create_engine(url)
-    in_db = {name: time_in_database(engine, call, 15) for name, call in db_cases().items()}
+    in_db = {name: time_in_database(engine, call, 15) for name, call in db_cases(terms).items()}
     engine.dispose()
     print("| question | HTTP p50 ms | HTTP p95 ms | in-database ms (median) | overhead p50 ms |")
     print("|---|---:|---:|---:|---:|")

@@ -9,6 +9,7 @@ the exact answer from two index scans, without sorting every feature of a large 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
@@ -19,6 +20,7 @@ from layers.accounts.scope import Actor
 from layers.features.distance import MAX_METRES_PER_DEGREE, metres_to, reach_box
 from layers.features.filters import envelope
 from layers.features.query import (
+    FeaturePage,
     FeatureQuery,
     FeatureRow,
     conditions,
@@ -48,18 +50,22 @@ def knn_bound(
 def ranked_page(
     *, session: Session, spec: LayerSpec, actor: Actor, centre: BaseGeometry, k: int,
     query: FeatureQuery, reach_m: float, where: Sequence[ColumnElement[bool]] = (),
-) -> list[FeatureRow]:  # fmt: skip
+    with_total: bool = False,
+) -> FeaturePage:  # fmt: skip
     """Return the ``k`` features nearest to ``centre`` among those within ``reach_m``'s box.
 
     Geodesic distance then id decides the order; each feature carries ``distance_m``.
     ``reach_m`` must hold every feature the page can contain (``knn_bound`` finds it).
+    ``with_total`` also counts every match, in the same scan.
     """
     model = spec.model
     metres = metres_to(spec, centre)
     box = model.geom.op("&&")(envelope(reach_box(centre, reach_m)))  # type: ignore[attr-defined]
+    columns: list[Any] = [model.id.label("fid"), metres.label("metres")]
+    if with_total:
+        columns.append(func.count().over().label("total"))
     ranked = (
-        select(model.id.label("fid"), metres.label("metres"))
-        .where(*conditions(spec, actor, query), box, *where)
+        select(*columns).where(*conditions(spec, actor, query), box, *where)
         .order_by(metres, model.id).limit(k).subquery()
     )  # fmt: skip
     return ranked_features(session=session, spec=spec, query=query, ranked=ranked)
@@ -73,4 +79,4 @@ def nearest(
     if bound is None:
         return []
     return ranked_page(session=session, spec=spec, actor=actor, centre=point, k=k, query=query,
-                       reach_m=bound)  # fmt: skip
+                       reach_m=bound).features  # fmt: skip

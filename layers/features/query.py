@@ -306,15 +306,20 @@ def list_features(
 
 def ranked_features(
     *, session: Session, spec: LayerSpec, query: FeatureQuery, ranked: Subquery
-) -> list[FeatureRow]:
-    """Return the features a ``(fid, metres)`` subquery picked, nearest first, with ``distance_m``.
+) -> FeaturePage:
+    """Return the features a ``(fid, metres[, total])`` subquery picked, nearest first.
 
-    The subquery chose and scoped the ids; only its rows' geometry and properties are built.
+    The subquery chose and scoped the ids; only its rows' geometry and properties are
+    built, each with ``distance_m``. A ``total`` column is the page's total.
     """
     statement = _page_rows(spec, query, ranked, ranked.c.metres)
-    statement = statement.order_by(ranked.c.metres, ranked.c.fid)
+    counted = "total" in ranked.c
+    if counted:
+        statement = statement.add_columns(ranked.c.total)
     plain_plans(session)
-    return _feature_rows(session.connection().execute(statement).all(), query.crs)
+    rows = session.connection().execute(statement.order_by(ranked.c.metres, ranked.c.fid)).all()
+    total = (int(rows[0].total) if rows else 0) if counted else None
+    return FeaturePage(_feature_rows(rows, query.crs), None, total)
 
 
 def count_features(*, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery) -> int:

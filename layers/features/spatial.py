@@ -113,21 +113,29 @@ def query_region(
         if page.total is None:
             return count_features(session=session, spec=spec, actor=actor, query=scoped), []
         return page.total, page.features
+    if not query.limit:
+        return _count_near(session, spec, actor, region, relation, query, clause), []
+    if relation is not Relation.INTERSECTS or not isinstance(centre, Point) or _narrowed(query):
+        # Filters thin the circle out, a line's nearest spread all along it and "within"
+        # does not grow with distance: a KNN bound would not shrink the box to rank, so
+        # one scan of it counts and ranks.
+        page = ranked_page(session=session, spec=spec, actor=actor, centre=centre,
+                           k=query.limit, query=query, reach_m=distance_m, where=(clause,),
+                           with_total=True)  # fmt: skip
+        return page.total or 0, page.features
     total = _count_near(session, spec, actor, region, relation, query, clause)
-    if not total or not query.limit:
-        return total, []
     reach: float | None = distance_m
-    if relation is Relation.INTERSECTS and total > query.limit:
+    if total > query.limit:
         # "within d" grows with distance, so the k nearest that lie within d are the
         # k nearest overall: the KNN bound shrinks the box to rank (None: all deleted since)
         bound = knn_bound(session, spec, conditions(spec, actor, query), centre, query.limit)
         reach = None if bound is None else min(distance_m, bound)
-    if reach is None:
+    if not total or reach is None:
         return total, []
     nearest_first = ranked_page(session=session, spec=spec, actor=actor, centre=centre,
                                 k=query.limit, query=query, reach_m=reach,
                                 where=(clause,))  # fmt: skip
-    return total, nearest_first
+    return total, nearest_first.features
 
 
 def _count_near(
