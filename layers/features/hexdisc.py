@@ -4,7 +4,7 @@ Around a circle every resolution-9 H3 cell is wholly inside it, wholly outside i
 its edge. A feature whose stored ``h3_cell`` is an inside cell lies inside, so inside
 cells are summed from ``hex_counts`` (compacted: seven inside children are read as their
 parent's stored row). Only the features of edge cells, and any without a cell, are tested
-with the exact geodesic distance: at a dense 2 km circle about 9,000 of 26,000 candidates.
+with the exact geodesic distance: at a dense 2 km circle about 8,000 of 26,000 candidates.
 
 Cell outlines are great-circle polygons, and a geodesic disc this small is convex, so a
 cell lies inside when its vertices do. Cells are classified ring by ring around the
@@ -44,11 +44,9 @@ from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Scope
 from layers.features import hexagg
-from layers.features.distance import metres_per_degree, within_m
+from layers.features.distance import FloatArray, metres_per_degree, within_m
 from layers.features.query import plain_plans
 from layers.features.registry import LayerSpec
-
-FloatArray = npt.NDArray[np.float64]
 
 # Beyond this many inside and edge cells (a radius of ~11 km) the features are counted.
 MAX_DISC_CELLS = 4096

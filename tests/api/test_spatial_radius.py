@@ -208,3 +208,11 @@ def test_bad_radius_questions_are_4xx(
     response = client.post("/api/spatial/query", json={"layers": ["units"], **body},
                            headers=admin)  # fmt: skip
     assert response.status_code == 422, response.text
+
+
+def test_the_order_is_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    route = spec["paths"]["/api/spatial/query"]["post"]
+    assert "nearest first" in route["description"]
+    limit = spec["components"]["schemas"]["SpatialQuery"]["properties"]["limit"]
+    assert "nearest first" in limit["description"]
