@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
-from layers.features.models import District, Precinct, Unit
+from layers.features.models import ConstructionSite, District, Park, Precinct, Unit
 from tests.utils.users import bearer, make_user
 
 CENTRE = (116.3912, 39.9073)  # Tiananmen
@@ -216,3 +216,23 @@ def test_the_order_is_documented(client: TestClient) -> None:
     assert "nearest first" in route["description"]
     limit = spec["components"]["schemas"]["SpatialQuery"]["properties"]["limit"]
     assert "nearest first" in limit["description"]
+
+
+def test_area_layers_are_nearest_first_by_their_nearest_edge(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    body = {"layers": ["construction_sites", "parks"], "point": list(CENTRE), "radius_m": 8000,
+            "limit": 15}  # fmt: skip
+    response = client.post("/api/spatial/query", json=body, headers=admin)
+    assert response.status_code == 200, response.text
+    with session_factory() as session:
+        for model in (ConstructionSite, Park):
+            metres = func.ST_Distance(func.geography(model.geom), _target(*CENTRE))
+            expected = session.execute(
+                select(model.id, metres).where(func.ST_DWithin(func.geography(model.geom),
+                                                               _target(*CENTRE), 8000))
+                .order_by(metres, model.id)
+            ).all()  # fmt: skip
+            result = response.json()["layers"][model.__tablename__]
+            assert expected
+            _check(result, [(int(i), float(m)) for i, m in expected], 15)
