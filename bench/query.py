@@ -4,7 +4,9 @@
 
 Creates (or reuses) the database ``warroom_bench_query`` on 127.0.0.1:5432, loads the
 demo city if it is empty (or with ``--reload``), serves the app with uvicorn (1 worker) and, if
-``--tipg`` points at a uvicorn with tipg installed, tipg on the same database. One
+``--tipg`` points at a uvicorn with tipg installed, tipg on the same database, and with
+``--baseline DIR`` the app of another checkout (the code before a change) beside ours,
+the two taking turns request by request. One
 sequential httpx client measures p50/p95 per question; the in-database time is the
 sum of ``EXPLAIN ANALYZE`` planning + execution of the exact statements the domain
 function issues (captured from the engine), median over the same request mix.
@@ -22,7 +24,9 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from shapely.geometry import Point, box
@@ -35,14 +39,15 @@ from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
 from layers.database import ensure_database
 from layers.demo.load import load_demo_city
-from layers.features.models import Unit
+from layers.features.models import Unit, Vehicle
+from layers.features.near import nearest
 from layers.features.query import FeatureQuery, list_features
-from layers.features.registry import get_layer
+from layers.features.registry import all_layers, get_layer
+from layers.features.search import search_features
 from layers.features.spatial import (
     Region,
     Relation,
     hexbins,
-    nearest,
     query_region,
     region_around,
 )
@@ -98,9 +103,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+def serve(
+    command: list[str], env: dict[str, str], ready_url: str, cwd: str | None = None
+) -> Iterator[None]:
     """Run a server process until the block ends; wait until ``ready_url`` answers."""
-    process = subprocess.Popen(command, env={**os.environ, **env})
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd)
     try:
         for _ in range(600):
             try:
@@ -125,11 +132,41 @@ def square_km2(lon: float, lat: float, area_km2: float) -> Any:
 Case = Callable[[int], tuple[str, str, Any]]
 
 
-def http_cases() -> dict[str, Case]:
+@dataclass(frozen=True)
+class SearchTerms:
+    """What the search rows type, taken from the loaded city: every run types the same."""
+
+    words: tuple[str, ...]  # 3+ characters: whole unit names and pieces of addresses
+    short: tuple[str, ...]  # 1-2 characters
+    codes: tuple[str, ...]  # the first 10 characters of credit codes, the first 4 of plates
+
+
+SHORT = ("大厦", "医院", "学校", "银行", "北", "公园")
+
+
+def search_terms(url: str) -> SearchTerms:
+    """Return the search terms of the database at ``url``: units spread over the id range."""
+    engine = create_engine(url)
+    with Session(engine) as session:
+        total = int(session.scalar(select(func.count()).select_from(Unit)) or 0)
+        units = [session.execute(select(Unit.name, Unit.address, Unit.credit_code)
+                                 .order_by(Unit.id).offset(k * total // 6).limit(1)).one()
+                 for k in range(6)]  # fmt: skip
+        plates = session.scalars(select(Vehicle.plate).order_by(Vehicle.id).limit(3)).all()
+    engine.dispose()
+    words = [name for name, _, _ in units[:3]] + [(a or "")[3:9] for _, a, _ in units[3:]]
+    codes = [(c or "")[:10] for _, _, c in units[:3]] + [p[:4] for p in plates]
+    return SearchTerms(tuple(words), SHORT, tuple(codes))
+
+
+def http_cases(terms: SearchTerms) -> dict[str, Case]:
     """Return each question as ``i -> (method, path, json body)``."""
 
     def centre(i: int) -> tuple[float, float]:
         return CENTRES[i % len(CENTRES)]
+
+    def search(texts: tuple[str, ...]) -> Case:
+        return lambda i: ("GET", f"/api/search?q={quote(texts[i % len(texts)])}", None)
 
     return {
         "polygon 10 km² (count + 1000 features)": lambda i: ("POST", "/api/spatial/query", {
@@ -143,10 +180,13 @@ def http_cases() -> dict[str, Case]:
             "GET", "/api/layers/units/hexbins?resolution=7&sum=risk_level", None),
         "OGC items?limit=1000": lambda i: (
             "GET", "/ogc/collections/units/items?limit=1000", None),
+        "search, names and addresses (all layers)": search(terms.words),
+        "search, 1-2 characters (all layers)": search(terms.short),
+        "search, code and plate prefixes (all layers)": search(terms.codes),
     }  # fmt: skip
 
 
-def db_cases() -> dict[str, Callable[[Session, int], Any]]:
+def db_cases(terms: SearchTerms) -> dict[str, Callable[[Session, int], Any]]:
     """Return the domain call behind each HTTP question (for EXPLAIN ANALYZE)."""
 
     def region(session: Session, i: int, reg: Region) -> Any:
@@ -157,7 +197,11 @@ def db_cases() -> dict[str, Callable[[Session, int], Any]]:
     def circle(i: int) -> Region:
         return region_around(Point(CENTRES[i % len(CENTRES)]), 2000.0, max_vertices=10)
 
-    names = list(http_cases())
+    def search(texts: tuple[str, ...]) -> Callable[[Session, int], Any]:
+        return lambda s, i: search_features(session=s, actor=SYSTEM, q=texts[i % len(texts)],
+                                            specs=all_layers(), limit=20)  # fmt: skip
+
+    names = list(http_cases(terms))
     return {
         names[0]: lambda s, i: region(s, i, Region(square_km2(*CENTRES[i % len(CENTRES)], 10))),
         names[1]: lambda s, i: region(s, i, circle(i)),
@@ -168,6 +212,9 @@ def db_cases() -> dict[str, Callable[[Session, int], Any]]:
                                        query=FeatureQuery(), sum_of="risk_level"),
         names[4]: lambda s, i: list_features(session=s, spec=UNITS, actor=SYSTEM,
                                              query=FeatureQuery(limit=1000)),
+        names[5]: search(terms.words),
+        names[6]: search(terms.short),
+        names[7]: search(terms.codes),
     }  # fmt: skip
 
 
@@ -177,18 +224,38 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def time_http(client: httpx.Client, case: Case, requests: int, warmup: int = 3) -> list[float]:
-    """Return milliseconds per request of ``case`` (after ``warmup`` unmeasured requests)."""
-    out = []
+def time_turns(clients: list[httpx.Client], case: Case, requests: int,
+               warmup: int = 3) -> list[list[float]]:  # fmt: skip
+    """Return milliseconds per request of ``case`` for each client, taking turns per request.
+
+    ``warmup`` unmeasured requests first; turns make every client see the same load.
+    """
+    out: list[list[float]] = [[] for _ in clients]
     for i in range(-warmup, requests):
         method, path, body = case(i)
-        started = time.perf_counter()
-        response = client.request(method, path, json=body)
-        elapsed = (time.perf_counter() - started) * 1000
-        response.raise_for_status()
-        if i >= 0:
-            out.append(elapsed)
+        for client, samples in zip(clients, out, strict=True):
+            started = time.perf_counter()
+            response = client.request(method, path, json=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if i >= 0:
+                samples.append(elapsed)
     return out
+
+
+def app_command(port: str, app_dir: str = ".") -> list[str]:
+    """Return the uvicorn command serving the app of the checkout at ``app_dir``."""
+    uvicorn = os.path.abspath(".venv/bin/uvicorn")
+    return [uvicorn, "--app-dir", app_dir, "--factory", "api.app:app_from_env",
+            "--host", "127.0.0.1", "--port", port, "--workers", "1",
+            "--log-level", "warning"]  # fmt: skip
+
+
+def logged_in(stack: ExitStack, base_url: str, user: str) -> httpx.Client:
+    """Return a client of the app at ``base_url`` holding a session of ``user``."""
+    login = httpx.post(f"{base_url}/api/auth/login", json={"username": user, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return stack.enter_context(httpx.Client(base_url=base_url, headers=headers, timeout=60))
 
 
 def time_in_database(engine: Engine, call: Callable[[Session, int], Any], runs: int) -> float:
@@ -196,7 +263,7 @@ def time_in_database(engine: Engine, call: Callable[[Session, int], Any], runs: 
     captured: list[tuple[str, Any]] = []
 
     def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if not statement.startswith(("EXPLAIN", "SET")):
+        if not statement.startswith(("EXPLAIN", "SET", "SELECT set_config")):
             captured.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", capture)
@@ -235,48 +302,69 @@ def main() -> None:
         default="/tmp/tipg-venv/bin/uvicorn",
         help="uvicorn of a venv with tipg installed ('' to skip)",
     )
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="another checkout of this project (the code before a change): served beside ours on "
+        "the same database, every question taking turns between the two",
+    )
     args = parser.parse_args()
     url = prepare_database(args.units, args.seed, args.database, reload=args.reload)
     user = ensure_user(url)
-    ours, tipg = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    command = [".venv/bin/uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-               "--port", ours.rsplit(":", 1)[1], "--workers", "1",
-               "--log-level", "warning"]  # fmt: skip
+    terms = search_terms(url)
+    ours, tipg, base = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
     pg = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     tipg_cmd = [args.tipg, "tipg.main:app", "--host", "127.0.0.1", "--port",
                 tipg.rsplit(":", 1)[1], "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    env = {"WARROOM_DATABASE_URL": url}
     rows: dict[str, list[float]] = {}
+    baseline: dict[str, list[float]] = {}
     with ExitStack() as stack:
-        stack.enter_context(serve(command, {"WARROOM_DATABASE_URL": url}, f"{ours}/api/health"))
+        stack.enter_context(serve(app_command(ours.rsplit(":", 1)[1]), env, f"{ours}/api/health"))
+        if args.baseline:
+            stack.enter_context(serve(app_command(base.rsplit(":", 1)[1], args.baseline), env,
+                                      f"{base}/api/health", cwd=args.baseline))  # fmt: skip
         if args.tipg:
             stack.enter_context(serve(tipg_cmd, {"DATABASE_URL": pg}, f"{tipg}/collections"))
-        login = httpx.post(f"{ours}/api/auth/login", json={"username": user, "password": PASSWORD})
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        client = stack.enter_context(httpx.Client(base_url=ours, headers=headers, timeout=60))
-        for name, case in http_cases().items():
-            rows[name] = time_http(client, case, args.requests)
-        if args.tipg:  # ours and tipg alternate, so both see the same machine load
+        clients = [logged_in(stack, ours, user)]
+        if args.baseline:
+            clients.append(logged_in(stack, base, user))
+        for name, case in http_cases(terms).items():
+            rows[name], *others = time_turns(clients, case, args.requests)
+            if others:
+                baseline[name] = others[0]
+        if args.tipg:  # ours and tipg take turns, so both see the same machine load
             theirs = stack.enter_context(httpx.Client(base_url=tipg, timeout=60))
-            items = http_cases()["OGC items?limit=1000"]
+            items = http_cases(terms)["OGC items?limit=1000"]
             tipg_items: Case = lambda i: ("GET", "/collections/public.units/items?limit=1000", None)  # noqa: E731
-            time_http(theirs, tipg_items, 0)  # warm up
+            time_turns([theirs], tipg_items, 0)  # warm up
             rows["OGC items?limit=1000"], rows["tipg items?limit=1000"] = [], []
             for _ in range(args.requests):
-                rows["OGC items?limit=1000"] += time_http(client, items, 1, warmup=0)
-                rows["tipg items?limit=1000"] += time_http(theirs, tipg_items, 1, warmup=0)
+                rows["OGC items?limit=1000"] += time_turns([clients[0]], items, 1, warmup=0)[0]
+                rows["tipg items?limit=1000"] += time_turns([theirs], tipg_items, 1, warmup=0)[0]
     engine = create_engine(url)
-    in_db = {name: time_in_database(engine, call, 15) for name, call in db_cases().items()}
+    in_db = {name: time_in_database(engine, call, 15) for name, call in db_cases(terms).items()}
     engine.dispose()
-    print("| question | HTTP p50 ms | HTTP p95 ms | in-database ms (median) | overhead p50 ms |")
-    print("|---|---:|---:|---:|---:|")
-    for name, samples in rows.items():
-        p50, p95 = percentiles(samples)
-        db = f"{in_db[name]:.1f} | {p50 - in_db[name]:.1f}" if name in in_db else " | "
-        print(f"| {name} | {p50:.1f} | {p95:.1f} | {db} |")
+    print_table(rows, in_db, baseline)
     if args.tipg:
         ratio = percentiles(rows["OGC items?limit=1000"])[0] / percentiles(
             rows["tipg items?limit=1000"])[0]  # fmt: skip
         print(f"\nours / tipg on items?limit=1000 (p50, interleaved): {ratio:.2f}")
+
+
+def print_table(rows: dict[str, list[float]], in_db: dict[str, float],
+                baseline: dict[str, list[float]]) -> None:  # fmt: skip
+    """Print the Markdown table: HTTP p50/p95, in-database time, overhead (and the baseline)."""
+    extra = " baseline HTTP p50 ms |" if baseline else ""
+    print(f"| question | HTTP p50 ms | HTTP p95 ms | in-database ms (median) | overhead p50 ms |"
+          f"{extra}")  # fmt: skip
+    print("|---|---:|---:|---:|---:|" + ("---:|" if baseline else ""))
+    for name, samples in rows.items():
+        p50, p95 = percentiles(samples)
+        db = f"{in_db[name]:.1f} | {p50 - in_db[name]:.1f}" if name in in_db else " | "
+        theirs = f" {percentiles(baseline[name])[0]:.1f} |" if name in baseline else (
+            " |" if baseline else "")  # fmt: skip
+        print(f"| {name} | {p50:.1f} | {p95:.1f} | {db} |{theirs}")
 
 
 if __name__ == "__main__":

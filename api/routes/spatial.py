@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Request
 from shapely.geometry import Point
 
 from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
-from api.schemas.geojson import GeoJSONResponse, collection_text
+from api.schemas.geojson import GeoJSONResponse, collection_pieces, collection_text
 from api.schemas.spatial import SpatialQuery, to_wgs84
 from geo import hexes
 from layers.errors import InvalidInput
 from layers.features.filters import parse_filters
+from layers.features.near import nearest
 from layers.features.query import (
     GEOJSON_DECIMALS,
     FeatureQuery,
@@ -23,7 +24,7 @@ from layers.features.query import (
     parse_properties,
 )
 from layers.features.registry import get_layer
-from layers.features.spatial import hexbins, nearest, query_region, region_around, region_of
+from layers.features.spatial import hexbins, query_region, region_around, region_of
 
 router = APIRouter(tags=["spatial"])
 
@@ -33,10 +34,12 @@ def spatial_query(
     body: SpatialQuery, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep,
 ) -> GeoJSONResponse:  # fmt: skip
-    """Return, per layer, the count and the first ``limit`` features in the region.
+    """Return, per layer, the exact count and the first ``limit`` features in the region.
 
-    Around a point or line the test is geodesic and each feature carries
-    ``distance_m``. Coordinates are read and written in ``crs``.
+    Around a point (``radius_m``) or a line (``buffer_m``) the test is geodesic (WGS84
+    spheroid) and the features come **nearest first**, by geodesic distance and then
+    id, each with ``distance_m``; inside a ``geometry`` they come by id. Coordinates
+    are read and written in ``crs``.
     """
     specs = [get_layer(layer_id) for layer_id in body.layers]
     geom, distance_m = body.shape()
@@ -46,15 +49,16 @@ def spatial_query(
         region_of(geom, max_vertices=max_vertices) if distance_m is None
         else region_around(geom, distance_m, max_vertices=max_vertices)
     )  # fmt: skip
-    parts = []
-    for spec in specs:
+    pieces = [f'{{"relation":"{body.relation.value}","layers":{{'.encode()]
+    for i, spec in enumerate(specs):
         query = FeatureQuery(filters=parse_filters(spec, body.filters.get(spec.id, {})),
                              limit=body.limit, crs=crs)  # fmt: skip
-        count, page = query_region(session=session, spec=spec, actor=actor, region=region,
-                                   relation=body.relation, query=query)  # fmt: skip
-        collection = collection_text(page.features, count=count, truncated=count > body.limit)
-        parts.append(f"{json.dumps(spec.id)}:{collection}")
-    return GeoJSONResponse(f'{{"relation":"{body.relation.value}","layers":{{{",".join(parts)}}}}}')
+        count, features = query_region(session=session, spec=spec, actor=actor, region=region,
+                                       relation=body.relation, query=query)  # fmt: skip
+        pieces.append(f"{',' if i else ''}{json.dumps(spec.id)}:".encode())
+        pieces += collection_pieces(features, count=count, truncated=count > body.limit)
+    pieces.append(b"}}")
+    return GeoJSONResponse(b"".join(pieces))
 
 
 def _point(text: str) -> Point:
@@ -81,8 +85,8 @@ def nearest_features(
     region_of(target, max_vertices=1)  # refuses a point outside China, saying why
     query = FeatureQuery(filters=parse_filters(spec, extra_params(request, NEAREST_RESERVED)),
                          crs=crs, properties=parse_properties(spec, properties))  # fmt: skip
-    page = nearest(session=session, spec=spec, actor=actor, point=target, k=k, query=query)
-    return GeoJSONResponse(collection_text(page.features, numberReturned=len(page.features)))
+    features = nearest(session=session, spec=spec, actor=actor, point=target, k=k, query=query)
+    return GeoJSONResponse(collection_text(features, numberReturned=len(features)))
 
 
 @lru_cache(maxsize=65_536)

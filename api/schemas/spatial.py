@@ -31,7 +31,10 @@ class FeatureCreate(BaseModel):
 
 
 class SpatialQuery(BaseModel):
-    """What is in a region: a GeoJSON geometry, a point and radius, or a line and buffer."""
+    """What is in a region: a GeoJSON geometry, a point and radius, or a line and buffer.
+
+    Around a point or line the answer is nearest first, each feature with ``distance_m``.
+    """
 
     geometry: GeoJSONGeometry | None = None
     point: Coordinate | None = None
@@ -43,7 +46,11 @@ class SpatialQuery(BaseModel):
     filters: dict[str, dict[str, str]] = Field(
         default_factory=dict, description='Per layer: {"units": {"risk_level": "3..4"}}.'
     )
-    limit: int = Field(default=100, ge=0, le=10_000)
+    limit: int = Field(
+        default=100, ge=0, le=10_000,
+        description="Features per layer: nearest first (geodesic distance, then id) around a "
+        "point or line, by id in a geometry; 0 returns the counts alone.",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_region(self) -> SpatialQuery:

@@ -101,10 +101,14 @@ def bbox_clause(model: type[Feature], bbox: BBox) -> ColumnElement[bool]:
     return func.ST_Intersects(model.geom, envelope(bbox))  # type: ignore[attr-defined]
 
 
+def escape_like(text: str) -> str:
+    """Return ``text`` with the LIKE wildcards and the escape character escaped (``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """Return ``%text%`` with LIKE wildcards in ``text`` escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escape_like(text)}%"
 
 
 def text_search_clause(

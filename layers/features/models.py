@@ -41,20 +41,26 @@ def _area() -> Any:
 
 
 class _Indexed:
-    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names."""
+    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names.
+
+    A layer whose ``__trigram__`` names more text columns gets one multi-column trigram
+    index over them instead (``ix_<table>_text_trgm``): one GIN build per bulk load.
+    """
 
     __tablename__: str
+    __trigram__: tuple[str, ...] = ("name",)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         table = cls.__tablename__
+        texts = cls.__trigram__
         args: list[Any] = [
             Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
             Index(
-                f"ix_{table}_name_trgm",
-                "name",
+                f"ix_{table}_name_trgm" if texts == ("name",) else f"ix_{table}_text_trgm",
+                *texts,
                 postgresql_using="gin",
-                postgresql_ops={"name": "gin_trgm_ops"},
+                postgresql_ops=dict.fromkeys(texts, "gin_trgm_ops"),
             ),
         ]
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
@@ -84,11 +90,15 @@ class Unit(_Indexed, Feature, Base):
     """单位: a supervised organisation at a location."""
 
     __tablename__ = "units"
-    __extra_args__ = (CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),)
+    __trigram__ = ("name", "address")
+    __extra_args__ = (
+        CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),
+        Index("ix_units_credit_code", "credit_code"),  # byte order: serves LIKE 'prefix%'
+    )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32, collation="C"))
-    credit_code: Mapped[str | None] = mapped_column(String(18))
+    credit_code: Mapped[str | None] = mapped_column(String(18, collation="C"))
     address: Mapped[str | None] = mapped_column(String(300))
     risk_level: Mapped[int] = mapped_column(SmallInteger, default=1)
     is_key_unit: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -114,7 +124,7 @@ class RailStation(_Indexed, Feature, Base):
     __tablename__ = "rail_stations"
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"))
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
 
@@ -124,7 +134,7 @@ class BusStation(_Indexed, Feature, Base):
     __tablename__ = "bus_stations"
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
-    code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"), index=True)
     lines: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
 

@@ -1,4 +1,4 @@
-"""Spatial questions: what lies in a region, the k nearest features, H3 density."""
+"""Spatial questions: what lies in a region (counted, nearest first around a centre), H3 density."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from geo import measure, validate
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
-from layers.features import hexagg
+from layers.features import hexagg, hexdisc
+from layers.features.distance import reach_box, within_m
 from layers.features.filters import envelope
+from layers.features.near import knn_bound, ranked_page
 from layers.features.query import (
-    FeaturePage,
     FeatureQuery,
+    FeatureRow,
     conditions,
     count_features,
-    geography,
     list_features,
     literal_geometry,
     plain_plans,
@@ -71,64 +72,87 @@ def region_around(geom: BaseGeometry, distance_m: float, *, max_vertices: int) -
     return Region(measure.buffer_m(centre, distance_m), centre, distance_m)
 
 
+def near_clause(spec: LayerSpec, centre: BaseGeometry, distance_m: float) -> ColumnElement[bool]:
+    """Return "the feature lies within ``distance_m`` of ``centre``" (geodesic, exact).
+
+    ``ST_DWithin`` on geography (the spheroid), prefiltered by the box around the
+    distance so the GiST index is used.
+    """
+    box = envelope(reach_box(centre, distance_m))
+    return and_(spec.model.geom.op("&&")(box), within_m(spec, centre, distance_m))  # type: ignore[attr-defined]
+
+
 def region_clause(spec: LayerSpec, region: Region, relation: Relation) -> ColumnElement[bool]:
     """Return "the feature intersects / lies within ``region``".
 
-    Around a point or line, "intersects" is an exact geodesic ``ST_DWithin`` on
-    geography, prefiltered by the buffer's box so the GiST index is used.
+    Around a point or line, "intersects" is the exact geodesic ``near_clause``.
     """
     geom = spec.model.geom  # type: ignore[attr-defined]
     if relation is Relation.WITHIN:
         return func.ST_Within(geom, literal_geometry(region.area))
     if region.centre is None or region.distance_m is None:
         return func.ST_Intersects(geom, literal_geometry(region.area))
-    near = func.ST_DWithin(geography(geom), geography(literal_geometry(region.centre)),
-                           region.distance_m)  # fmt: skip
-    return and_(geom.op("&&")(envelope(region.area.bounds)), near)
+    return near_clause(spec, region.centre, region.distance_m)
 
 
 def query_region(
     *, session: Session, spec: LayerSpec, actor: Actor, region: Region, relation: Relation,
     query: FeatureQuery,
-) -> tuple[int, FeaturePage]:  # fmt: skip
-    """Return how many features of ``spec`` relate to ``region``, and the first page of them."""
-    scoped = replace(query, where=(*query.where, region_clause(spec, region, relation)),
-                     distance_to=region.centre, with_total=query.limit > 0)  # fmt: skip
-    page = list_features(session=session, spec=spec, actor=actor, query=scoped)
-    if page.total is None:
-        return count_features(session=session, spec=spec, actor=actor, query=scoped), page
-    return page.total, page
+) -> tuple[int, list[FeatureRow]]:  # fmt: skip
+    """Return how many features of ``spec`` relate to ``region``, and the first ``limit``.
 
-
-def nearest(
-    *, session: Session, spec: LayerSpec, actor: Actor, point: Point, k: int, query: FeatureQuery
-) -> FeaturePage:
-    """Return the ``k`` features geodesically nearest to ``point``, nearest first.
-
-    ``<->`` on SRID 4326 orders by planar degrees, which is not metres. The KNN index
-    scan finds ``k`` candidates whose farthest geodesic distance bounds the answer;
-    a second index query over that circle's box then ranks by true geodesic distance.
+    Around a point or line they come nearest first (geodesic distance, then id) with
+    ``distance_m``; in a polygon by id.
     """
-    model = spec.model
-    clauses = conditions(spec, actor, query)
-    target = literal_geometry(point)
-    distance = func.ST_Distance(geography(model.geom), geography(target))  # type: ignore[attr-defined]
-    plain_plans(session)
-    knn = select(distance).where(*clauses).order_by(model.geom.op("<->")(target)).limit(k)  # type: ignore[attr-defined]
-    bound = max(session.scalars(knn).all(), default=None)
-    if bound is None:
-        return FeaturePage([], None)
-    box = measure.bbox_around_m(point.x, point.y, float(bound) + 1.0)
-    ranked = (
-        select(model.id).where(*clauses, model.geom.op("&&")(envelope(box)))  # type: ignore[attr-defined]
-        .order_by(distance, model.id).limit(k)
-    )  # fmt: skip
-    ids = list(session.scalars(ranked).all())
-    page = list_features(session=session, spec=spec, actor=actor, query=replace(
-        query, where=(*query.where, model.id.in_(ids)), distance_to=point, limit=k, cursor=None,
-    ))  # fmt: skip
-    order = {feature_id: i for i, feature_id in enumerate(ids)}
-    return FeaturePage(sorted(page.features, key=lambda f: order[f.id]), None)
+    clause = region_clause(spec, region, relation)
+    scoped = replace(query, where=(*query.where, clause))
+    centre, distance_m = region.centre, region.distance_m
+    if centre is None or distance_m is None:
+        page = list_features(session=session, spec=spec, actor=actor,
+                             query=replace(scoped, with_total=query.limit > 0))  # fmt: skip
+        if page.total is None:
+            return count_features(session=session, spec=spec, actor=actor, query=scoped), []
+        return page.total, page.features
+    if not query.limit:
+        return _count_near(session, spec, actor, region, relation, query, clause), []
+    if relation is not Relation.INTERSECTS or not isinstance(centre, Point) or _narrowed(query):
+        # Filters thin the circle out, a line's nearest spread all along it and "within"
+        # does not grow with distance: a KNN bound would not shrink the box to rank, so
+        # one scan of it counts and ranks.
+        page = ranked_page(session=session, spec=spec, actor=actor, centre=centre,
+                           k=query.limit, query=query, reach_m=distance_m, where=(clause,),
+                           with_total=True)  # fmt: skip
+        return page.total or 0, page.features
+    total = _count_near(session, spec, actor, region, relation, query, clause)
+    reach: float | None = distance_m
+    if total > query.limit:
+        # "within d" grows with distance, so the k nearest that lie within d are the
+        # k nearest overall: the KNN bound shrinks the box to rank (None: all deleted since)
+        bound = knn_bound(session, spec, conditions(spec, actor, query), centre, query.limit)
+        reach = None if bound is None else min(distance_m, bound)
+    if not total or reach is None:
+        return total, []
+    nearest_first = ranked_page(session=session, spec=spec, actor=actor, centre=centre,
+                                k=query.limit, query=query, reach_m=reach,
+                                where=(clause,))  # fmt: skip
+    return total, nearest_first.features
+
+
+def _count_near(
+    session: Session, spec: LayerSpec, actor: Actor, region: Region, relation: Relation,
+    query: FeatureQuery, clause: ColumnElement[bool],
+) -> int:  # fmt: skip
+    """Count what meets ``clause`` around a point or line: from stored hex counts if they can."""
+    centre, distance_m = region.centre, region.distance_m
+    if (relation is Relation.INTERSECTS and isinstance(centre, Point) and distance_m is not None
+            and not _narrowed(query)):  # fmt: skip
+        stored = hexdisc.count_within(session=session, spec=spec, scope=actor.scope,
+                                      centre=centre, radius_m=distance_m,
+                                      where=conditions(spec, actor, query))  # fmt: skip
+        if stored is not None:
+            return stored
+    scoped = replace(query, where=(*query.where, clause))
+    return count_features(session=session, spec=spec, actor=actor, query=scoped)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from layers.features.models import Precinct, Unit
 from tests.utils.users import bearer, make_user
 
 CITY_BOX = box(115.4, 39.4, 117.6, 41.1)
+AROUND = (116.39, 39.9)  # the default centre of the radius view
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +43,22 @@ def _ids(body: dict[str, Any]) -> set[int]:
     return {f["id"] for f in body["features"]}
 
 
-def _views(client: TestClient, headers: dict[str, str], layer: str = "units") -> dict[str, Any]:
+def _views(client: TestClient, headers: dict[str, str], layer: str = "units",
+           around: tuple[float, float] = AROUND) -> dict[str, Any]:  # fmt: skip
     """What each kind of read returns to the caller, as sets of ids (or counts)."""
     get = lambda url: client.get(url, headers=headers).json()  # noqa: E731
     region = client.post("/api/spatial/query", headers=headers, json={
         "layers": [layer], "geometry": mapping(CITY_BOX), "limit": 10000}).json()  # fmt: skip
+    circle = {"point": list(around), "radius_m": 3000, "limit": 10000}
+    around = client.post("/api/spatial/query", headers=headers,
+                         json={"layers": [layer], **circle}).json()  # fmt: skip
     hexbins = get(f"/api/layers/{layer}/hexbins?resolution=5")["features"]
     return {
         "list": _ids(get(f"/api/layers/{layer}/features?limit=10000")),
         "query": _ids(region["layers"][layer]),
         "query_count": region["layers"][layer]["count"],
+        "around": _ids(around["layers"][layer]),
+        "around_count": around["layers"][layer]["count"],
         "hexbin_count": sum(c["properties"]["count"] for c in hexbins),
         "ogc": _ids(get(f"/ogc/collections/{layer}/items?limit=10000")),
         "nearest": _ids(get(f"/api/layers/{layer}/nearest?point=116.39,39.9&k=1000")),
@@ -65,9 +72,16 @@ def test_officer_sees_only_his_precinct_everywhere(
     with session_factory() as session:
         mine = set(session.scalars(select(Unit.id).where(Unit.precinct_id == precinct.id)))
         name = session.scalar(select(Unit.name).where(Unit.precinct_id != precinct.id).limit(1))
-    views = _views(client, officer)
+        inner = session.execute(select(func.ST_X(func.ST_PointOnSurface(Precinct.geom)),
+                                       func.ST_Y(func.ST_PointOnSurface(Precinct.geom)))
+                                .where(Precinct.id == precinct.id)).one()  # fmt: skip
+        target = func.geography(func.ST_SetSRID(func.ST_MakePoint(*inner), 4326))
+        within = func.ST_DWithin(func.geography(Unit.geom), target, 3000)
+        near = set(session.scalars(select(Unit.id).where(Unit.precinct_id == precinct.id, within)))
+    views = _views(client, officer, around=(float(inner[0]), float(inner[1])))
     assert mine and views["list"] == views["query"] == views["ogc"] == mine
     assert views["query_count"] == views["hexbin_count"] == len(mine)
+    assert near and views["around"] == near and views["around_count"] == len(near)
     assert views["nearest"] <= mine and len(views["nearest"]) == min(1000, len(mine))
     hits = client.get(f"/api/search?q={name}&layers=units", headers=officer).json()["data"]
     assert all(hit["id"] in mine for hit in hits)
@@ -99,6 +113,7 @@ def test_unit_user_sees_only_its_own_unit(
     views = _views(client, headers)
     assert views["list"] == views["query"] == views["ogc"] == views["nearest"] == {unit_id}
     assert views["query_count"] == views["hexbin_count"] == 1
+    assert views["around"] <= {unit_id} and views["around_count"] == len(views["around"])
     assert _views(client, headers, "parks")["list"] == set()
     hits = client.get(f"/api/search?q={name}", headers=headers).json()["data"]
     assert [(h["layer"], h["id"]) for h in hits] == [("units", unit_id)]

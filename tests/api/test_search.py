@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
+from layers.features import search
 from layers.features.models import Unit, Vehicle
 from tests.utils.users import bearer, make_user
 
@@ -59,3 +62,75 @@ def test_wildcards_are_literal(client: TestClient, admin: dict[str, str]) -> Non
 def test_bad_searches_are_4xx(client: TestClient, admin: dict[str, str], query: str) -> None:
     response = client.get(f"/api/search?{query}", headers=admin)
     assert response.status_code in (404, 422), response.text
+
+
+def _hits(client: TestClient, headers: dict[str, str], q: str, **params: str) -> list[Any]:
+    response = client.get("/api/search", params={"q": q, **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    data: list[Any] = response.json()["data"]
+    return data
+
+
+def test_three_characters_match_anywhere_in_names_and_addresses(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    with session_factory() as session:
+        unit_id, name, address = session.execute(
+            select(Unit.id, Unit.name, Unit.address).where(func.length(Unit.name) >= 8)
+            .order_by(Unit.id).limit(1)
+        ).one()  # fmt: skip
+    middle = name[2:7]
+    hits = _hits(client, admin, middle, layers="units", limit="100")
+    assert unit_id in {h["id"] for h in hits}
+    assert all(middle in h["matched"] for h in hits)
+    street = address[3:9]
+    hits = _hits(client, admin, street, layers="units", limit="100")
+    assert any(h["id"] == unit_id and h["matched"] == address for h in hits)
+
+
+def test_one_or_two_characters_match_the_start_or_end_of_a_name(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    with session_factory() as session:
+        names = session.scalars(select(Unit.name).order_by(Unit.id).limit(50)).all()
+    for q in {names[0][:2], names[1][-2:], names[2][:1]}:
+        hits = _hits(client, admin, q, limit="100")
+        assert hits and all(h["matched"].startswith(q) or (len(q) == 2 and h["matched"]
+                            .endswith(q)) for h in hits), q  # fmt: skip
+
+
+def test_codes_and_plates_match_from_their_start_in_any_case(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    with session_factory() as session:
+        unit_id, code = session.execute(select(Unit.id, Unit.credit_code).where(
+            Unit.credit_code.is_not(None)).order_by(Unit.id).limit(1)).one()  # fmt: skip
+        plate = session.scalar(select(Vehicle.plate).order_by(Vehicle.id).limit(1))
+    assert plate
+    for q in (code, code[:10], code[:10].lower()):
+        hits = _hits(client, admin, q, layers="units", limit="100")
+        assert any(h["id"] == unit_id and h["matched"] == code for h in hits), q
+        assert all(h["matched"].startswith(q.upper()) or q in h["matched"] for h in hits)
+    hits = _hits(client, admin, plate[:3], layers="vehicles", limit="100")
+    assert plate in {h["matched"] for h in hits}
+    assert all(h["matched"].startswith(plate[:3]) for h in hits)
+
+
+def test_an_exact_name_ranks_first_however_broad_the_query(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    with session_factory() as session:
+        broad = session.scalar(select(func.count()).where(Unit.name.contains("有限公司")))
+    assert broad and broad > search.CANDIDATES  # more matches than a layer ranks
+    unit = {"geometry": {"type": "Point", "coordinates": [116.40, 39.91]},
+            "properties": {"name": "有限公司", "category": "company"}}  # fmt: skip
+    created = client.post("/api/layers/units/features", json=unit, headers=admin)
+    assert created.status_code == 201, created.text
+    try:
+        hits = _hits(client, admin, "有限公司", layers="units")
+        assert hits[0]["id"] == created.json()["id"] and hits[0]["score"] > 1
+        assert len(hits) == 20 and all("有限公司" in h["matched"] for h in hits)
+    finally:
+        deleted = client.delete(f"/api/layers/units/features/{created.json()['id']}",
+                                headers={**admin, "If-Match": '"1"'})  # fmt: skip
+        assert deleted.status_code == 204
