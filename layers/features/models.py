@@ -41,10 +41,12 @@ def _area() -> Any:
 
 
 class _Indexed:
-    """Adds the GiST index on ``geom`` and a trigram index on ``name`` under stable names.
+    """Adds the GiST index on ``geom`` and a trigram index per searched text column.
 
-    A layer whose ``__trigram__`` names more text columns gets one multi-column trigram
-    index over them instead (``ix_<table>_text_trgm``): one GIN build per bulk load.
+    ``__trigram__`` names the text columns (``name`` unless a layer says more); each gets
+    its own GIN index ``ix_<table>_<column>_trgm``: a bulk load builds them side by side
+    (a million units: 4.3 s for names and addresses at once, 10.0 s for one index over
+    both), and a search ORs them.
     """
 
     __tablename__: str
@@ -53,16 +55,11 @@ class _Indexed:
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         table = cls.__tablename__
-        texts = cls.__trigram__
         args: list[Any] = [
             Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
-            Index(
-                f"ix_{table}_name_trgm" if texts == ("name",) else f"ix_{table}_text_trgm",
-                *texts,
-                postgresql_using="gin",
-                postgresql_ops=dict.fromkeys(texts, "gin_trgm_ops"),
-            ),
-        ]
+            *(Index(f"ix_{table}_{text}_trgm", text, postgresql_using="gin",
+                    postgresql_ops={text: "gin_trgm_ops"}) for text in cls.__trigram__),
+        ]  # fmt: skip
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
             args.append(Index(f"ix_{table}_h3_cover", "h3_cover", postgresql_using="gin"))
         return (*args, *getattr(cls, "__extra_args__", ()))
