@@ -2,10 +2,13 @@
 
 For each repeat: a throwaway database on 127.0.0.1:5432, migrated, with the demo city's
 districts, precincts and 100 units (so jurisdiction assignment has work to do and the
-layer is not empty); both loaders load the same generated N-row CSV of points over
-Beijing, in alternating order from one repeat to the next:
+layer is not empty); both loaders load the same generated N-row CSV of units over
+Beijing with the demo city's realistic names (``--sheet points``: id, name, category,
+lon, lat; ``--sheet units``: also credit codes, addresses, risk, key-unit flags and
+contacts), in alternating order from one repeat to the next:
 
-    flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 --repeat 3
+    flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 \
+        --repeat 3 [--sheet units]
 
 ogr2ogr does less: no validation, no H3 cells, no jurisdiction, no audit, one index.
 Prints each run, the medians and their ratio.
@@ -32,21 +35,34 @@ from importers.pipeline import run_import
 from importers.report import ImportRequest
 from layers.accounts.scope import SYSTEM
 from layers.database import make_engine, make_sessionmaker
+from layers.demo.geography import DISTRICTS
 from layers.demo.load import load_demo_city
+from layers.demo.units import categories, unit_columns
 from layers.migrate import upgrade
 from layers.settings import DatabaseSettings, Settings
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-CATEGORIES = np.array(["company", "school", "hospital", "mall", "hotel", "bank"])
 
 
-def write_csv(path: Path, rows: int, seed: int = 7) -> None:
-    """Write ``rows`` random points over central Beijing with ids, names and categories."""
+SHEETS = ("points", "units")
+
+
+def write_csv(path: Path, rows: int, sheet: str = "points", seed: int = 7) -> None:
+    """Write ``rows`` units at random points over Beijing, with the demo city's realistic names.
+
+    ``points``: id, name, category, lon, lat. ``units``: a bureau's whole sheet, also with
+    credit codes, addresses, risk levels, key-unit flags and contacts.
+    """
     rng = np.random.default_rng(seed)
+    district = rng.integers(0, len(DISTRICTS), rows)
+    names = np.array([d.name for d in DISTRICTS])[district]
+    codes = np.array([d.code for d in DISTRICTS])[district]
+    columns = unit_columns(rng, categories(rng, rows), names, codes)
+    if sheet == "points":
+        columns = {"name": columns["name"], "category": columns["category"]}
     pd.DataFrame({
         "id": [f"b{i}" for i in range(rows)],
-        "name": [f"单位{i}" for i in range(rows)],
-        "category": CATEGORIES[rng.integers(0, len(CATEGORIES), rows)],
+        **columns,
         "lon": rng.uniform(116.10, 116.70, rows).round(6),
         "lat": rng.uniform(39.70, 40.10, rows).round(6),
     }).to_csv(path, index=False)  # fmt: skip
@@ -110,13 +126,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--sheet",
+        choices=SHEETS,
+        default="points",
+        help="points: id, name, category, lon, lat; units: every attribute",
+    )
     parser.add_argument("--server", default=SERVER)
     args = parser.parse_args()
     times: dict[str, list[float]] = {"warroom import": [], "ogr2ogr": []}
     command = ""
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         path = Path(tmp) / "points.csv"
-        write_csv(path, args.rows)
+        write_csv(path, args.rows, args.sheet)
         for run in range(args.repeat):
             with bench_database(args.server) as url:
                 for tool in ("ogr2ogr", "warroom import")[:: 1 if run % 2 == 0 else -1]:
@@ -126,7 +148,7 @@ def main() -> None:
                         seconds = ours(url, path)
                     times[tool].append(seconds)
                     print(f"run {run + 1}: {tool} {seconds:.2f} s")
-    print(f"rows: {args.rows:,}; ogr2ogr command: {command}")
+    print(f"rows: {args.rows:,} ({args.sheet}); ogr2ogr command: {command}")
     for tool, runs in times.items():
         median = statistics.median(runs)
         print(f"{tool}: median {median:.2f} s ({args.rows / median:,.0f} rows/s); runs "
