@@ -10,16 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.crs import convert
-from layers.accounts.roles import Role
 from layers.features.models import Unit
-from tests.utils.users import bearer, make_user
 
 BOX = (116.30, 39.85, 116.50, 39.98)
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
 
 
 def _all_pages(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -24,11 +24,6 @@ from tests.utils.users import bearer, make_user
 CENTRE = (116.3912, 39.9073)
 
 
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
 def _unit_in_other_precinct(session: Session, precinct_id: int) -> Unit:
     unit = session.scalar(select(Unit).where(Unit.precinct_id != precinct_id).limit(1))
     assert unit is not None

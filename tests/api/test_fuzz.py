@@ -6,14 +6,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.orm import Session, sessionmaker
-
-from layers.accounts.roles import Role
-from tests.utils.users import bearer, make_user
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
@@ -55,11 +50,6 @@ GET_URLS = [
     "/api/layers/units/hexbins", "/api/search", "/ogc/collections/units/items",
     "/ogc/collections/incidents/items", "/api/layers/nope/features",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
 
 
 def _post(client: TestClient, url: str, body: Any, headers: dict[str, str]) -> Any:

@@ -35,11 +35,6 @@ from tests.utils.users import bearer, make_user
 LIMIT = 256 * 1024
 
 
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
 @pytest.fixture
 def small_limit(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings = ImportSettings(max_upload_bytes=LIMIT, work_dir=tmp_path)

@@ -11,19 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from layers.accounts.roles import Role
 from layers.features.models import Incident, Unit
 from layers.features.registry import all_layers
-from tests.utils.users import bearer, make_user
 
 ITEMS = "/ogc/collections/units/items"
 BOX = (116.30, 39.85, 116.50, 39.98)
 BOX_SQL = func.ST_MakeEnvelope(*BOX, 4326)
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
 
 
 def _get(client: TestClient, url: str, headers: dict[str, str]) -> dict[str, Any]:

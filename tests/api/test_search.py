@@ -9,15 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from layers.accounts.roles import Role
 from layers.features import search
 from layers.features.models import Unit, Vehicle
-from tests.utils.users import bearer, make_user
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
 
 
 def test_exact_name_ranks_first_with_its_location(

@@ -13,25 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.measure import distance_m
-from layers.accounts.roles import Role
 from layers.features.models import Unit
-from tests.utils.users import bearer, make_user
+from tests.utils.spatial import ask
 
 CENTRE = (116.3912, 39.9073)
 AREA = box(116.36, 39.88, 116.42, 39.93)
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
-def _ask(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = client.post("/api/spatial/query", json={"layers": ["units"], **body},
-                           headers=headers)  # fmt: skip
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()["layers"]["units"]
-    return result
 
 
 def _units(session_factory: sessionmaker[Session]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,7 +30,7 @@ def _units(session_factory: sessionmaker[Session]) -> tuple[np.ndarray, np.ndarr
 def test_polygon_query_counts_and_lists_what_postgis_finds(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
-    result = _ask(client, admin, geometry=mapping(AREA), limit=10000,
+    result = ask(client, admin, geometry=mapping(AREA), limit=10000,
                   filters={"units": {"risk_level": "2..4"}})  # fmt: skip
     with session_factory() as session:
         expected = set(session.scalars(select(Unit.id).where(
@@ -53,7 +39,7 @@ def test_polygon_query_counts_and_lists_what_postgis_finds(
         )).all())  # fmt: skip
     assert expected and result["count"] == len(expected)
     assert {f["id"] for f in result["features"]} == expected
-    limited = _ask(client, admin, geometry=mapping(AREA), limit=5)
+    limited = ask(client, admin, geometry=mapping(AREA), limit=5)
     assert len(limited["features"]) == 5 and limited["truncated"] is True
 
 
@@ -61,7 +47,7 @@ def test_radius_query_is_geodesically_exact(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
     radius = 2000.0
-    result = _ask(client, admin, point=list(CENTRE), radius_m=radius, limit=10000)
+    result = ask(client, admin, point=list(CENTRE), radius_m=radius, limit=10000)
     ids, lons, lats = _units(session_factory)
     metres = distance_m(CENTRE[0], CENTRE[1], lons, lats)
     expected = set(ids[metres <= radius].tolist())
@@ -75,7 +61,7 @@ def test_line_buffer_query_matches_distance_to_the_line(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
     line = [[116.35, 39.90], [116.45, 39.92]]
-    result = _ask(client, admin, line=line, buffer_m=300, limit=10000)
+    result = ask(client, admin, line=line, buffer_m=300, limit=10000)
     with session_factory() as session:
         target = func.ST_GeogFromText(f"SRID=4326;LINESTRING({line[0][0]} {line[0][1]}, "
                                       f"{line[1][0]} {line[1][1]})")  # fmt: skip
@@ -89,9 +75,9 @@ def test_bowtie_polygon_is_repaired_and_within_is_a_subset(
     client: TestClient, admin: dict[str, str]
 ) -> None:
     bowtie = Polygon([(116.36, 39.88), (116.42, 39.93), (116.42, 39.88), (116.36, 39.93)])
-    repaired = _ask(client, admin, geometry=mapping(bowtie), limit=10000)
-    inside = _ask(client, admin, geometry=mapping(AREA), relation="within", limit=10000)
-    everything = _ask(client, admin, geometry=mapping(AREA), limit=10000)
+    repaired = ask(client, admin, geometry=mapping(bowtie), limit=10000)
+    inside = ask(client, admin, geometry=mapping(AREA), relation="within", limit=10000)
+    everything = ask(client, admin, geometry=mapping(AREA), limit=10000)
     assert 0 < repaired["count"] < everything["count"]
     assert {f["id"] for f in inside["features"]} <= {f["id"] for f in everything["features"]}
 

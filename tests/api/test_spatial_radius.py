@@ -14,23 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.features.models import ConstructionSite, District, Park, Precinct, Unit
+from tests.utils.spatial import ask
 from tests.utils.users import bearer, make_user
 
 CENTRE = (116.3912, 39.9073)  # Tiananmen
 GEOD = Geod(ellps="WGS84")
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
-def _ask(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = client.post("/api/spatial/query", json={"layers": ["units"], **body},
-                           headers=headers)  # fmt: skip
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()["layers"]["units"]
-    return result
 
 
 def _target(lon: float, lat: float) -> Any:
@@ -81,14 +69,14 @@ def test_counts_and_order_are_exact_around_the_centre_and_on_edges(
     assert any(expected)
     for place, nearest in zip(places, expected, strict=True):
         for limit in (0, 7, 10_000):
-            result = _ask(client, admin, point=list(place), radius_m=radius, limit=limit)
+            result = ask(client, admin, point=list(place), radius_m=radius, limit=limit)
             _check(result, nearest, limit)
 
 
 def test_distances_are_geodesic_metres(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
-    result = _ask(client, admin, point=list(CENTRE), radius_m=3000, limit=10_000)
+    result = ask(client, admin, point=list(CENTRE), radius_m=3000, limit=10_000)
     with session_factory() as session:
         rows = session.execute(select(Unit.id, func.ST_X(Unit.geom), func.ST_Y(Unit.geom))).all()
     where = {int(i): (x, y) for i, x, y in rows}
@@ -116,7 +104,7 @@ def test_officers_count_only_their_area_even_across_its_edge(
              else Jurisdiction(district_code=mine.code))  # fmt: skip
     officer = bearer(client, make_user(session_factory, Role.OFFICER, where))
     for place, nearest in zip(places, expected, strict=True):
-        _check(_ask(client, officer, point=list(place), radius_m=2500, limit=25), nearest, 25)
+        _check(ask(client, officer, point=list(place), radius_m=2500, limit=25), nearest, 25)
     assert any(expected)
 
 
@@ -129,16 +117,16 @@ def test_unit_users_find_at_most_their_own_unit(
                 Unit.geom.op("<->")(func.ST_SetSRID(func.ST_MakePoint(*CENTRE), 4326))).limit(1)
         ).one()  # fmt: skip
     headers = bearer(client, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=unit_id)))
-    near = _ask(client, headers, point=[lon, lat], radius_m=500, limit=10)
+    near = ask(client, headers, point=[lon, lat], radius_m=500, limit=10)
     assert near["count"] == 1 and [f["id"] for f in near["features"]] == [unit_id]
-    assert _ask(client, headers, point=[lon + 0.05, lat], radius_m=500)["count"] == 0
+    assert ask(client, headers, point=[lon + 0.05, lat], radius_m=500)["count"] == 0
 
 
 def test_filters_are_counted_exactly(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
     filters = {"units": {"risk_level": "3..4", "category": "company,school,bank"}}
-    result = _ask(client, admin, point=list(CENTRE), radius_m=4000, limit=30, filters=filters)
+    result = ask(client, admin, point=list(CENTRE), radius_m=4000, limit=30, filters=filters)
     where = (Unit.risk_level >= 3) & Unit.category.in_(["company", "school", "bank"])
     with session_factory() as session:
         _check(result, _nearest_within(session, *CENTRE, 4000, where), 30)
@@ -149,7 +137,7 @@ def test_the_circle_edge_is_exact_to_the_centimetre(
 ) -> None:
     """Units 3 cm inside and outside the circle, all around, and the count follows writes."""
     centre, radius = (116.3005, 39.9553), 1_000.0
-    before = _ask(client, admin, point=list(centre), radius_m=radius, limit=0)["count"]
+    before = ask(client, admin, point=list(centre), radius_m=radius, limit=0)["count"]
     azimuths = np.arange(0.0, 360.0, 22.5)
     created = []
     for offset in (-0.03, 0.03):
@@ -164,7 +152,7 @@ def test_the_circle_edge_is_exact_to_the_centimetre(
             created.append(response.json()["id"])
     try:
         inside = set(created[: len(azimuths)])
-        result = _ask(client, admin, point=list(centre), radius_m=radius, limit=10_000)
+        result = ask(client, admin, point=list(centre), radius_m=radius, limit=10_000)
         assert result["count"] == before + len(inside)
         ids = {f["id"] for f in result["features"]}
         assert inside <= ids and not ids & set(created[len(azimuths) :])
@@ -175,14 +163,14 @@ def test_the_circle_edge_is_exact_to_the_centimetre(
             deleted = client.delete(f"/api/layers/units/features/{unit_id}",
                                     headers={**admin, "If-Match": '"1"'})  # fmt: skip
             assert deleted.status_code == 204, deleted.text
-    assert _ask(client, admin, point=list(centre), radius_m=radius, limit=0)["count"] == before
+    assert ask(client, admin, point=list(centre), radius_m=radius, limit=0)["count"] == before
 
 
 def test_around_a_line_nearest_first(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
     line = [[116.35, 39.90], [116.45, 39.92]]
-    result = _ask(client, admin, line=line, buffer_m=400, limit=40)
+    result = ask(client, admin, line=line, buffer_m=400, limit=40)
     with session_factory() as session:
         target = func.ST_GeogFromText("SRID=4326;LINESTRING(116.35 39.9, 116.45 39.92)")
         metres = func.ST_Distance(func.geography(Unit.geom), target)

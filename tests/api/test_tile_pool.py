@@ -44,12 +44,6 @@ def area(session_factory: sessionmaker[Session], client: TestClient) -> Area:
     return build_area(session_factory, 104.05, 30.05)
 
 
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    """Authorization header of an admin."""
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
 def path(tile: tuple[int, int, int]) -> str:
     z, x, y = tile
     return f"/tiles/units/{z}/{x}/{y}.mvt"

@@ -27,12 +27,6 @@ def area(session_factory: sessionmaker[Session], client: TestClient) -> Area:
     return build_area(session_factory, 102.05, 30.05)
 
 
-@pytest.fixture(scope="module")
-def admin(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, str]:
-    """Authorization header of an admin."""
-    return bearer(client, make_user(session_factory, Role.ADMIN))
-
-
 def url(area: Area, layers: str = "units", tile: tuple[int, int, int] | None = None) -> str:
     z, x, y = tile or area.tile
     return f"/tiles/{layers}/{z}/{x}/{y}.mvt"
