@@ -62,21 +62,18 @@ async def _ready(conn: Connection) -> None:
     """Drive ``conn`` until its pending step (connect or statement) is done."""
     loop = asyncio.get_running_loop()
     while (state := conn.poll()) != POLL_OK:
-        fd, ready = conn.fileno(), loop.create_future()
         if state == POLL_READ:
-            loop.add_reader(fd, _wake, ready)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+            watch, unwatch = loop.add_reader, loop.remove_reader
         elif state == POLL_WRITE:
-            loop.add_writer(fd, _wake, ready)
-            try:
-                await ready
-            finally:
-                loop.remove_writer(fd)
+            watch, unwatch = loop.add_writer, loop.remove_writer
         else:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        fd, ready = conn.fileno(), loop.create_future()
+        watch(fd, _wake, ready)
+        try:
+            await ready
+        finally:
+            unwatch(fd)
 
 
 async def _run(conn: Connection, sql: str, params: Mapping[str, Any]) -> Row:
