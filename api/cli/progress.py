@@ -26,12 +26,15 @@ def run_with_progress(work: Callable[[ProgressFn], T], console: Console | None =
                TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=console) as bar:
         tasks: dict[str, tuple[TaskID, float]] = {}
+        last = [time.monotonic()]  # when the previous report came: a step starts there
 
         def report(step: str, done: int, total: int) -> None:
+            now = time.monotonic()
             if step not in tasks:
-                tasks[step] = (bar.add_task(step, total=total, rate="-"), time.monotonic())
+                tasks[step] = (bar.add_task(step, total=total, rate="-"), last[0])
             task, started = tasks[step]
-            rate = done / max(time.monotonic() - started, 1e-3)
+            last[0] = now
+            rate = done / max(now - started, 1e-3)
             bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
 
         return work(report)
