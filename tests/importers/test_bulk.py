@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -271,3 +272,26 @@ def test_a_row_the_database_refuses_fails_the_bulk_import_and_changes_nothing(
                                             mapping={"category": "'spaceport'"})  # fmt: skip
     assert strict.status == "refused" and strict.rejected == 300
     assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
+
+
+def test_grants_on_the_layer_survive_a_swap(
+    city_db: sessionmaker[Session], bulk: None, tmp_path: Path
+) -> None:
+    if not _scalar(city_db, "SELECT rolsuper OR rolcreaterole FROM pg_roles "
+                   "WHERE rolname = current_user"):  # fmt: skip
+        pytest.skip("the test database's role may not create roles")
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with city_db() as session, session.begin():
+        session.execute(text(f"CREATE ROLE {role}"))
+        session.execute(text(f"GRANT SELECT ON units TO {role}"))
+    try:
+        oid = _table_oid(city_db)
+        importer_on(city_db, tmp_path)(_points_csv(tmp_path / "g.csv", "g", 200), "units",
+                                       id_field="id")  # fmt: skip
+        assert _table_oid(city_db) != oid
+        assert _scalar(city_db, f"SELECT has_table_privilege('{role}', 'units', 'SELECT')")
+        assert not _scalar(city_db, f"SELECT has_table_privilege('{role}', 'units', 'DELETE')")
+    finally:
+        with city_db() as session, session.begin():
+            session.execute(text(f"DROP OWNED BY {role}"))
+            session.execute(text(f"DROP ROLE {role}"))
