@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -35,25 +34,22 @@ from importers.base import ReadOptions, SourceTable, load_importer
 from importers.checks import CheckedPlaces, RowRules, check_rows
 from importers.convert import ConvertedRows, add_reason, convert_rows
 from importers.crs import plausibility_warnings, resolve_crs, to_wgs84
-from importers.encode import accepted_bounds, copy_columns, encode_rows
+from importers.encode import accepted_bounds, encode_rows
+from importers.loads import open_load
 from importers.mapping import build_mapping
 from importers.places import Places
 from importers.report import ImportReport, ImportRequest
-from importers.shadow import LayerSchema, ShadowLoad, read_schema
 from importers.writers import REJECT_FORMAT, WRITE_FORMATS, write_table
 from layers.accounts.scope import Actor
 from layers.audit.service import append_event, audited_denials, record_audit
 from layers.errors import Conflict, InvalidInput
 from layers.events import announce_after_commit
-from layers.features.jurisdiction import BOUNDARY_TABLES, Precincts, assign_jurisdiction
+from layers.features.jurisdiction import BOUNDARY_TABLES, Precincts
 from layers.features.registry import LayerSpec, get_layer
 
 ProgressFn = Callable[[str, int, int], None]
 REASON_COLUMN = "reject_reason"
 CHUNK_ROWS = 100_000
-# From this many rows (and at least the layer's size) the layer is rebuilt and swapped.
-BULK_ROWS = 100_000
-UPSERT_STAGING = "import_upserts"
 
 
 @dataclass
@@ -90,110 +86,6 @@ def _prepare(spec: LayerSpec, request: ImportRequest, progress: ProgressFn) -> P
     )  # fmt: skip
     progress("convert", len(table), len(table))
     return Prepared(table, rows, places, report)
-
-
-class _Writer(Protocol):
-    """Where checked rows go: a temporary table merged in place, or a new layer table."""
-
-    def write(self, data: bytes) -> None:
-        """Take one chunk of binary COPY tuples."""
-
-    def finish(self, report: ImportReport, step: ProgressFn) -> None:
-        """Change the layer (counts and box of removed or replaced rows into ``report``)."""
-
-    def close(self, committed: bool) -> None:
-        """Release what the writer holds, after the layer changed (committed) or not."""
-
-
-class _InPlace:
-    """COPY into a temporary table, then delete (replace), insert or upsert in the layer."""
-
-    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
-                 columns: list[str], rows: ConvertedRows, actor: Actor) -> None:  # fmt: skip
-        self.session, self.spec, self.request, self.columns = session, spec, request, columns
-        self.rows, self.actor = rows, actor
-        staging.create_staging(session, spec, columns)
-        self.cursor = session.connection().connection.cursor()
-
-    def write(self, data: bytes) -> None:
-        staging.copy_rows(self.cursor, staging.STAGING, self.columns, data)
-
-    def finish(self, report: ImportReport, step: ProgressFn) -> None:
-        session, spec = self.session, self.spec
-        if self.request.mode == "replace":
-            report.deleted, gone = staging.delete_in_scope(session, spec, self.actor.scope)
-            report.bbox = staging.union_bounds(report.bbox, gone)
-        report.inserted, report.updated = staging.merge(
-            session, spec, self.columns, attributes=self.rows.attributes,
-            mapped=self.rows.mapped, upsert=self.request.mode == "upsert",
-        )  # fmt: skip
-        if spec.table in BOUNDARY_TABLES:
-            assign_jurisdiction(session, spec.table)
-
-    def close(self, committed: bool) -> None:
-        self.cursor.close()
-
-
-class _Rebuilt:
-    """Stream rows into a new table of the layer, add the rows kept, build, swap."""
-
-    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
-                 columns: list[str], rows: ConvertedRows, actor: Actor, schema: LayerSchema,
-                 matched: int) -> None:  # fmt: skip
-        self.session, self.spec, self.request, self.rows, self.actor = (
-            session, spec, request, rows, actor)  # fmt: skip
-        self.load = ShadowLoad(session=session, spec=spec, schema=schema, columns=columns)
-        self.staged = request.mode == "upsert" and matched > 0
-        self.load.start(staged_as=UPSERT_STAGING if self.staged else None)
-
-    def write(self, data: bytes) -> None:
-        self.load.write(data)
-
-    def finish(self, report: ImportReport, step: ProgressFn) -> None:
-        load, scope, mode = self.load, self.actor.scope, self.request.mode
-        load.end_copy()
-        if self.staged:
-            merged = load.merge_staged(UPSERT_STAGING, mapped=self.rows.mapped)
-            report.inserted, report.updated = merged
-        else:
-            report.inserted = load.copied
-            if mode == "replace":
-                report.deleted, gone = staging.extent_in_scope(self.session, self.spec, scope)
-                report.bbox = staging.union_bounds(report.bbox, gone)
-                inside = staging.scope_sql(scope, "t", self.spec, param="%(scope_id)s")
-                where = f"NOT coalesce({inside}, false)"
-            else:
-                where = "true"
-            load.keep(where, {"scope_id": scope.id})
-        load.build(step)
-        load.swap()
-        if report.bbox is not None:  # the layer's statement triggers saw no rows change
-            self.session.execute(
-                text("SELECT feature_box_changed(:layer, :clustered, :w, :s, :e, :n)"),
-                dict(zip(("w", "s", "e", "n"), report.bbox, strict=True))
-                | {"layer": self.spec.table, "clustered": self.spec.point_zoom > 0},
-            )  # fmt: skip
-
-    def close(self, committed: bool) -> None:
-        self.load.close(keep=committed)
-
-
-def _bulk(session: Session, spec: LayerSpec, rows: int) -> LayerSchema | None:
-    """Return the layer's schema if ``rows`` are worth rebuilding it for, else None."""
-    if spec.table in BOUNDARY_TABLES or rows < max(BULK_ROWS, staging.layer_size(session, spec)):
-        return None
-    return read_schema(session, spec)
-
-
-def _writer(session: Session, spec: LayerSpec, request: ImportRequest, rows: ConvertedRows,
-            actor: Actor, rules: RowRules) -> _Writer | None:  # fmt: skip
-    if request.dry_run:
-        return None
-    columns = copy_columns(spec, rows.attributes)
-    schema = _bulk(session, spec, len(rows))
-    if schema is None:
-        return _InPlace(session, spec, request, columns, rows, actor)
-    return _Rebuilt(session, spec, request, columns, rows, actor, schema, len(rules.existing))
 
 
 @dataclass
@@ -245,7 +137,7 @@ def _load(
     rules = _rules(session, spec, request, actor, rows, max_vertices)
     if request.mode == "upsert":
         report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds))  # where they were
-    writer = _writer(session, spec, request, rows, actor, rules)
+    writer = open_load(session, spec, request, rows, actor, len(rules.existing))
     rejects: list[tuple[int, str]] = []
     committed = False
     # Rows go in map order (quadkeys of their places): neighbours share pages on disk.

@@ -16,11 +16,8 @@ which the next import of the layer drops.
 from __future__ import annotations
 
 import logging
-import queue
-import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, text
@@ -28,7 +25,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from importers.copy_stream import CopyStream
 from importers.encode import COPY_HEADER, COPY_TRAILER
+from importers.layer_schema import IndexPlan, LayerSchema, build_statement
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
 from layers.features.registry import LayerSpec
@@ -36,170 +35,8 @@ from layers.features.registry import LayerSpec
 logger = logging.getLogger(__name__)
 SUFFIX = "__import"
 SWAP_TRIES = 6
-COPY_READ_BYTES = 1 << 20
-_POLL_S = 0.2
 SWAP_LOCK_TIMEOUT = "5s"
 Step = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class IndexPlan:
-    """One index of the layer: its name, how to build it on the new table, its constraint."""
-
-    name: str
-    definition: str
-    constraint: str | None = None  # 'PRIMARY KEY' or 'UNIQUE' when a constraint owns it
-    cost: int = 1
-
-
-@dataclass(frozen=True)
-class LayerSchema:
-    """What the new table must get before it can stand in for the layer."""
-
-    indexes: list[IndexPlan]
-    foreign_keys: list[tuple[str, str]]  # (name, definition) of the layer's own keys
-    referencing: list[tuple[str, str, str]]  # (table, name, definition) of keys to the layer
-    triggers: list[str]
-    sequences: list[tuple[str, str]]  # (sequence, column) the layer owns
-    grants: list[str] = field(default_factory=list)
-
-
-_BLOCKERS = """
-SELECT (SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-        WHERE d.refobjid = :t AND r.ev_class <> :t)
-     + (SELECT count(*) FROM pg_policy WHERE polrelid = :t)
-     + (SELECT count(*) FROM pg_publication_rel WHERE prrelid = :t)
-     + (SELECT count(*) FROM pg_inherits WHERE inhrelid = :t OR inhparent = :t)
-"""
-_INDEXES = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid), con.contype, a.amname,
-       EXISTS (SELECT 1 FROM pg_attribute AS att WHERE att.attrelid = i.indrelid
-               AND att.attnum = ANY(i.indkey) AND att.atttypid IN ('text'::regtype,
-               'varchar'::regtype)) AS on_text
-FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam
-LEFT JOIN pg_constraint AS con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-WHERE i.indrelid = :t ORDER BY c.relname
-"""
-_KEYS = """
-SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), conrelid = :t
-FROM pg_constraint WHERE contype = 'f' AND (conrelid = :t OR confrelid = :t) ORDER BY conname
-"""
-_TRIGGERS = "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = :t AND NOT tgisinternal"
-_SEQUENCES = """
-SELECT s.oid::regclass::text, a.attname FROM pg_depend AS d
-JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
-JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-WHERE d.refobjid = :t AND d.deptype = 'a'
-"""
-_GRANTS = """
-SELECT privilege_type, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(grantee::regrole::text)
-       END FROM pg_class, aclexplode(relacl) WHERE oid = :t
-"""
-# Heavier index types first: with several builders the longest build starts at once.
-_COST = {"gin": 8, "gist": 4}
-_TEXT_COST = 2  # a btree over text sorts slower than one over numbers
-
-
-def read_schema(session: Session, spec: LayerSpec) -> LayerSchema | None:
-    """Return what the layer's table carries, or None if it cannot be swapped.
-
-    A view, row-security policy, publication or inheritance on the table would not
-    follow a swap; such a layer is loaded in place instead.
-    """
-    table = {"t": session.scalar(text("SELECT to_regclass(:n)::oid"), {"n": spec.table})}
-    if session.scalar(text(_BLOCKERS), table):
-        return None
-    owning = {"p": "PRIMARY KEY", "u": "UNIQUE"}
-    indexes = []
-    for name, definition, kind, method, on_text in session.execute(text(_INDEXES), table):
-        cost = _COST.get(method, _TEXT_COST if on_text else 1)
-        indexes.append(IndexPlan(name, definition, owning.get(kind or ""), cost))
-    keys = session.execute(text(_KEYS), table).all()
-    grants = session.execute(text(_GRANTS), table).all()
-    return LayerSchema(
-        indexes=indexes,
-        foreign_keys=[(name, definition) for _, name, definition, own in keys if own],
-        referencing=[(owner, name, sql) for owner, name, sql, own in keys if not own],
-        triggers=list(session.scalars(text(_TRIGGERS), table)),
-        sequences=[(seq, column) for seq, column in session.execute(text(_SEQUENCES), table)],
-        grants=[f"GRANT {what} ON {quote(spec.table)} TO {whom}" for what, whom in grants],
-    )
-
-
-def _build_statement(plan: IndexPlan, index: str, table: str) -> str:
-    """Return the index's definition retargeted to ``index`` on ``table``."""
-    head = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ ")
-    match = head.match(plan.definition)
-    if match is None:
-        raise ValueError(f"unexpected index definition: {plan.definition}")
-    unique = match.group(1) or ""
-    return f"CREATE {unique}INDEX {quote(index)} ON {quote(table)} {plan.definition[match.end() :]}"
-
-
-class _Aborted(Exception):
-    """Raised inside COPY's read when the import gives up: COPY fails, nothing is kept."""
-
-
-class _CopyStream:
-    """One COPY FROM STDIN run by a thread of its own, fed chunks by the importing thread."""
-
-    def __init__(self, cursor: Any, sql: str) -> None:
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self._chunk = memoryview(b"")
-        self._eof = False
-        self._aborted = threading.Event()
-        self.error: BaseException | None = None
-        self.rows = 0
-        self._thread = threading.Thread(target=self._run, args=(cursor, sql), daemon=True)
-        self._thread.start()
-
-    def _run(self, cursor: Any, sql: str) -> None:
-        try:
-            cursor.copy_expert(sql, self, size=COPY_READ_BYTES)
-            self.rows = int(cursor.rowcount)
-        except BaseException as exc:  # raised in the importing thread by ``put``/``finish``
-            self.error = exc
-
-    def read(self, size: int = -1) -> bytes:
-        """Return the next bytes for COPY (``b""`` at the end), as a file object would."""
-        while not self._chunk and not self._eof:
-            try:
-                chunk = self._queue.get(timeout=_POLL_S)
-            except queue.Empty:
-                if self._aborted.is_set():
-                    raise _Aborted from None
-                continue
-            if chunk is None:
-                self._eof = True
-            else:
-                self._chunk = memoryview(chunk)
-        n = len(self._chunk) if size is None or size < 0 else size
-        out, self._chunk = self._chunk[:n], self._chunk[n:]
-        return bytes(out)
-
-    def put(self, data: bytes | None) -> None:
-        """Queue a chunk (None ends the COPY); raise what made the COPY fail, if it did."""
-        while True:
-            if self.error is not None:
-                raise self.error
-            try:
-                self._queue.put(data, timeout=_POLL_S)
-                return
-            except queue.Full:
-                continue
-
-    def finish(self) -> int:
-        """End the COPY, wait for PostgreSQL to take every row; return how many it took."""
-        self.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.rows
-
-    def abort(self) -> None:
-        """Make the COPY fail (if it still runs) and wait for its thread."""
-        self._aborted.set()
-        self._thread.join()
 
 
 class ShadowLoad:
@@ -216,7 +53,7 @@ class ShadowLoad:
         assert isinstance(bind, Engine)
         self._engine = _helper_engine(bind.url)
         self._loader = self._engine.raw_connection()
-        self._copy: _CopyStream | None = None
+        self._copy: CopyStream | None = None
         self.copied = 0
 
     def start(self, *, staged_as: str | None = None) -> None:
@@ -237,7 +74,7 @@ class ShadowLoad:
                            f"FROM {quote(self.spec.table)} WITH NO DATA")  # fmt: skip
             target = staged_as
         sql = copy_sql(target, self.columns, freeze=staged_as is None)
-        self._copy = _CopyStream(cursor, sql)
+        self._copy = CopyStream(cursor, sql)
         self._copy.put(COPY_HEADER)
 
     def write(self, data: bytes) -> None:
@@ -326,7 +163,7 @@ class ShadowLoad:
         stored = ", ".join(quote(c) for c in self.stored_columns())
         self.execute(f"ANALYZE {quote(self.table)} ({stored})")
         plans = sorted(self.schema.indexes, key=lambda p: -p.cost)
-        statements = [_build_statement(p, self._temporary(p), self.table) for p in plans]
+        statements = [build_statement(p, self._temporary(p), self.table) for p in plans]
         _run_parallel(self._engine, statements, self.workers,
                       lambda n: step("index", n, len(statements)))  # fmt: skip
         for plan in plans:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo import hexes
-from importers import pipeline, shadow
+from importers import loads, shadow
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.accounts.service import Jurisdiction
@@ -49,7 +49,7 @@ def city_db(scratch_database_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let a few hundred rows take the rebuild-and-swap path."""
-    monkeypatch.setattr(pipeline, "BULK_ROWS", 1)
+    monkeypatch.setattr(loads, "BULK_ROWS", 1)
 
 
 def _points_csv(path: Path, prefix: str, n: int, seed: int = 1, **extra: object) -> Path:
@@ -213,11 +213,11 @@ import sys, time
 from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
-from importers import pipeline, shadow
+from importers import loads, pipeline, shadow
 from importers.report import ImportRequest
 from layers.accounts.scope import SYSTEM
 
-pipeline.BULK_ROWS = 1
+loads.BULK_ROWS = 1
 def stuck(self, step):
     self._loader.commit()  # the new table's rows are committed, as before the index builds
     Path(sys.argv[3]).touch()

@@ -1,0 +1,135 @@
+"""The two ways an import changes a layer, behind one small contract.
+
+``InPlaceLoad`` COPYs the checked rows into a temporary table and deletes, inserts or
+upserts in the layer (indexes maintained as rows arrive). ``RebuiltLoad`` builds the
+layer anew beside itself and swaps it in (``importers.shadow``); it is chosen for loads
+of at least ``BULK_ROWS`` rows and at least the layer's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from importers import staging
+from importers.convert import ConvertedRows
+from importers.encode import copy_columns
+from importers.layer_schema import LayerSchema, read_schema
+from importers.report import ImportReport, ImportRequest
+from importers.shadow import ShadowLoad
+from layers.accounts.scope import Actor
+from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
+from layers.features.registry import LayerSpec
+
+ProgressFn = Callable[[str, int, int], None]
+# From this many rows (and at least the layer's size) the layer is rebuilt and swapped.
+BULK_ROWS = 100_000
+UPSERT_STAGING = "import_upserts"
+
+
+class Load(Protocol):
+    """Where checked rows go: a temporary table merged in place, or a new layer table."""
+
+    def write(self, data: bytes) -> None:
+        """Take one chunk of binary COPY tuples."""
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        """Change the layer (counts and box of removed or replaced rows into ``report``)."""
+
+    def close(self, committed: bool) -> None:
+        """Release what the writer holds, after the layer changed (committed) or not."""
+
+
+class InPlaceLoad:
+    """COPY into a temporary table, then delete (replace), insert or upsert in the layer."""
+
+    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
+                 columns: list[str], rows: ConvertedRows, actor: Actor) -> None:  # fmt: skip
+        self.session, self.spec, self.request, self.columns = session, spec, request, columns
+        self.rows, self.actor = rows, actor
+        staging.create_staging(session, spec, columns)
+        self.cursor = session.connection().connection.cursor()
+
+    def write(self, data: bytes) -> None:
+        staging.copy_rows(self.cursor, staging.STAGING, self.columns, data)
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        session, spec = self.session, self.spec
+        if self.request.mode == "replace":
+            report.deleted, gone = staging.delete_in_scope(session, spec, self.actor.scope)
+            report.bbox = staging.union_bounds(report.bbox, gone)
+        report.inserted, report.updated = staging.merge(
+            session, spec, self.columns, attributes=self.rows.attributes,
+            mapped=self.rows.mapped, upsert=self.request.mode == "upsert",
+        )  # fmt: skip
+        if spec.table in BOUNDARY_TABLES:
+            assign_jurisdiction(session, spec.table)
+
+    def close(self, committed: bool) -> None:
+        self.cursor.close()
+
+
+class RebuiltLoad:
+    """Stream rows into a new table of the layer, add the rows kept, build, swap."""
+
+    def __init__(self, session: Session, spec: LayerSpec, request: ImportRequest,
+                 columns: list[str], rows: ConvertedRows, actor: Actor, schema: LayerSchema,
+                 matched: int) -> None:  # fmt: skip
+        self.session, self.spec, self.request, self.rows, self.actor = (
+            session, spec, request, rows, actor)  # fmt: skip
+        self.load = ShadowLoad(session=session, spec=spec, schema=schema, columns=columns)
+        self.staged = request.mode == "upsert" and matched > 0
+        self.load.start(staged_as=UPSERT_STAGING if self.staged else None)
+
+    def write(self, data: bytes) -> None:
+        self.load.write(data)
+
+    def finish(self, report: ImportReport, step: ProgressFn) -> None:
+        load, scope, mode = self.load, self.actor.scope, self.request.mode
+        load.end_copy()
+        if self.staged:
+            merged = load.merge_staged(UPSERT_STAGING, mapped=self.rows.mapped)
+            report.inserted, report.updated = merged
+        else:
+            report.inserted = load.copied
+            if mode == "replace":
+                report.deleted, gone = staging.extent_in_scope(self.session, self.spec, scope)
+                report.bbox = staging.union_bounds(report.bbox, gone)
+                inside = staging.scope_sql(scope, "t", self.spec, param="%(scope_id)s")
+                where = f"NOT coalesce({inside}, false)"
+            else:
+                where = "true"
+            load.keep(where, {"scope_id": scope.id})
+        load.build(step)
+        load.swap()
+        if report.bbox is not None:  # the layer's statement triggers saw no rows change
+            self.session.execute(
+                text("SELECT feature_box_changed(:layer, :clustered, :w, :s, :e, :n)"),
+                dict(zip(("w", "s", "e", "n"), report.bbox, strict=True))
+                | {"layer": self.spec.table, "clustered": self.spec.point_zoom > 0},
+            )  # fmt: skip
+
+    def close(self, committed: bool) -> None:
+        self.load.close(keep=committed)
+
+
+def bulk_schema(session: Session, spec: LayerSpec, rows: int) -> LayerSchema | None:
+    """Return the layer's schema if ``rows`` are worth rebuilding it for, else None."""
+    if spec.table in BOUNDARY_TABLES or rows < max(BULK_ROWS, staging.layer_size(session, spec)):
+        return None
+    return read_schema(session, spec)
+
+
+def open_load(session: Session, spec: LayerSpec, request: ImportRequest, rows: ConvertedRows,
+              actor: Actor, matched: int) -> Load | None:  # fmt: skip
+    """Return where the import's rows go (None for a dry run); ``matched``: ids that exist."""
+    if request.dry_run:
+        return None
+    columns = copy_columns(spec, rows.attributes)
+    schema = bulk_schema(session, spec, len(rows))
+    if schema is None:
+        return InPlaceLoad(session, spec, request, columns, rows, actor)
+    return RebuiltLoad(session, spec, request, columns, rows, actor, schema, matched)
