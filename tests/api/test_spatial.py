@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo.measure import distance_m
 from layers.features.models import Unit
-from tests.utils.spatial import ask
+from tests.utils.spatial import ask, line_geography
 
 CENTRE = (116.3912, 39.9073)
 AREA = box(116.36, 39.88, 116.42, 39.93)
@@ -63,8 +63,7 @@ def test_line_buffer_query_matches_distance_to_the_line(
     line = [[116.35, 39.90], [116.45, 39.92]]
     result = ask(client, admin, line=line, buffer_m=300, limit=10000)
     with session_factory() as session:
-        target = func.ST_GeogFromText(f"SRID=4326;LINESTRING({line[0][0]} {line[0][1]}, "
-                                      f"{line[1][0]} {line[1][1]})")  # fmt: skip
+        target = line_geography(line)
         expected = set(session.scalars(select(Unit.id).where(
             func.ST_DWithin(func.geography(Unit.geom), target, 300))).all())  # fmt: skip
     assert expected and {f["id"] for f in result["features"]} == expected

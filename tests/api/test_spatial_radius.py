@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.features.models import ConstructionSite, District, Park, Precinct, Unit
-from tests.utils.spatial import ask
+from tests.utils.spatial import ask, line_geography
 from tests.utils.users import bearer, make_user
 
 CENTRE = (116.3912, 39.9073)  # Tiananmen
@@ -172,7 +172,7 @@ def test_around_a_line_nearest_first(
     line = [[116.35, 39.90], [116.45, 39.92]]
     result = ask(client, admin, line=line, buffer_m=400, limit=40)
     with session_factory() as session:
-        target = func.ST_GeogFromText("SRID=4326;LINESTRING(116.35 39.9, 116.45 39.92)")
+        target = line_geography(line)
         metres = func.ST_Distance(func.geography(Unit.geom), target)
         expected = session.execute(
             select(Unit.id, metres).where(func.ST_DWithin(func.geography(Unit.geom), target, 400))
