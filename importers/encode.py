@@ -27,16 +27,22 @@ from geo import hexes
 from importers.checks import CheckedPlaces
 from importers.convert import arrow_text
 from layers.base import AreaFeature
+from layers.features.grams import grams_of_values
 from layers.features.jurisdiction import NO_ID, IdArray
+from layers.features.models import text_search_columns
 from layers.features.registry import LayerSpec
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER = struct.pack("!h", -1)
+GRAMS_SUFFIX = "_grams"
 _NULL = pa.scalar(struct.pack("!i", -1), pa.binary())
 _EPOCH_2000_DAYS = 10_957  # days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _ELEMENT_OID = {"text": 25, "int8": 20}
+# A field of a one-dimensional int4[] without NULLs: its size, then the array's header.
+_ARRAY_HEAD = [("size", ">i4"), ("ndim", ">i4"), ("nulls", ">i4"), ("oid", ">u4"),
+               ("length", ">i4"), ("lower", ">i4")]  # fmt: skip
 _LITERAL_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # A pyarrow BinaryArray (pyarrow has no type stubs): per row a 4-byte big-endian length
 # (-1 for NULL), then the value.
@@ -49,10 +55,22 @@ def has_cover(spec: LayerSpec) -> bool:
     return issubclass(spec.model, AreaFeature)
 
 
+def searched_written(spec: LayerSpec, attributes: list[str]) -> list[str]:
+    """Return the searched texts among ``attributes``: their grams are written beside them."""
+    return [text for text in text_search_columns(spec.table) if text in attributes]
+
+
+def attribute_of(column: str) -> str:
+    """Return the attribute a written column follows: ``c`` for its grams ``c_grams``."""
+    return column.removesuffix(GRAMS_SUFFIX)
+
+
 def copy_columns(spec: LayerSpec, attributes: list[str]) -> list[str]:
     """Return the columns an import writes, in COPY order."""
     cover = ["h3_cover"] if has_cover(spec) else []
-    return ["external_id", *attributes, "geom", "h3_cell", *cover, "precinct_id", "district_id"]
+    grams = [f"{text}{GRAMS_SUFFIX}" for text in searched_written(spec, attributes)]
+    return ["external_id", *attributes, *grams, "geom", "h3_cell", *cover, "precinct_id",
+            "district_id"]  # fmt: skip
 
 
 def _raw(values: npt.NDArray[np.generic]) -> pa.BinaryArray:
@@ -153,6 +171,22 @@ def encoder(kind: TypeEngine[Any]) -> Encoder:
     raise TypeError(f"no binary COPY encoding for {kind!r}")
 
 
+def _grams(values: pd.Series) -> Fields:
+    """Return the grams of validated text as ``int4[]`` fields (no text, NULL)."""
+    text = _present(values)
+    offsets, grams = grams_of_values(text.to_pylist())
+    counts = np.diff(offsets)
+    head = np.empty(len(counts), dtype=_ARRAY_HEAD)
+    head["size"], head["ndim"], head["nulls"] = 20 + 8 * counts, 1, 0
+    head["oid"], head["length"], head["lower"] = 23, counts, 1
+    items = np.empty(len(grams), dtype=[("size", ">i4"), ("value", ">i4")])
+    items["size"], items["value"] = 4, grams
+    buffers = [None, pa.py_buffer((8 * offsets).astype(np.int32)), pa.py_buffer(items.tobytes())]
+    elements = pa.BinaryArray.from_buffers(pa.binary(), len(counts), buffers)
+    fields = pc.binary_join_element_wise(_raw(head), elements, pa.scalar(b""))
+    return _with_nulls(fields, pc.is_null(text).to_numpy(zero_copy_only=False))
+
+
 def _ids(ids: IdArray) -> Fields:
     return _fixed(ids.astype(">i8"), ids == NO_ID)
 
@@ -182,6 +216,7 @@ def encode_rows(
     fields = [
         ids,
         *(encoder(table.c[name].type)(values) for name, values in attributes.items()),
+        *(_grams(attributes[text]) for text in searched_written(spec, list(attributes))),
         *_places(spec, placed),
         _ids(placed.precinct_id),
         _ids(placed.district_id),

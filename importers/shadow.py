@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from importers.copy_stream import CopyStream
-from importers.encode import COPY_HEADER, COPY_TRAILER
+from importers.encode import COPY_HEADER, COPY_TRAILER, attribute_of
 from importers.layer_schema import IndexPlan, LayerSchema, build_statement
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
@@ -128,7 +128,7 @@ class ShadowLoad:
             name = quote(column)
             if column not in copied:
                 return f"t.{name}"
-            if column in mapped or column not in self._attributes():
+            if attribute_of(column) in mapped or attribute_of(column) not in self._attributes():
                 return f"s.{name}"
             return f"CASE WHEN t.id IS NULL THEN s.{name} ELSE t.{name} END"
 

@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
 }
 
 
+def grams_column() -> Mapped[list[int] | None]:
+    """Return a ``c_grams`` column: the bigrams of text column ``c`` (``layers.features.grams``)."""
+    return mapped_column(ARRAY(Integer))
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table, with stable constraint names for Alembic."""
 
@@ -35,6 +40,7 @@ class Feature:
     # Byte order ("C"): ids need no linguistic order, and their index builds 3x faster.
     external_id: Mapped[str | None] = mapped_column(String(128, collation="C"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_grams: Mapped[list[int] | None] = grams_column()
     h3_cell: Mapped[int | None] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -12,6 +12,8 @@ import shapely
 
 from geo.hexes import cells_of_points, cover_polygon
 from layers.demo.data import Column, LayerData
+from layers.features.grams import grams_of_values
+from layers.features.models import text_search_columns
 
 NULL = r"\N"
 SRID = 4326
@@ -20,7 +22,12 @@ SRID = 4326
 def copy_columns(layer: LayerData) -> list[str]:
     """Return the table columns a COPY of ``layer`` fills, in row order."""
     area = _is_area(layer)
-    return [*layer.columns, "h3_cell", *(["h3_cover"] if area else []), "geom"]
+    grams = [f"{text}_grams" for text in _searched(layer)]
+    return [*layer.columns, *grams, "h3_cell", *(["h3_cover"] if area else []), "geom"]
+
+
+def _searched(layer: LayerData) -> list[str]:
+    return [text for text in text_search_columns(layer.table) if text in layer.columns]
 
 
 def copy_text(layer: LayerData, start: int, stop: int) -> str:
@@ -30,12 +37,22 @@ def copy_text(layer: LayerData, start: int, stop: int) -> str:
     anchors = shapely.point_on_surface(geoms) if area else geoms
     xy = shapely.get_coordinates(anchors)
     fields: list[list[str]] = [_text(values[start:stop]) for values in layer.columns.values()]
+    for text in _searched(layer):
+        fields.append(_grams_text(list(layer.columns[text][start:stop])))
     fields.append(cells_of_points(xy[:, 0], xy[:, 1]).astype(str).tolist())
     if area:
         fields.append([_array(cover_polygon(g)) for g in geoms])
     ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
     fields.append(ewkb.tolist())
     return "".join(line + "\n" for line in map("\t".join, zip(*fields, strict=True)))
+
+
+def _grams_text(values: list[str | None]) -> list[str]:
+    """Return the COPY text of the grams of each value (``layers.features.grams``)."""
+    offsets, grams = grams_of_values(values)
+    flat = list(map(str, grams.tolist()))
+    return [NULL if v is None else "{" + ",".join(flat[offsets[i] : offsets[i + 1]]) + "}"
+            for i, v in enumerate(values)]  # fmt: skip
 
 
 def _is_area(layer: LayerData) -> bool:

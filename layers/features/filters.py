@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 
 from layers.base import Feature
 from layers.errors import InvalidInput
 from layers.features.attributes import coerce_properties
+from layers.features.grams import query_grams
 from layers.features.registry import AttrType, LayerSpec
 
 BBox = tuple[float, float, float, float]
@@ -111,16 +113,35 @@ def like_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
+def grams_contain(model: type[Feature], column: str, grams: Any) -> ColumnElement[bool]:
+    """Return "the grams of ``column`` include ``grams``" (a list or a bound parameter).
+
+    Served by the column's GIN index; see ``layers.features.grams`` for what it holds.
+    """
+    return getattr(model, f"{column}_grams").contains(cast(grams, ARRAY(Integer)))  # type: ignore[no-any-return]
+
+
+def contains_clause(model: type[Feature], column: str, q: str) -> ColumnElement[bool]:
+    """Return "``column`` contains ``q``" (ILIKE), narrowed by its grams where it has them.
+
+    A ``q`` of two characters or more is first looked up in the GIN index of the
+    column's grams; ILIKE then checks each candidate.
+    """
+    contains = getattr(model, column).ilike(like_pattern(q), escape="\\")
+    if len(q) < 2 or not hasattr(model, f"{column}_grams"):
+        return contains  # type: ignore[no-any-return]
+    return and_(grams_contain(model, column, query_grams(q)), contains)
+
+
 def text_search_clause(
     spec: LayerSpec, q: str, columns: tuple[str, ...] = ("name",)
 ) -> ColumnElement[bool]:
-    """Return "one of ``columns`` contains ``q``" (ILIKE; ``name`` has a trigram index).
+    """Return "one of ``columns`` contains ``q``" (ILIKE, served by the columns' grams).
 
     ILIKE rather than the ``%`` similarity operator because trigram similarity of a
     two-character Chinese query against a longer name is too low to pass a threshold.
     """
-    pattern = like_pattern(q)
-    return or_(*(getattr(spec.model, c).ilike(pattern, escape="\\") for c in columns))
+    return or_(*(contains_clause(spec.model, c, q) for c in columns))
 
 
 def temporal_column(spec: LayerSpec) -> InstrumentedAttribute[Any]:

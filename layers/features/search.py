@@ -1,13 +1,15 @@
 """One search box across layers: names, addresses, plates and codes, ranked by similarity.
 
-Every match is one an index serves (pg_trgm GIN on names and unit addresses, byte-order
-B-trees on credit codes and plates), so no query reads a whole large layer:
+Every match is one an index serves (GIN on the character bigrams of names and unit
+addresses, ``layers.features.grams``; byte-order B-trees on credit codes and plates), so
+no query reads a whole large layer:
 
-- three characters or more match anywhere in a name or address;
-- one or two characters match at the start of a name, two also at its end ("大厦",
-  "医院"): pg_trgm holds no trigram of a shorter substring in the middle of a word;
+- two characters or more match anywhere in a name or address ("银行", "医院");
+- one character matches at the start of a name;
 - plates match from their first character, and codes (credit codes, station and area
   codes) too, for queries that look like one (letters, digits, ``-``); both in capitals.
+
+Candidates found by their grams are checked with ILIKE.
 
 A layer contributes at most ``CANDIDATES`` matches to the ranking, plus every exact
 name: a query as broad as "有限公司" (half the units) ranks a sample, not them all.
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     case,
     func,
@@ -35,18 +38,20 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.errors import InvalidInput
-from layers.features.filters import escape_like
+from layers.features.filters import escape_like, grams_contain
+from layers.features.grams import query_grams
 from layers.features.query import plain_plans
 from layers.features.registry import LayerSpec, get_layer
 
 MIN_QUERY_LENGTH = 1
 MAX_QUERY_LENGTH = 100
-MIN_SUBSTRING = 3  # pg_trgm can look up a substring of three characters or more
+MIN_SUBSTRING = 2  # the grams look up a substring of two characters or more
 CANDIDATES = 200
 CODES = frozenset({"code", "credit_code"})
 PLATES = frozenset({"plate"})
@@ -71,14 +76,15 @@ _Q = bindparam("q", type_=String)
 _LIMIT = bindparam("limit", type_=Integer)
 _SCOPE_ID = bindparam("scope_id", type_=BigInteger)
 # The patterns of one query, bound by name: built once per query shape, then cached.
-_PATTERNS = {name: bindparam(name, type_=String) for name in ("anywhere", "start", "end", "code")}
+_PATTERNS = {name: bindparam(name, type_=String) for name in ("anywhere", "start", "code")}
+_GRAMS = bindparam("grams", type_=ARRAY(Integer))
 
 
 @dataclass(frozen=True)
 class _Shape:
     """What decides the statement of a query: its length class and whether it is a code."""
 
-    length: int  # 1, 2, or MIN_SUBSTRING for anything longer
+    length: int  # 1, or MIN_SUBSTRING for anything longer
     code: bool
 
     @classmethod
@@ -90,6 +96,14 @@ def _ilike(column: InstrumentedAttribute[str], pattern: str) -> ColumnElement[bo
     return column.ilike(_PATTERNS[pattern], escape="\\")
 
 
+def _indexed(column: InstrumentedAttribute[str], pattern: str) -> ColumnElement[bool]:
+    """Return ILIKE ``pattern`` on ``column``, narrowed first by its grams if it has them."""
+    model = column.class_
+    if not hasattr(model, f"{column.key}_grams"):
+        return _ilike(column, pattern)
+    return and_(grams_contain(model, column.key, _GRAMS), _ilike(column, pattern))
+
+
 def column_match(column: InstrumentedAttribute[str], shape: _Shape) -> ColumnElement[bool] | None:
     """Return how ``column`` matches a query of ``shape`` (see the module), or None."""
     if column.key in PLATES or (column.key in CODES and shape.code):
@@ -97,18 +111,16 @@ def column_match(column: InstrumentedAttribute[str], shape: _Shape) -> ColumnEle
     if column.key in CODES:
         return None
     if shape.length >= MIN_SUBSTRING:
-        return _ilike(column, "anywhere")
+        return _indexed(column, "anywhere")
     if column.key in ADDRESSES:
         return None
-    if shape.length == 1:
-        return _ilike(column, "start")
-    return or_(_ilike(column, "start"), _ilike(column, "end"))
+    return _indexed(column, "start")
 
 
-def _patterns(q: str) -> dict[str, str]:
+def _patterns(q: str) -> dict[str, Any]:
     text = escape_like(q)
-    return {"anywhere": f"%{text}%", "start": f"{text}%", "end": f"%{text}",
-            "code": f"{escape_like(q.upper())}%"}  # fmt: skip
+    return {"anywhere": f"%{text}%", "start": f"{text}%", "code": f"{escape_like(q.upper())}%",
+            "grams": query_grams(q)}  # fmt: skip
 
 
 def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object, ...]]:

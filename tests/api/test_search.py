@@ -81,15 +81,40 @@ def test_three_characters_match_anywhere_in_names_and_addresses(
     assert any(h["id"] == unit_id and h["matched"] == address for h in hits)
 
 
-def test_one_or_two_characters_match_the_start_or_end_of_a_name(
+def test_two_characters_match_anywhere_and_one_at_the_start_of_a_name(
     client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
 ) -> None:
     with session_factory() as session:
-        names = session.scalars(select(Unit.name).order_by(Unit.id).limit(50)).all()
-    for q in {names[0][:2], names[1][-2:], names[2][:1]}:
-        hits = _hits(client, admin, q, limit="100")
-        assert hits and all(h["matched"].startswith(q) or (len(q) == 2 and h["matched"]
-                            .endswith(q)) for h in hits), q  # fmt: skip
+        unit_id, name = session.execute(
+            select(Unit.id, Unit.name).where(func.length(Unit.name) >= 6).order_by(Unit.id)
+        ).first()  # fmt: skip
+    middle = name[3:5]  # neither at the start nor at the end
+    hits = _hits(client, admin, middle, layers="units", limit="100")
+    assert hits and all(middle in h["matched"] for h in hits)
+    assert len(hits) == 100 or unit_id in {h["id"] for h in hits}
+    exact = _hits(client, admin, name[1:], layers="units", limit="100")
+    assert unit_id in {h["id"] for h in exact}
+    hits = _hits(client, admin, name[1], layers="units", limit="100")
+    assert hits and all(h["name"].startswith(name[1]) for h in hits)
+
+
+def test_a_new_or_renamed_feature_is_found_by_any_two_of_its_characters(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = {"geometry": {"type": "Point", "coordinates": [116.40, 39.91]},
+            "properties": {"name": "北京鑫龘科技有限公司", "category": "company"}}  # fmt: skip
+    created = client.post("/api/layers/units/features", json=unit, headers=admin)
+    assert created.status_code == 201, created.text
+    feature = created.json()["id"]
+    assert [h["id"] for h in _hits(client, admin, "鑫龘", layers="units")] == [feature]
+    assert [h["id"] for h in _hits(client, admin, "龘科", layers="units")] == [feature]
+    url, version = f"/api/layers/units/features/{feature}", {**admin, "If-Match": '"1"'}
+    renamed = client.patch(url, headers=version, json={"properties": {"name": "北京燚KTV有限公司"}})
+    assert renamed.status_code == 200, renamed.text
+    assert _hits(client, admin, "鑫龘", layers="units") == []
+    assert [h["id"] for h in _hits(client, admin, "燚k", layers="units")] == [feature]
+    deleted = client.delete(url, headers={**admin, "If-Match": '"2"'})
+    assert deleted.status_code == 204
 
 
 def test_codes_and_plates_match_from_their_start_in_any_case(

@@ -30,8 +30,10 @@ from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.accounts.service import Jurisdiction
 from layers.demo.load import load_demo_city
 from layers.errors import Conflict
+from layers.features.grams import query_grams
 from layers.migrate import alembic_config
 from tests.importers.conftest import importer_on
+from tests.utils.grams import stale_grams
 from tests.utils.users import make_user
 
 CITY_BOX = (116.25, 39.80, 116.55, 40.02)
@@ -144,6 +146,29 @@ def test_a_bulk_upsert_keeps_ids_creation_and_unmapped_attributes(
         assert after[key][:3] == (fid, version + 1, risk) and after[key][3] == name + "（新）"
     assert after["u300"][1:3] == (1, 1)  # the new row: version 1, the default risk level
     assert _scalar(city_db, "SELECT count(*) FROM units") == 501
+
+
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["in place", "rebuilt"])
+def test_imports_keep_the_grams_of_the_names_and_addresses_they_write(
+    city_db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebuilt: bool
+) -> None:
+    monkeypatch.setattr(loads, "BULK_ROWS", 1 if rebuilt else 10**9)
+    run = importer_on(city_db, tmp_path)
+    streets = [f"朝阳区建国路{i}号" for i in range(300)]
+    first = _points_csv(tmp_path / "first.csv", "g", 300, address=streets)
+    assert run(first, "units", id_field="id").inserted == 300
+    renamed = pd.read_csv(first).drop(columns="address")
+    renamed["name"] = "北京鑫龘" + renamed["name"]
+    renamed.to_csv(tmp_path / "renamed.csv", index=False)
+    report = run(tmp_path / "renamed.csv", "units", id_field="id", mode="upsert")
+    assert report.updated == 300  # the file maps no address: each keeps its own, grams too
+    with city_db() as session:
+        assert stale_grams(session.connection(), "units") == []
+        found = session.execute(text(
+            "SELECT count(*) FILTER (WHERE name_grams @> :name AND address_grams @> :street) "
+            "FROM units WHERE external_id LIKE 'g%'"
+        ), {"name": query_grams("鑫龘"), "street": query_grams("建国")}).scalar()  # fmt: skip
+    assert found == 300
 
 
 def _rows(factory: sessionmaker[Session]) -> list[tuple[str, tuple[int, int, int, str]]]:

@@ -24,6 +24,7 @@ from layers.errors import Conflict
 from layers.settings import DatabaseSettings, Settings
 from tests.conftest import throwaway_database
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
+from tests.utils.grams import stale_grams
 
 REFERENCE = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 POINT_TABLES = ("units", "rail_stations", "bus_stations", "incidents", "vehicles")
@@ -140,6 +141,12 @@ def test_h3_cells_are_filled(demo_engine: Engine) -> None:
             text("SELECT ST_X(geom), ST_Y(geom), h3_cell FROM units ORDER BY id LIMIT 200")
         ).all()
     assert [cell for _, _, cell in sample] == [cell_of_point(x, y) for x, y, _ in sample]
+
+
+def test_searched_texts_carry_their_grams(demo_engine: Engine) -> None:
+    with demo_engine.connect() as conn:
+        for table in POINT_TABLES + AREA_TABLES:
+            assert stale_grams(conn, table) == [], table
 
 
 def test_a_second_load_is_refused_unless_replacing(demo_engine: Engine) -> None:

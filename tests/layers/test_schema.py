@@ -7,6 +7,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from layers.features.registry import all_layers
 from layers.migrate import alembic_config
+from tests.utils.grams import stale_grams
 
 
 def test_migration_matches_the_models(database_url: str) -> None:
@@ -50,6 +51,24 @@ def test_downgrade_and_upgrade_again(scratch_database_url: str) -> None:
     assert "units" not in inspect(engine).get_table_names()
     command.upgrade(config, "head")
     assert "units" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_the_grams_migration_fills_the_rows_already_there(scratch_database_url: str) -> None:
+    config = alembic_config(scratch_database_url)
+    engine = create_engine(scratch_database_url)
+    command.downgrade(config, "0007")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO units (name, category, address, risk_level, is_key_unit, geom) VALUES "
+            "('北京鑫龘银行', 'bank', '建国路1号', 1, false, ST_Point(116.4, 39.9, 4326)), "
+            "('北京燚KTV', 'shop', NULL, 1, false, ST_Point(116.5, 39.9, 4326))"
+        ))  # fmt: skip
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        assert stale_grams(conn, "units") == []
+        nulls = conn.scalar(text("SELECT count(*) FROM units WHERE name_grams IS NULL"))
+    assert nulls == 0
     engine.dispose()
 
 
