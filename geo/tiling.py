@@ -18,6 +18,7 @@ __all__ = [
     "MAX_LATITUDE",
     "ORIGIN_SHIFT_M",
     "is_valid_tile",
+    "lonlat_to_mercator",
     "lonlat_to_tile",
     "tile_bounds_3857",
     "tile_bounds_wgs84",
@@ -33,6 +34,25 @@ MAX_LATITUDE = math.degrees(math.atan(math.sinh(math.pi)))
 # Shrinks a bbox's east/south edge so an edge lying exactly on a tile border
 # does not pull in the neighbouring tile it only touches.
 _EDGE_EPSILON = 1e-9
+
+
+def lonlat_to_mercator(
+    lon: npt.ArrayLike, lat: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return WGS84 degrees as Web-Mercator metres (EPSG:3857), as PostGIS ``ST_Transform`` does.
+
+    Within a few nanometres of PROJ's results.
+
+    Examples
+    --------
+    >>> x, y = lonlat_to_mercator([116.391, 0.0], [39.907, 0.0])
+    >>> [round(float(v), 2) for v in (*x, *y)]
+    [12956586.85, 0.0, 4852436.96, 0.0]
+    """
+    radius = 6378137.0
+    x = radius * np.radians(np.asarray(lon, dtype=np.float64))
+    y = radius * np.arctanh(np.sin(np.radians(np.asarray(lat, dtype=np.float64))))
+    return x, y
 
 
 def is_valid_tile(z: int, x: int, y: int, max_zoom: int = 22) -> bool:

@@ -24,8 +24,10 @@ from sqlalchemy import ARRAY, BigInteger, Boolean, Date, DateTime, Integer, Smal
 from sqlalchemy.types import TypeEngine
 
 from geo import hexes
+from geo.tiling import lonlat_to_mercator
 from importers.checks import CheckedPlaces
 from importers.convert import arrow_text
+from importers.places import point_ewkb
 from layers.base import AreaFeature
 from layers.features.grams import grams_of_values
 from layers.features.jurisdiction import NO_ID, IdArray
@@ -35,6 +37,7 @@ from layers.features.registry import LayerSpec
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER = struct.pack("!h", -1)
 GRAMS_SUFFIX = "_grams"
+MERCATOR = "geom_3857"  # a layer's trigger sets it; a bulk import's new table has none yet
 _NULL = pa.scalar(struct.pack("!i", -1), pa.binary())
 _EPOCH_2000_DAYS = 10_957  # days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
@@ -69,8 +72,14 @@ def copy_columns(spec: LayerSpec, attributes: list[str]) -> list[str]:
     """Return the columns an import writes, in COPY order."""
     cover = ["h3_cover"] if has_cover(spec) else []
     grams = [f"{text}{GRAMS_SUFFIX}" for text in searched_written(spec, attributes)]
-    return ["external_id", *attributes, *grams, "geom", "h3_cell", *cover, "precinct_id",
-            "district_id"]  # fmt: skip
+    mercator = [MERCATOR] if has_mercator(spec) else []
+    return ["external_id", *attributes, *grams, "geom", *mercator, "h3_cell", *cover,
+            "precinct_id", "district_id"]  # fmt: skip
+
+
+def has_mercator(spec: LayerSpec) -> bool:
+    """Return whether the layer stores a Mercator copy of its points (``geom_3857``)."""
+    return MERCATOR in spec.model.__table__.c  # type: ignore[attr-defined]
 
 
 def _raw(values: npt.NDArray[np.generic]) -> pa.BinaryArray:
@@ -192,9 +201,12 @@ def _ids(ids: IdArray) -> Fields:
 
 
 def _places(spec: LayerSpec, placed: CheckedPlaces) -> list[Fields]:
-    """Return ``geom``, ``h3_cell`` (and ``h3_cover`` for areas) of every row."""
+    """Return ``geom`` (and ``geom_3857``), ``h3_cell`` (and ``h3_cover``) of every row."""
     cells = hexes.cells_of_points(placed.x, placed.y)
-    fields = [_variable(placed.places.ewkb()), _fixed(cells.astype(">i8"))]
+    fields = [_variable(placed.places.ewkb())]
+    if has_mercator(spec):
+        fields.append(_variable(point_ewkb(*lonlat_to_mercator(placed.x, placed.y), 3857)))
+    fields.append(_fixed(cells.astype(">i8")))
     if has_cover(spec):
         covers = [_array([struct.pack("!q", c) for c in hexes.cover_polygon(shape)], "int8")
                   for shape in placed.places.as_shapes()]  # fmt: skip

@@ -108,11 +108,15 @@ class Places:
         if self.shapes is not None:
             with_srid = shapely.set_srid(self.shapes, WGS84_SRID)
             return pa.array(shapely.to_wkb(with_srid, include_srid=True), pa.binary())
-        x, y = self._xy()
-        records = np.empty(len(x), dtype=_EWKB_POINT)
-        records["order"], records["type"], records["srid"] = 1, _EWKB_POINT_TYPE, WGS84_SRID
-        records["x"], records["y"] = x, y
-        width = _EWKB_POINT.itemsize
-        offsets = np.arange(0, width * (len(x) + 1), width, dtype=np.int32)
-        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(records.tobytes())]
-        return pa.BinaryArray.from_buffers(pa.binary(), len(x), buffers)
+        return point_ewkb(*self._xy(), WGS84_SRID)
+
+
+def point_ewkb(x: FloatArray, y: FloatArray, srid: int) -> pa.BinaryArray:
+    """Return the points ``(x, y)`` as EWKB with ``srid``, one binary value each."""
+    records = np.empty(len(x), dtype=_EWKB_POINT)
+    records["order"], records["type"], records["srid"] = 1, _EWKB_POINT_TYPE, srid
+    records["x"], records["y"] = x, y
+    width = _EWKB_POINT.itemsize
+    offsets = np.arange(0, width * (len(x) + 1), width, dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(records.tobytes())]
+    return pa.BinaryArray.from_buffers(pa.binary(), len(x), buffers)

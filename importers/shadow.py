@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from importers.copy_stream import CopyStream
-from importers.encode import COPY_HEADER, COPY_TRAILER, attribute_of
+from importers.encode import COPY_HEADER, COPY_TRAILER, MERCATOR, attribute_of
 from importers.layer_schema import IndexPlan, LayerSchema, build_statement
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
@@ -158,9 +158,8 @@ class ShadowLoad:
         """Commit the rows, then build every index (in parallel) and the layer's keys."""
         self._loader.commit()
         _autocommit(self._loader)
-        # Statistics of stored columns only: generated copies are never filtered on, and
-        # autovacuum analyses them later.
-        stored = ", ".join(quote(c) for c in self.stored_columns())
+        # Not the Mercator copy: it is never filtered on, and autovacuum analyses it later.
+        stored = ", ".join(quote(c) for c in self.stored_columns() if c != MERCATOR)
         self.execute(f"ANALYZE {quote(self.table)} ({stored})")
         plans = sorted(self.schema.indexes, key=lambda p: -p.cost)
         statements = [build_statement(p, self._temporary(p), self.table) for p in plans]

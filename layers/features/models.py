@@ -9,9 +9,9 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Computed,
     Date,
     DateTime,
+    FetchedValue,
     Index,
     Integer,
     SmallInteger,
@@ -33,10 +33,11 @@ def _point() -> Any:
 
 def _point_3857() -> Any:
     # Tiles encode this stored copy; they select on the GiST index of ``geom`` instead.
+    # A row trigger sets it from ``geom`` (migration 0009); bulk imports write it.
     return mapped_column(
-        Geometry("POINT", srid=3857, spatial_index=False),
-        Computed("ST_Transform(geom, 3857)", persisted=True),
-    )
+        Geometry("POINT", srid=3857, spatial_index=False, nullable=False),
+        nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue(),
+    )  # fmt: skip
 
 
 def _area() -> Any:

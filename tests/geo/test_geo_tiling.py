@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pyproj import Transformer
 
@@ -9,6 +10,7 @@ from geo.tiling import (
     MAX_LATITUDE,
     ORIGIN_SHIFT_M,
     is_valid_tile,
+    lonlat_to_mercator,
     lonlat_to_tile,
     tile_bounds_3857,
     tile_bounds_wgs84,
@@ -102,3 +104,11 @@ def test_tiles_for_bbox_on_tile_edges_and_antimeridian() -> None:
     assert sorted(across) == [(0, 1), (0, 2), (3, 1), (3, 2)]
     with pytest.raises(ValueError, match="south"):
         list(tiles_for_bbox((116.0, 40.0, 117.0, 39.0), 5))
+
+
+def test_mercator_metres_agree_with_proj_across_china() -> None:
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(73, 135, 5000), rng.uniform(3, 54, 5000)
+    x, y = lonlat_to_mercator(lon, lat)
+    px, py = TO_3857.transform(lon, lat)
+    assert np.abs(x - px).max() < 1e-6 and np.abs(y - py).max() < 1e-6

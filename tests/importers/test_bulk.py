@@ -33,7 +33,7 @@ from layers.errors import Conflict
 from layers.features.grams import query_grams
 from layers.migrate import alembic_config
 from tests.importers.conftest import importer_on
-from tests.utils.grams import stale_grams
+from tests.utils.derived import mercator_drift, stale_grams
 from tests.utils.users import make_user
 
 CITY_BOX = (116.25, 39.80, 116.55, 40.02)
@@ -164,6 +164,7 @@ def test_imports_keep_the_grams_of_the_names_and_addresses_they_write(
     assert report.updated == 300  # the file maps no address: each keeps its own, grams too
     with city_db() as session:
         assert stale_grams(session.connection(), "units") == []
+        assert mercator_drift(session.connection(), "units") < 1e-6
         found = session.execute(text(
             "SELECT count(*) FILTER (WHERE name_grams @> :name AND address_grams @> :street) "
             "FROM units WHERE external_id LIKE 'g%'"

@@ -24,7 +24,7 @@ from layers.errors import Conflict
 from layers.settings import DatabaseSettings, Settings
 from tests.conftest import throwaway_database
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
-from tests.utils.grams import stale_grams
+from tests.utils.derived import stale_grams
 
 REFERENCE = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 POINT_TABLES = ("units", "rail_stations", "bus_stations", "incidents", "vehicles")

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from layers.features.registry import all_layers
 from layers.migrate import alembic_config
-from tests.utils.grams import stale_grams
+from tests.utils.derived import mercator_drift, stale_grams
 
 
 def test_migration_matches_the_models(database_url: str) -> None:
@@ -54,7 +54,9 @@ def test_downgrade_and_upgrade_again(scratch_database_url: str) -> None:
     engine.dispose()
 
 
-def test_the_grams_migration_fills_the_rows_already_there(scratch_database_url: str) -> None:
+def test_the_0008_0009_migrations_fill_grams_and_keep_the_mercator_copy(
+    scratch_database_url: str,
+) -> None:
     config = alembic_config(scratch_database_url)
     engine = create_engine(scratch_database_url)
     command.downgrade(config, "0007")
@@ -65,9 +67,18 @@ def test_the_grams_migration_fills_the_rows_already_there(scratch_database_url: 
             "('北京燚KTV', 'shop', NULL, 1, false, ST_Point(116.5, 39.9, 4326))"
         ))  # fmt: skip
     command.upgrade(config, "head")
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         assert stale_grams(conn, "units") == []
         nulls = conn.scalar(text("SELECT count(*) FROM units WHERE name_grams IS NULL"))
+        conn.execute(
+            text("UPDATE units SET geom = ST_Point(116.3, 40.0, 4326) WHERE name = '北京燚KTV'")
+        )
+        conn.execute(text(
+            "INSERT INTO units (name, category, risk_level, is_key_unit, geom) "
+            "VALUES ('新', 'bank', 1, false, ST_Point(116.2, 39.8, 4326))"
+        ))  # fmt: skip
+        assert mercator_drift(conn, "units") < 1e-9  # the trigger's, as the generated column's
+        assert conn.scalar(text("SELECT count(*) FROM units")) == 3
     assert nulls == 0
     engine.dispose()
 

@@ -1,4 +1,4 @@
-"""Check that stored grams are the grams of the stored text, whoever wrote the rows."""
+"""Check the columns a layer derives from others, whoever wrote the rows: grams, Mercator."""
 
 from __future__ import annotations
 
@@ -18,3 +18,10 @@ def stale_grams(connection: Connection, table: str) -> list[tuple[int, str]]:
             if (None if grams is None else set(grams)) != (expected and set(expected)):
                 stale.append((id_, column))
     return stale
+
+
+def mercator_drift(connection: Connection, table: str) -> float:
+    """Return how far (m) any ``geom_3857`` of ``table`` lies from ``geom`` in EPSG:3857."""
+    drift = connection.scalar(text(f"SELECT coalesce(max(ST_Distance(geom_3857, "
+                                   f"ST_Transform(geom, 3857))), 0) FROM {table}"))  # fmt: skip
+    return float(drift)
