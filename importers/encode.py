@@ -183,7 +183,7 @@ def encoder(kind: TypeEngine[Any]) -> Encoder:
 def _grams(values: pd.Series) -> Fields:
     """Return the grams of validated text as ``int4[]`` fields (no text, NULL)."""
     text = _present(values)
-    offsets, grams = grams_of_values(text.to_pylist())
+    offsets, grams = grams_of_values(text)
     counts = np.diff(offsets)
     head = np.empty(len(counts), dtype=_ARRAY_HEAD)
     head["size"], head["ndim"], head["nulls"] = 20 + 8 * counts, 1, 0

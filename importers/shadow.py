@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from importers.copy_stream import CopyStream
-from importers.encode import COPY_HEADER, COPY_TRAILER, MERCATOR, attribute_of
+from importers.encode import COPY_HEADER, COPY_TRAILER, GRAMS_SUFFIX, MERCATOR, attribute_of
 from importers.layer_schema import IndexPlan, LayerSchema, build_statement
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
+from layers.features.models import text_search_columns
 from layers.features.registry import LayerSpec
 
 logger = logging.getLogger(__name__)
@@ -158,8 +159,11 @@ class ShadowLoad:
         """Commit the rows, then build every index (in parallel) and the layer's keys."""
         self._loader.commit()
         _autocommit(self._loader)
-        # Not the Mercator copy: it is never filtered on, and autovacuum analyses it later.
-        stored = ", ".join(quote(c) for c in self.stored_columns() if c != MERCATOR)
+        # Not the Mercator copy (never filtered on) nor the grams (their element statistics
+        # took 0.2 s of a million rows' 0.44 s; a search plans well on the defaults):
+        # autovacuum analyses them later.
+        skipped = {MERCATOR, *(f"{t}{GRAMS_SUFFIX}" for t in text_search_columns(self.spec.table))}
+        stored = ", ".join(quote(c) for c in self.stored_columns() if c not in skipped)
         self.execute(f"ANALYZE {quote(self.table)} ({stored})")
         plans = sorted(self.schema.indexes, key=lambda p: -p.cost)
         statements = [build_statement(p, self._temporary(p), self.table) for p in plans]

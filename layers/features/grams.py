@@ -24,13 +24,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 START = 0  # the code point that stands for "start of value" (PostgreSQL text holds no NUL)
 Grams = npt.NDArray[np.int32]
 
 
-def _code_points(text: str) -> npt.NDArray[np.uint32]:
-    points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").copy()
+def _fold(points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     upper = (points >= ord("A")) & (points <= ord("Z"))
     points[upper] += ord("a") - ord("A")
     return points
@@ -41,20 +42,25 @@ def _pack(first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32]) -> Gram
     return packed.astype(np.uint32).view(np.int32)
 
 
-def grams_of_values(values: Sequence[str | None]) -> tuple[npt.NDArray[np.int64], Grams]:
+def grams_of_values(values: Sequence[str | None] | pa.Array) -> tuple[npt.NDArray[np.int64], Grams]:
     """Return the grams of many values at once: ``(offsets, grams)``.
 
     Value ``i`` has ``grams[offsets[i]:offsets[i + 1]]``: one gram per character (a
     missing value none), in the order of its characters; repeated grams stay.
+    ``values`` may be an Arrow string array (no per-value Python then).
     """
-    joined = "\0" + "\0".join(v or "" for v in values)
-    points = _code_points(joined)
-    ends = points[1:] != START  # a gram per character: (the one before, this one)
-    grams = _pack(points[:-1], points[1:])[ends]
-    lengths = np.fromiter((len(v) if v else 0 for v in values), dtype=np.int64, count=len(values))
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    text = pc.fill_null(
+        values if isinstance(values, pa.Array) else pa.array(values, pa.string()), ""
+    )
+    lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = np.zeros(len(text) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return offsets, grams
+    whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(text)], pa.int32()), text), "")
+    points = _fold(np.frombuffer(whole[0].as_py().encode("utf-32-le"), dtype="<u4").copy())
+    before = np.empty_like(points)
+    before[1:] = points[:-1]
+    before[offsets[:-1][lengths > 0]] = START  # each value's first character follows its start
+    return offsets, _pack(before, points)
 
 
 def grams_of(value: str | None) -> list[int] | None:
