@@ -10,7 +10,8 @@ GIN index that builds in ~1.9 s per million names:
 
 - a gram packs two characters' code points (each to 16 bits) into one signed int32;
 - each value starts with the gram of (start, first character), so one character can
-  be looked up at the start of a value;
+  be looked up at the start of a value, and ends with the gram of (last character,
+  end), so a whole value (an exact name) is looked up by rare grams;
 - letters A-Z count as a-z (ILIKE's case-insensitivity for the Latin letters in
   Chinese names: "KTV", "ABC"); every other character stands as written.
 
@@ -27,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-START = 0  # the code point that stands for "start of value" (PostgreSQL text holds no NUL)
+START = END = 0  # the code point standing for the start or end of a value (text holds no NUL)
 Grams = npt.NDArray[np.int32]
 
 
@@ -45,26 +46,37 @@ def _pack(first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32]) -> Gram
 def grams_of_values(values: Sequence[str | None] | pa.Array) -> tuple[npt.NDArray[np.int64], Grams]:
     """Return the grams of many values at once: ``(offsets, grams)``.
 
-    Value ``i`` has ``grams[offsets[i]:offsets[i + 1]]``: one gram per character (a
-    missing value none), in the order of its characters; repeated grams stay.
-    ``values`` may be an Arrow string array (no per-value Python then).
+    Value ``i`` has ``grams[offsets[i]:offsets[i + 1]]``: one gram per character, in
+    their order, then the gram of its end (a missing or empty value has none); repeated
+    grams stay. ``values`` may be an Arrow string array (no per-value Python then).
     """
     text = pc.fill_null(
         values if isinstance(values, pa.Array) else pa.array(values, pa.string()), ""
     )
     lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
-    offsets = np.zeros(len(text) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    starts = np.zeros(len(text) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
     whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(text)], pa.int32()), text), "")
     points = _fold(np.frombuffer(whole[0].as_py().encode("utf-32-le"), dtype="<u4").copy())
+    filled = lengths > 0
     before = np.empty_like(points)
     before[1:] = points[:-1]
-    before[offsets[:-1][lengths > 0]] = START  # each value's first character follows its start
-    return offsets, _pack(before, points)
+    before[starts[:-1][filled]] = START  # each value's first character follows its start
+    ended = np.zeros(len(text) + 1, dtype=np.int64)  # values before ``i`` that have an end
+    np.cumsum(filled, out=ended[1:])
+    offsets = starts + ended
+    grams = np.empty(len(points) + int(ended[-1]), dtype=np.int32)
+    grams[np.arange(len(points)) + np.repeat(ended[:-1], lengths)] = _pack(before, points)
+    last = points[starts[1:][filled] - 1]
+    grams[offsets[1:][filled] - 1] = _pack(last, np.full_like(last, END))
+    return offsets, grams
 
 
 def grams_of(value: str | None) -> list[int] | None:
-    """Return the grams a ``c_grams`` column stores for the text ``value`` (None for None)."""
+    """Return the grams a ``c_grams`` column stores for the text ``value`` (None for None).
+
+    A value equal to ``value`` has all of them: they look up exact names.
+    """
     if value is None:
         return None
     return sorted(set(grams_of_values([value])[1].tolist()))
@@ -75,7 +87,7 @@ def query_grams(q: str) -> list[int]:
 
     For one character, the gram of a value starting with it.
     """
+    grams = grams_of_values([q])[1]
     if len(q) == 1:
-        return grams_of_values([q])[1].tolist()
-    inner = grams_of_values([q])[1][1:]  # without the start of ``q``: it may lie anywhere
-    return sorted(set(inner.tolist()))
+        return grams[:1].tolist()
+    return sorted(set(grams[1:-1].tolist()))  # not its start or end: ``q`` may lie anywhere

@@ -45,7 +45,7 @@ from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.errors import InvalidInput
 from layers.features.filters import escape_like, grams_contain
-from layers.features.grams import query_grams
+from layers.features.grams import grams_of, query_grams
 from layers.features.query import plain_plans
 from layers.features.registry import LayerSpec, get_layer
 
@@ -78,6 +78,7 @@ _SCOPE_ID = bindparam("scope_id", type_=BigInteger)
 # The patterns of one query, bound by name: built once per query shape, then cached.
 _PATTERNS = {name: bindparam(name, type_=String) for name in ("anywhere", "start", "code")}
 _GRAMS = bindparam("grams", type_=ARRAY(Integer))
+_NAME_GRAMS = bindparam("name_grams", type_=ARRAY(Integer))  # a name equal to the query has
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def column_match(column: InstrumentedAttribute[str], shape: _Shape) -> ColumnEle
 def _patterns(q: str) -> dict[str, Any]:
     text = escape_like(q)
     return {"anywhere": f"%{text}%", "start": f"{text}%", "code": f"{escape_like(q.upper())}%",
-            "grams": query_grams(q)}  # fmt: skip
+            "grams": query_grams(q), "name_grams": grams_of(q)}  # fmt: skip
 
 
 def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object, ...]]:
@@ -130,7 +131,8 @@ def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object
     matches = [(m, c) for c in columns if (m := column_match(c, shape)) is not None]
     mine = scope.clause(model)
     found = select(model.id).where(mine, or_(*(m for m, _ in matches))).limit(CANDIDATES)
-    picked = union(found, select(model.id).where(mine, model.name == _Q)).subquery()
+    exact = and_(grams_contain(model, "name", _NAME_GRAMS), model.name == _Q)
+    picked = union(found, select(model.id).where(mine, exact)).subquery()
     matched = case(*matches, else_=model.name)
     similarity = func.greatest(*(func.similarity(func.coalesce(c, ""), _Q) for c in columns))
     score = similarity + case((model.name == _Q, 1.0), else_=0.0)

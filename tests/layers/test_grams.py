@@ -35,7 +35,7 @@ def test_many_values_at_once_give_each_value_its_grams(values: list[str | None])
     for i, value in enumerate(values):
         mine = grams[offsets[i] : offsets[i + 1]].tolist()
         assert sorted(set(mine)) == (grams_of(value) or [])
-        assert len(mine) == len(value or "")
+        assert len(mine) == (len(value) + 1 if value else 0)  # a gram per character, an end
 
 
 def test_latin_letters_match_in_either_case_and_nothing_else_is_folded() -> None:
@@ -43,6 +43,13 @@ def test_latin_letters_match_in_either_case_and_nothing_else_is_folded() -> None
     assert set(query_grams("Tv")) <= set(grams_of("KTV有限公司") or [])
     assert grams_of("ＫＴＶ") != grams_of("KTV")  # full-width letters stand as written
     assert grams_of(None) is None and grams_of("") == []
+
+
+@given(TEXT, TEXT)
+def test_the_grams_of_a_whole_value_single_out_values_ending_alike(a: str, b: str) -> None:
+    if a and b and a[-1].lower() != b[-1].lower():
+        assert not set(grams_of(a) or []) <= set(grams_of(a + b) or [])  # a longer name
+        assert not set(grams_of(a) or []) <= set(grams_of(b) or [])
 
 
 def test_different_pairs_give_different_grams_within_the_basic_plane() -> None:
