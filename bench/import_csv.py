@@ -5,7 +5,8 @@ districts, precincts and 100 units (so jurisdiction assignment has work to do an
 layer is not empty); both loaders load the same generated N-row CSV of units over
 Beijing with the demo city's realistic names (``--sheet points``: id, name, category,
 lon, lat; ``--sheet units``: also credit codes, addresses, risk, key-unit flags and
-contacts), in alternating order from one repeat to the next:
+contacts), in alternating order from one repeat to the next, each after a CHECKPOINT
+(so neither pays for flushing what the setup or the other wrote):
 
     flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 \
         --repeat 3 [--sheet units]
@@ -101,6 +102,14 @@ def ogr2ogr(url: str, path: Path) -> tuple[float, str]:
     return time.perf_counter() - started, " ".join(command)
 
 
+def checkpoint(server: str) -> None:
+    """Flush what the setup or the other tool wrote, so that no run pays for another's."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    admin.dispose()
+
+
 @contextmanager
 def bench_database(server: str) -> Iterator[str]:
     """Yield the URL of a fresh, migrated database with the demo city's boundaries."""
@@ -142,6 +151,7 @@ def main() -> None:
         for run in range(args.repeat):
             with bench_database(args.server) as url:
                 for tool in ("ogr2ogr", "warroom import")[:: 1 if run % 2 == 0 else -1]:
+                    checkpoint(args.server)
                     if tool == "ogr2ogr":
                         seconds, command = ogr2ogr(url, path)
                     else:
