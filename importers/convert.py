@@ -123,10 +123,10 @@ def numbers(values: pd.Series) -> npt.NDArray[np.float64]:
 
 def _repeated(values: pd.Series) -> npt.NDArray[np.bool_]:
     """Return where a value already occurred earlier in ``values`` (hashing in Arrow)."""
-    encoded = arrow_text(values).dictionary_encode()
-    if len(encoded.dictionary) == len(values):  # every value differs: the usual case
+    text = arrow_text(values)
+    if len(pc.unique(text)) == len(values):  # every value differs: the usual case
         return np.zeros(len(values), dtype=bool)
-    _, first = np.unique(np.asarray(encoded.indices), return_index=True)
+    _, first = np.unique(np.asarray(text.dictionary_encode().indices), return_index=True)
     repeated = np.ones(len(values), dtype=bool)
     repeated[first] = False
     return repeated

@@ -18,8 +18,11 @@ NAMING_CONVENTION = {
 
 
 def grams_column() -> Mapped[list[int] | None]:
-    """Return a ``c_grams`` column: the bigrams of text column ``c`` (``layers.features.grams``)."""
-    return mapped_column(ARRAY(Integer))
+    """Return a ``c_grams`` column: the bigrams of text column ``c`` (``layers.features.grams``).
+
+    Deferred: only searches read it, in SQL; loading a feature leaves it in the database.
+    """
+    return mapped_column(ARRAY(Integer), deferred=True)
 
 
 class Base(DeclarativeBase):

@@ -113,12 +113,13 @@ def like_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
-def grams_contain(model: type[Feature], column: str, grams: Any) -> ColumnElement[bool]:
+def grams_contain(model: Any, column: str, grams: Any) -> ColumnElement[bool]:
     """Return "the grams of ``column`` include ``grams``" (a list or a bound parameter).
 
     Served by the column's GIN index; see ``layers.features.grams`` for what it holds.
     """
-    return getattr(model, f"{column}_grams").contains(cast(grams, ARRAY(Integer)))  # type: ignore[no-any-return]
+    grams_column: InstrumentedAttribute[list[int]] = getattr(model, f"{column}_grams")
+    return grams_column.contains(cast(grams, ARRAY(Integer)))
 
 
 def contains_clause(model: type[Feature], column: str, q: str) -> ColumnElement[bool]:
@@ -127,9 +128,10 @@ def contains_clause(model: type[Feature], column: str, q: str) -> ColumnElement[
     A ``q`` of two characters or more is first looked up in the GIN index of the
     column's grams; ILIKE then checks each candidate.
     """
-    contains = getattr(model, column).ilike(like_pattern(q), escape="\\")
+    text: InstrumentedAttribute[str] = getattr(model, column)
+    contains = text.ilike(like_pattern(q), escape="\\")
     if len(q) < 2 or not hasattr(model, f"{column}_grams"):
-        return contains  # type: ignore[no-any-return]
+        return contains
     return and_(grams_contain(model, column, query_grams(q)), contains)
 
 
