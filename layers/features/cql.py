@@ -22,6 +22,8 @@ from shapely.geometry import box, shape
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
 from layers.errors import InvalidInput
+from layers.features.filters import grams_contain
+from layers.features.grams import like_grams
 from layers.features.query import literal_geometry
 from layers.features.registry import AttrType, LayerSpec
 from layers.features.spatial import region_of
@@ -100,7 +102,12 @@ class _Evaluator(Evaluator):
         if self._kind(node.lhs) is not AttrType.STRING or not isinstance(node.pattern, str):
             raise InvalidInput("invalid CQL2 filter: LIKE needs a text attribute and pattern")
         clause = lhs.like(node.pattern, escape="\\")
-        return not_(clause) if node.not_ else clause
+        if node.not_:
+            return not_(clause)
+        grams = like_grams(node.pattern)
+        if grams and hasattr(self.spec.model, f"{node.lhs.name}_grams"):  # found by its index
+            return and_(grams_contain(self.spec.model, node.lhs.name, grams), clause)
+        return clause
 
     @handle(ast.In)
     def in_(self, node: Any, lhs: Any, *options: Any) -> Any:

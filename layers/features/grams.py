@@ -91,3 +91,29 @@ def query_grams(q: str) -> list[int]:
     if len(q) == 1:
         return grams[:1].tolist()
     return sorted(set(grams[1:-1].tolist()))  # not its start or end: ``q`` may lie anywhere
+
+
+def like_grams(pattern: str, escape: str = "\\") -> list[int]:
+    """Return the grams every value matching the LIKE ``pattern`` has (``%``, ``_``).
+
+    The grams of each literal run between wildcards, plus the start (end) gram when the
+    pattern starts (ends) with a literal; none for a pattern of wildcards only.
+    """
+    runs, run, escaped = [], "", False
+    for char in pattern:
+        if escaped or char not in (escape, "%", "_"):
+            run, escaped = run + char, False
+        elif char == escape:
+            escaped = True
+        else:
+            runs.append(run)
+            run = ""
+    runs.append(run)
+    grams: set[int] = set()
+    for i, literal in enumerate(runs):
+        if literal:
+            inner = grams_of_values([literal])[1]
+            grams.update(inner[1:-1].tolist())
+            grams.update(inner[:1].tolist() if i == 0 else [])
+            grams.update(inner[-1:].tolist() if i == len(runs) - 1 else [])
+    return sorted(grams)

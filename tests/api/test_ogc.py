@@ -111,6 +111,10 @@ CQL_CASES = [
                                      Unit.risk_level.between(2, 3))),
     ("cql2-text", "name LIKE '%学%' OR address IS NULL",
      ((Unit.name.like("%学%")) | Unit.address.is_(None),)),
+    # looked up by the grams of their literal parts, rechecked by LIKE: the same rows
+    ("cql2-text", "name LIKE '北京%有限公司'", (Unit.name.like("北京%有限公司"),)),
+    ("cql2-text", "name LIKE '%银行_京%' AND address LIKE '%路%'",
+     (Unit.name.like("%银行_京%"), Unit.address.like("%路%"))),
     ("cql2-json", json.dumps({"op": "and", "args": [
         {"op": "=", "args": [{"property": "category"}, "hospital"]},
         {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": list(BOX)}]}]}),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layers.features.grams import grams_of, grams_of_values, query_grams
+from layers.features.grams import grams_of, grams_of_values, like_grams, query_grams
 
 # Chinese names with Latin letters, digits, brackets and the odd character beyond the BMP.
 TEXT = st.text(alphabet=st.sampled_from("北京朝阳银行医院有限公司（）KTVktv123 -·𠀋"), max_size=30)
+# (no LIKE wildcard or escape among them)
 
 
 @given(TEXT, st.data())
@@ -36,6 +37,18 @@ def test_many_values_at_once_give_each_value_its_grams(values: list[str | None])
         mine = grams[offsets[i] : offsets[i + 1]].tolist()
         assert sorted(set(mine)) == (grams_of(value) or [])
         assert len(mine) == (len(value) + 1 if value else 0)  # a gram per character, an end
+
+
+@given(TEXT, st.data())
+def test_a_value_has_the_grams_of_every_like_pattern_it_matches(
+    value: str, data: st.DataObject
+) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(value)), min_size=2, max_size=2)))
+    start, stop = cuts
+    middle = "%" if data.draw(st.booleans()) else "_" * (stop - start)
+    pattern = value[:start] + middle + value[stop:]
+    assert set(like_grams(pattern)) <= set(grams_of(value) or [])
+    assert set(like_grams(value)) == set(grams_of(value) or [])  # no wildcard: the value itself
 
 
 def test_latin_letters_match_in_either_case_and_nothing_else_is_folded() -> None:
