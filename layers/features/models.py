@@ -20,6 +20,7 @@ from sqlalchemy import (
     event,
     inspect,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -49,8 +50,8 @@ class _Indexed:
 
     ``__text_search__`` names the text columns searched anywhere (``name`` unless a layer
     says more); each column ``c`` has ``c_grams`` (``layers.features.grams``), kept by
-    the writer, with its own GIN index ``ix_<table>_c_grams``: a bulk load builds them
-    side by side, and a search ORs them.
+    the writer, with its own GIN index ``ix_<table>_c_grams`` over the rows that have
+    the text: a bulk load builds them side by side, and a search ORs them.
     """
 
     __tablename__: str
@@ -61,7 +62,8 @@ class _Indexed:
         table = cls.__tablename__
         args: list[Any] = [
             Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
-            *(Index(f"ix_{table}_{text}_grams", f"{text}_grams", postgresql_using="gin")
+            *(Index(f"ix_{table}_{text}_grams", f"{text}_grams", postgresql_using="gin",
+                    postgresql_where=sql_text(f"{text}_grams IS NOT NULL"))
               for text in cls.__text_search__),
         ]  # fmt: skip
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
@@ -94,7 +96,12 @@ class Unit(_Indexed, Feature, Base):
     __text_search__ = ("name", "address")
     __extra_args__ = (
         CheckConstraint("risk_level BETWEEN 1 AND 4", name="risk_level"),
-        Index("ix_units_credit_code", "credit_code"),  # byte order: serves LIKE 'prefix%'
+        # byte order: serves LIKE 'prefix%'; rows without a code are never looked up by it
+        Index(
+            "ix_units_credit_code",
+            "credit_code",
+            postgresql_where=sql_text("credit_code IS NOT NULL"),
+        ),
     )
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
