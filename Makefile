@@ -4,20 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 WARROOM := $(BIN)/warroom
 
-.PHONY: run test setup system-deps venv db lint typecheck pytest bench-demo clean-db
+UI := warroom_ui/node_modules/.installed
+
+.PHONY: run test setup system-deps test-deps ui venv db lint typecheck pytest bench-demo clean-db
 
 run: setup
 	$(WARROOM) demo --if-empty
 	$(WARROOM) ensure-admin
-	$(WARROOM) serve
+	$(BIN)/python -m warroom_ui
 
-test: setup lint typecheck pytest
+test: setup test-deps lint typecheck pytest
 
-setup: db
+setup: db ui
 	$(WARROOM) migrate
 
 system-deps:
 	@./scripts/system-deps.sh
+
+# What only the tests need: Debian's Chromium and a CJK font for the map's browser tests.
+test-deps:
+	@./scripts/system-deps.sh --test
+
+# The map's front-end libraries, from the npm registry, served by the app itself.
+ui: $(UI)
+
+$(UI): warroom_ui/package.json warroom_ui/package-lock.json | system-deps
+	cd warroom_ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 venv: $(VENV)/.installed
 
@@ -37,7 +50,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
+pytest: venv ui test-deps
 	$(BIN)/pytest
 
 bench-demo: setup

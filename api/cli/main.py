@@ -84,7 +84,7 @@ def serve(
     port: int | None = typer.Option(None, help="Port (WARROOM_PORT)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
-    """Serve the API and UI."""
+    """Serve the API (``python -m warroom_ui`` serves it with the map, as ``make run`` does)."""
     import uvicorn
 
     settings = Settings()

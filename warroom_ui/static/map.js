@@ -1,0 +1,115 @@
+// The war-room map: log in, list the layers the user may see, draw their vector tiles.
+// Talks to the API over HTTP only (session cookie); no base map, no remote fonts.
+"use strict";
+
+const COLOURS = ["#4fc3f7", "#ffb74d", "#e57373", "#81c784", "#ba68c8", "#fff176",
+                 "#4db6ac", "#f06292", "#a1887f", "#90a4ae"];
+const BEIJING = [[115.42, 39.44], [117.51, 41.06]];
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    const error = new Error(body.detail || body.message || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+function styleLayers(layer, colour) {
+  const source = layer.id;
+  const common = { source, "source-layer": layer.id };
+  if (layer.geometry_type.endsWith("Polygon")) {
+    return [
+      { id: `${layer.id}-fill`, type: "fill", ...common,
+        paint: { "fill-color": colour, "fill-opacity": 0.12 } },
+      { id: `${layer.id}-line`, type: "line", ...common,
+        paint: { "line-color": colour, "line-width": 1.2 } },
+    ];
+  }
+  if (layer.geometry_type.endsWith("LineString")) {
+    return [{ id: `${layer.id}-line`, type: "line", ...common,
+              paint: { "line-color": colour, "line-width": 2 } }];
+  }
+  // Below a layer's point zoom a tile holds one point per occupied cell, with a count.
+  const count = ["coalesce", ["get", "count"], 1];
+  return [{ id: `${layer.id}-point`, type: "circle", ...common, paint: {
+    "circle-color": colour, "circle-opacity": 0.85, "circle-stroke-color": "#0b1220",
+    "circle-stroke-width": 0.5,
+    "circle-radius": ["interpolate", ["linear"], ["sqrt", count], 1, 3, 30, 14],
+  } }];
+}
+
+function union(extents) {
+  const boxes = extents.filter(Boolean);
+  if (!boxes.length) return BEIJING;
+  return [[Math.min(...boxes.map(b => b[0])), Math.min(...boxes.map(b => b[1]))],
+          [Math.max(...boxes.map(b => b[2])), Math.max(...boxes.map(b => b[3]))]];
+}
+
+function showLayers(map, layers) {
+  const list = document.getElementById("layers");
+  list.replaceChildren();
+  layers.forEach((layer, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    map.addSource(layer.id, {
+      type: "vector", minzoom: 0, maxzoom: 22,
+      tiles: [`${location.origin}/tiles/${layer.id}/{z}/{x}/{y}.mvt`],
+    });
+    const ids = styleLayers(layer, colour).map(style => { map.addLayer(style); return style.id; });
+    const visible = layer.count > 0;
+    ids.forEach(id => map.setLayoutProperty(id, "visibility", visible ? "visible" : "none"));
+    const item = document.createElement("li");
+    const box = Object.assign(document.createElement("input"),
+                              { type: "checkbox", checked: visible, id: `layer-${layer.id}` });
+    box.addEventListener("change", () => ids.forEach(id =>
+      map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none")));
+    const swatch = Object.assign(document.createElement("span"), { className: "swatch" });
+    swatch.style.background = colour;
+    const label = Object.assign(document.createElement("label"), {
+      htmlFor: box.id,
+      textContent: `${layer.title}（${layer.count_is_estimate ? "约" : ""}${layer.count}）`,
+    });
+    item.append(box, swatch, label);
+    list.append(item);
+  });
+}
+
+async function start() {
+  document.getElementById("login").hidden = true;
+  document.getElementById("sidebar").hidden = false;
+  const { data: layers } = await api("/api/layers");
+  const map = new maplibregl.Map({
+    container: "map",
+    style: { version: 8, sources: {}, layers: [
+      { id: "background", type: "background", paint: { "background-color": "#0b1220" } }] },
+    bounds: union(layers.filter(l => l.count > 0).map(l => l.extent)),
+    fitBoundsOptions: { padding: 40 },
+    attributionControl: false,
+  });
+  map.addControl(new maplibregl.NavigationControl(), "top-right");
+  map.addControl(new maplibregl.ScaleControl(), "bottom-left");
+  window.warroomMap = map;  // for operators' consoles and the browser tests
+  map.on("load", () => showLayers(map, layers));
+  map.on("idle", () => {
+    document.getElementById("status").textContent = `缩放级别 ${map.getZoom().toFixed(1)}`;
+  });
+}
+
+document.getElementById("login").addEventListener("submit", async event => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    await api("/api/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+    });
+    await start();
+  } catch (error) {
+    document.getElementById("login-error").textContent = error.status === 401
+      ? "登录失败：用户名或密码错误" : `登录失败：${error.message}`;
+  }
+});
+
+api("/api/auth/me").then(start, () => {});  // a session cookie from before: straight to the map
