@@ -48,16 +48,23 @@ function union(extents) {
           [Math.max(...boxes.map(b => b[2])), Math.max(...boxes.map(b => b[3]))]];
 }
 
+// Areas below lines below points, whatever the registry's order.
+const RANK = type => type.endsWith("Polygon") ? 0 : type.endsWith("LineString") ? 1 : 2;
+
 function showLayers(map, layers) {
-  const list = document.getElementById("layers");
-  list.replaceChildren();
-  layers.forEach((layer, i) => {
-    const colour = COLOURS[i % COLOURS.length];
+  const styles = new Map(layers.map((layer, i) =>
+    [layer.id, styleLayers(layer, COLOURS[i % COLOURS.length])]));
+  [...layers].sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type)).forEach(layer => {
     map.addSource(layer.id, {
       type: "vector", minzoom: 0, maxzoom: 22,
       tiles: [`${location.origin}/tiles/${layer.id}/{z}/{x}/{y}.mvt`],
     });
-    const ids = styleLayers(layer, colour).map(style => { map.addLayer(style); return style.id; });
+    styles.get(layer.id).forEach(style => map.addLayer(style));
+  });
+  const list = document.getElementById("layers");
+  list.replaceChildren();
+  layers.forEach((layer, i) => {
+    const ids = styles.get(layer.id).map(style => style.id);
     const visible = layer.count > 0;
     ids.forEach(id => map.setLayoutProperty(id, "visibility", visible ? "visible" : "none"));
     const item = document.createElement("li");
@@ -66,7 +73,7 @@ function showLayers(map, layers) {
     box.addEventListener("change", () => ids.forEach(id =>
       map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none")));
     const swatch = Object.assign(document.createElement("span"), { className: "swatch" });
-    swatch.style.background = colour;
+    swatch.style.background = COLOURS[i % COLOURS.length];
     const label = Object.assign(document.createElement("label"), {
       htmlFor: box.id,
       textContent: `${layer.title}（${layer.count_is_estimate ? "约" : ""}${layer.count}）`,
