@@ -9,7 +9,7 @@ contacts), in alternating order from one repeat to the next, each after a CHECKP
 (so neither pays for flushing what the setup or the other wrote):
 
     flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 \
-        --repeat 3 [--sheet units]
+        --repeat 5 [--sheet units] [--trace]
 
 ogr2ogr does less: no validation, no H3 cells, no jurisdiction, no audit, one index.
 Prints each run, the medians and their ratio.
@@ -21,14 +21,18 @@ import argparse
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg2
+import psycopg2.extensions
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -67,6 +71,30 @@ def write_csv(path: Path, rows: int, sheet: str = "points", seed: int = 7) -> No
         "lon": rng.uniform(116.10, 116.70, rows).round(6),
         "lat": rng.uniform(39.70, 40.10, rows).round(6),
     }).to_csv(path, index=False)  # fmt: skip
+
+
+def trace_statements(threshold_s: float = 0.05) -> None:
+    """Print every statement of this process slower than ``threshold_s``, with its start.
+
+    Wraps psycopg2's cursors, so it also sees the bulk load's own connections (index
+    builds on two connections at once show as overlapping lines).
+    """
+    origin = time.perf_counter()
+
+    class Timed(psycopg2.extensions.cursor):  # type: ignore[misc]
+        def execute(self, sql: Any, vars: Any = None) -> Any:
+            begun = time.perf_counter()
+            try:
+                return super().execute(sql, vars)
+            finally:
+                spent = time.perf_counter() - begun
+                if spent > threshold_s:
+                    line, thread = " ".join(str(sql).split())[:100], threading.current_thread()
+                    print(f"    [{thread.name[:9]:9}] at {begun - origin:6.2f} s "
+                          f"+{spent:5.2f} s  {line}", flush=True)  # fmt: skip
+
+    connect = psycopg2.connect
+    psycopg2.connect = lambda *a, **k: connect(*a, **{"cursor_factory": Timed, **k})
 
 
 def ours(url: str, path: Path) -> float:
@@ -142,7 +170,12 @@ def main() -> None:
         help="points: id, name, category, lon, lat; units: every attribute",
     )
     parser.add_argument("--server", default=SERVER)
+    parser.add_argument(
+        "--trace", action="store_true", help="print the statements over 50 ms and when they started"
+    )
     args = parser.parse_args()
+    if args.trace:
+        trace_statements()
     times: dict[str, list[float]] = {"warroom import": [], "ogr2ogr": []}
     command = ""
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
