@@ -9,10 +9,12 @@ contacts), in alternating order from one repeat to the next, each after a CHECKP
 (so neither pays for flushing what the setup or the other wrote):
 
     flock /tmp/warroom-bench.lock .venv/bin/python bench/import_csv.py --rows 1000000 \
-        --repeat 5 [--sheet units] [--trace]
+        --repeat 5 [--sheet units] [--existing 1000000] [--trace]
 
-ogr2ogr does less: no validation, no H3 cells, no jurisdiction, no audit, one index.
-Prints each run, the medians and their ratio.
+With ``--existing N`` both first load N other rows (untimed), so the timed rows go into
+a large layer whose indexes are kept up to date row by row (ours: in place; ogr2ogr:
+``-append`` into its table). ogr2ogr does less: no validation, no H3 cells, no
+jurisdiction, no audit, one index. Prints each run, the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 SHEETS = ("points", "units")
 
 
-def write_csv(path: Path, rows: int, sheet: str = "points", seed: int = 7) -> None:
+def write_csv(
+    path: Path, rows: int, sheet: str = "points", seed: int = 7, prefix: str = "b"
+) -> None:
     """Write ``rows`` units at random points over Beijing, with the demo city's realistic names.
 
     ``points``: id, name, category, lon, lat. ``units``: a bureau's whole sheet, also with
@@ -66,7 +70,7 @@ def write_csv(path: Path, rows: int, sheet: str = "points", seed: int = 7) -> No
     if sheet == "points":
         columns = {"name": columns["name"], "category": columns["category"]}
     pd.DataFrame({
-        "id": [f"b{i}" for i in range(rows)],
+        "id": [f"{prefix}{i}" for i in range(rows)],
         **columns,
         "lon": rng.uniform(116.10, 116.70, rows).round(6),
         "lat": rng.uniform(39.70, 40.10, rows).round(6),
@@ -117,14 +121,17 @@ def ours(url: str, path: Path) -> float:
     return seconds
 
 
-def ogr2ogr(url: str, path: Path) -> tuple[float, str]:
-    """Load the same CSV with ogr2ogr (COPY mode); return seconds and the command."""
+def ogr2ogr(url: str, path: Path, *, append: bool = False) -> tuple[float, str]:
+    """Load the same CSV with ogr2ogr (COPY mode); return seconds and the command.
+
+    With ``append`` the rows go into the table an earlier call made (``-append``).
+    """
     u = make_url(url)
     command = ["/usr/bin/ogr2ogr", "-f", "PostgreSQL",
                f"PG:host={u.host} port={u.port} user={u.username} dbname={u.database}",
                str(path), "-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat",
                "-a_srs", "EPSG:4326", "-nln", "ogr_points", "-lco", "GEOMETRY_NAME=geom",
-               "--config", "PG_USE_COPY", "YES"]  # fmt: skip
+               "--config", "PG_USE_COPY", "YES", *(["-append"] if append else [])]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started, " ".join(command)
@@ -170,6 +177,9 @@ def main() -> None:
         help="points: id, name, category, lon, lat; units: every attribute",
     )
     parser.add_argument("--server", default=SERVER)
+    parser.add_argument("--existing", type=int, default=0,
+                        help="rows both tools load first, untimed: then the timed rows "
+                             "go into a layer (table) of that size, indexes kept")  # fmt: skip
     parser.add_argument(
         "--trace", action="store_true", help="print the statements over 50 ms and when they started"
     )
@@ -181,17 +191,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         path = Path(tmp) / "points.csv"
         write_csv(path, args.rows, args.sheet)
+        existing = Path(tmp) / "existing.csv"
+        if args.existing:
+            write_csv(existing, args.existing, args.sheet, seed=8, prefix="e")
         for run in range(args.repeat):
             with bench_database(args.server) as url:
+                if args.existing:
+                    ours(url, existing)
+                    ogr2ogr(url, existing)
                 for tool in ("ogr2ogr", "warroom import")[:: 1 if run % 2 == 0 else -1]:
                     checkpoint(args.server)
                     if tool == "ogr2ogr":
-                        seconds, command = ogr2ogr(url, path)
+                        seconds, command = ogr2ogr(url, path, append=bool(args.existing))
                     else:
                         seconds = ours(url, path)
                     times[tool].append(seconds)
                     print(f"run {run + 1}: {tool} {seconds:.2f} s")
-    print(f"rows: {args.rows:,} ({args.sheet}); ogr2ogr command: {command}")
+    into = f" into {args.existing:,} rows" if args.existing else ""
+    print(f"rows: {args.rows:,} ({args.sheet}){into}; ogr2ogr command: {command}")
     for tool, runs in times.items():
         median = statistics.median(runs)
         print(f"{tool}: median {median:.2f} s ({args.rows / median:,.0f} rows/s); runs "
