@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
@@ -67,6 +67,17 @@ def _import(url: str, *arguments: str) -> str:
     return done.stdout
 
 
+# The drawn station farthest from any other, in pixels: a click on it hits only it.
+LONELIEST_STATION = """() => {
+  const map = window.warroomMap;
+  const points = map.queryRenderedFeatures({layers: ["rail_stations-point"]})
+    .map(f => ({id: f.id, ...map.project(f.geometry.coordinates)}));
+  const gap = p => Math.min(...points.filter(q => q.id !== p.id)
+    .map(q => Math.hypot(p.x - q.x, p.y - q.y)));
+  return points.reduce((best, p) => gap(p) > gap(best) ? p : best);
+}"""
+
+
 def _rendered(page: Page, layer: str) -> int:
     return int(page.evaluate("id => window.warroomMap.queryRenderedFeatures({layers: [id]})"
                              ".length", layer))  # fmt: skip
@@ -108,9 +119,16 @@ def test_imported_files_appear_on_the_map(
         page.screenshot(path=SCREENSHOTS / "imported_layers.png")
         stations_drawn = _rendered(page, "rail_stations-point")
         districts_drawn = _rendered(page, "districts-fill")
+        station = page.evaluate(LONELIEST_STATION)
+        page.locator("#map").click(position={"x": station["x"], "y": station["y"]})
+        popup = page.wait_for_selector(".maplibregl-popup-content table").inner_text()
+        page.screenshot(path=SCREENSHOTS / "station_popup.png")
         page.uncheck("#layer-rail_stations")
         page.wait_for_timeout(300)
         hidden = _rendered(page, "rail_stations-point")
         browser.close()
     assert stations_drawn > 100 and districts_drawn >= 16 and hidden == 0
+    with create_engine(scratch_database_url).connect() as conn:
+        name = conn.scalar(text("SELECT name FROM rail_stations WHERE id = :id"), station)
+    assert name and name in popup and "轨道交通站" in popup  # the clicked station's attributes
     assert remote == []  # a closed network: nothing but our own server is asked

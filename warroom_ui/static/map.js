@@ -83,6 +83,41 @@ function showLayers(map, layers) {
   });
 }
 
+// A click on a feature shows its attributes, as the layer titles them; on a cluster, zooms in.
+function explainClicks(map, layers) {
+  const byId = new Map(layers.map(layer => [layer.id, layer]));
+  map.on("click", async event => {
+    const hit = map.queryRenderedFeatures(event.point).find(f => byId.has(f.source));
+    if (!hit) return;
+    const layer = byId.get(hit.source);
+    const popup = new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(event.lngLat);
+    const id = hit.id ?? hit.properties.id;
+    if (id === undefined || hit.properties.count > 1) {
+      popup.setText(`${layer.title}：${hit.properties.count ?? 1} 个，放大查看`).addTo(map);
+      map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
+      return;
+    }
+    try {
+      const feature = await api(`/api/layers/${layer.id}/features/${id}`);
+      const table = document.createElement("table");
+      const rows = [["图层", layer.title],
+                    ...layer.attributes.map(a => [a.title, feature.properties[a.name]])];
+      const present = value => value !== null && value !== undefined && value !== ""
+        && !(Array.isArray(value) && value.length === 0);
+      rows.filter(([, value]) => present(value))
+        .forEach(([title, value]) => {
+          const row = table.insertRow();
+          row.insertCell().textContent = title;
+          row.insertCell().textContent = typeof value === "boolean" ? (value ? "是" : "否")
+            : Array.isArray(value) ? value.join("、") : String(value);
+        });
+      popup.setDOMContent(table).addTo(map);
+    } catch (error) {
+      popup.setText(`无法读取要素：${error.message}`).addTo(map);
+    }
+  });
+}
+
 async function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("sidebar").hidden = false;
@@ -98,7 +133,7 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   window.warroomMap = map;  // for operators' consoles and the browser tests
-  map.on("load", () => showLayers(map, layers));
+  map.on("load", () => { showLayers(map, layers); explainClicks(map, layers); });
   map.on("idle", () => {
     document.getElementById("status").textContent = `缩放级别 ${map.getZoom().toFixed(1)}`;
   });
