@@ -12,8 +12,10 @@ GIN index that builds in ~1.9 s per million names:
 - each value starts with the gram of (start, first character), so one character can
   be looked up at the start of a value, and ends with the gram of (last character,
   end), so a whole value (an exact name) is looked up by rare grams;
-- letters A-Z count as a-z (ILIKE's case-insensitivity for the Latin letters in
-  Chinese names: "KTV", "ABC"); every other character stands as written.
+- Latin letters count as ASCII lower case, full-width ones too ("KTV", "ＫＴＶ" and "ｋｔｖ"
+  share their grams): ILIKE's case-insensitivity for the letters in Chinese names,
+  and IME-typed full-width letters find the candidates ILIKE then accepts or not; every
+  other character stands as written.
 
 Two characters that pack alike only make a false candidate: a search always rechecks
 its candidates with ILIKE, so the grams decide how fast a search is, never what it finds.
@@ -33,8 +35,10 @@ Grams = npt.NDArray[np.int32]
 
 
 def _fold(points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    upper = (points >= ord("A")) & (points <= ord("Z"))
-    points[upper] += ord("a") - ord("A")
+    """Return Latin letters as ASCII lower case, full-width ones (Ｋ, ｋ) included."""
+    for first, last in (("A", "Z"), ("Ａ", "Ｚ"), ("ａ", "ｚ")):
+        letters = (points >= ord(first)) & (points <= ord(last))
+        points[letters] = points[letters] - ord(first) + ord("a")
     return points
 
 

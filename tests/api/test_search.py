@@ -113,7 +113,12 @@ def test_a_new_or_renamed_feature_is_found_by_any_two_of_its_characters(
     assert renamed.status_code == 200, renamed.text
     assert _hits(client, admin, "鑫龘", layers="units") == []
     assert [h["id"] for h in _hits(client, admin, "燚k", layers="units")] == [feature]
-    deleted = client.delete(url, headers={**admin, "If-Match": '"2"'})
+    url, version = f"/api/layers/units/features/{feature}", {**admin, "If-Match": '"2"'}
+    renamed = client.patch(url, headers=version, json={"properties": {"name": "北京燚ＫＴＶ"}})
+    assert renamed.status_code == 200, renamed.text  # full-width, as an IME types it
+    assert [h["id"] for h in _hits(client, admin, "燚ｋｔ", layers="units")] == [feature]
+    assert _hits(client, admin, "燚kt", layers="units") == []  # ILIKE tells the widths apart
+    deleted = client.delete(url, headers={**admin, "If-Match": '"3"'})
     assert deleted.status_code == 204
 
 

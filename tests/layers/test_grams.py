@@ -51,10 +51,11 @@ def test_a_value_has_the_grams_of_every_like_pattern_it_matches(
     assert set(like_grams(value)) == set(grams_of(value) or [])  # no wildcard: the value itself
 
 
-def test_latin_letters_match_in_either_case_and_nothing_else_is_folded() -> None:
+def test_latin_letters_match_in_either_case_and_width_and_nothing_else_is_folded() -> None:
     assert grams_of("北京KTV") == grams_of("北京ktv")
     assert set(query_grams("Tv")) <= set(grams_of("KTV有限公司") or [])
-    assert grams_of("ＫＴＶ") != grams_of("KTV")  # full-width letters stand as written
+    assert grams_of("ＫＴＶ") == grams_of("ｋｔｖ") == grams_of("KTV")  # ILIKE rechecks width
+    assert grams_of("北京ＫＴＶ") != grams_of("北京KTW")
     assert grams_of(None) is None and grams_of("") == []
 
 
