@@ -70,7 +70,10 @@ def parse_filter(spec: LayerSpec, name: str, raw: str) -> AttributeFilter:
     if attribute.type is AttrType.STRING_LIST:
         return AttributeFilter(name, values=tuple(_coerce(spec, name, raw)))
     parts = [p.strip() for p in raw.split(",")] if attribute.type is AttrType.STRING else [raw]
-    return AttributeFilter(name, values=tuple(_coerce(spec, name, p) for p in parts if p))
+    values = tuple(_coerce(spec, name, p) for p in parts if p)
+    if not values:
+        raise InvalidInput(f"invalid filter {name}={raw!r}: give a value")
+    return AttributeFilter(name, values=values)
 
 
 def parse_filters(spec: LayerSpec, raw: Mapping[str, str]) -> tuple[AttributeFilter, ...]:

@@ -93,7 +93,7 @@ def test_properties_selection_and_gcj02_output(client: TestClient, admin: dict[s
         ("limit=0", "limit"), ("limit=10001", "limit"), ("bbox=1,2,3", "bbox"),
         ("bbox=117,40,116,39", "bbox"), ("colour=red", "colour"), ("risk_level=high", "risk_level"),
         ("sort=lines", "sort"), ("properties=nope", "nope"), ("cursor=!!!", "cursor"),
-        ("crs=utm", "crs"), ("category=a&category=b", "twice"),
+        ("crs=utm", "crs"), ("category=a&category=b", "twice"), ("category=,", "give a value"),
     ],
 )  # fmt: skip
 def test_bad_list_parameters_are_precise_422s(
