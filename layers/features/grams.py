@@ -19,6 +19,9 @@ GIN index that builds in ~1.9 s per million names:
 
 Two characters that pack alike only make a false candidate: a search always rechecks
 its candidates with ILIKE, so the grams decide how fast a search is, never what it finds.
+Like ``h3_cell`` and the jurisdiction, the grams are the writer's to set: the ORM sets
+them on every write (``layers.features.models``), the importers and the demo loader
+write them with their rows; a row written by plain SQL without them is not found.
 """
 
 from __future__ import annotations
