@@ -13,7 +13,7 @@ run: setup
 	$(WARROOM) ensure-admin
 	$(BIN)/python -m warroom_ui
 
-test: setup test-deps lint typecheck pytest
+test: setup lint typecheck pytest
 
 setup: db ui
 	$(WARROOM) migrate

@@ -29,14 +29,13 @@ from importers.checks import CheckedPlaces
 from importers.convert import arrow_text
 from importers.places import point_ewkb
 from layers.base import AreaFeature
-from layers.features.grams import grams_of_values
+from layers.features.grams import column_of, grams_of_values
 from layers.features.jurisdiction import NO_ID, IdArray
 from layers.features.models import text_search_columns
 from layers.features.registry import LayerSpec
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER = struct.pack("!h", -1)
-GRAMS_SUFFIX = "_grams"
 MERCATOR = "geom_3857"  # a layer's trigger sets it; a bulk import's new table has none yet
 _NULL = pa.scalar(struct.pack("!i", -1), pa.binary())
 _EPOCH_2000_DAYS = 10_957  # days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01
@@ -58,20 +57,10 @@ def has_cover(spec: LayerSpec) -> bool:
     return issubclass(spec.model, AreaFeature)
 
 
-def searched_written(spec: LayerSpec, attributes: list[str]) -> list[str]:
-    """Return the searched texts among ``attributes``: their grams are written beside them."""
-    return [text for text in text_search_columns(spec.table) if text in attributes]
-
-
-def attribute_of(column: str) -> str:
-    """Return the attribute a written column follows: ``c`` for its grams ``c_grams``."""
-    return column.removesuffix(GRAMS_SUFFIX)
-
-
 def copy_columns(spec: LayerSpec, attributes: list[str]) -> list[str]:
     """Return the columns an import writes, in COPY order."""
     cover = ["h3_cover"] if has_cover(spec) else []
-    grams = [f"{text}{GRAMS_SUFFIX}" for text in searched_written(spec, attributes)]
+    grams = [column_of(text) for text in text_search_columns(spec.table, among=attributes)]
     mercator = [MERCATOR] if has_mercator(spec) else []
     return ["external_id", *attributes, *grams, "geom", *mercator, "h3_cell", *cover,
             "precinct_id", "district_id"]  # fmt: skip
@@ -228,7 +217,7 @@ def encode_rows(
     fields = [
         ids,
         *(encoder(table.c[name].type)(values) for name, values in attributes.items()),
-        *(_grams(attributes[text]) for text in searched_written(spec, list(attributes))),
+        *(_grams(attributes[text]) for text in text_search_columns(spec.table, among=attributes)),
         *_places(spec, placed),
         _ids(placed.precinct_id),
         _ids(placed.district_id),

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from importers.copy_stream import CopyStream
-from importers.encode import COPY_HEADER, COPY_TRAILER, GRAMS_SUFFIX, MERCATOR, attribute_of
+from importers.encode import COPY_HEADER, COPY_TRAILER, MERCATOR
 from importers.layer_schema import IndexPlan, LayerSchema, build_statement
 from importers.staging import copy_sql, quote
 from layers.errors import Conflict
+from layers.features.grams import column_of, text_of
 from layers.features.models import text_search_columns
 from layers.features.registry import LayerSpec
 
@@ -129,7 +130,7 @@ class ShadowLoad:
             name = quote(column)
             if column not in copied:
                 return f"t.{name}"
-            if attribute_of(column) in mapped or attribute_of(column) not in self._attributes():
+            if text_of(column) in mapped or text_of(column) not in self._attributes():
                 return f"s.{name}"
             return f"CASE WHEN t.id IS NULL THEN s.{name} ELSE t.{name} END"
 
@@ -162,7 +163,7 @@ class ShadowLoad:
         # Not the Mercator copy (never filtered on) nor the grams (their element statistics
         # took 0.2 s of a million rows' 0.44 s; a search plans well on the defaults):
         # autovacuum analyses them later.
-        skipped = {MERCATOR, *(f"{t}{GRAMS_SUFFIX}" for t in text_search_columns(self.spec.table))}
+        skipped = {MERCATOR, *map(column_of, text_search_columns(self.spec.table))}
         stored = ", ".join(quote(c) for c in self.stored_columns() if c not in skipped)
         self.execute(f"ANALYZE {quote(self.table)} ({stored})")
         plans = sorted(self.schema.indexes, key=lambda p: -p.cost)

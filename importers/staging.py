@@ -19,8 +19,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from importers.checks import Existing
-from importers.encode import COPY_HEADER, COPY_TRAILER, attribute_of
+from importers.encode import COPY_HEADER, COPY_TRAILER
 from layers.accounts.scope import Scope, ScopeKind
+from layers.features.grams import text_of
 from layers.features.jurisdiction import BOUNDARY_TABLES, NO_ID
 from layers.features.registry import LayerSpec
 
@@ -168,7 +169,8 @@ def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: 
     if not upsert:
         result = session.execute(text(f"INSERT INTO {table} ({names}) {select}"))
         return int(result.rowcount), 0  # type: ignore[attr-defined]
-    updated = [c for c in columns if attribute_of(c) not in attributes or attribute_of(c) in mapped]
+    # A text's grams follow the text (written with it, changed when it is mapped).
+    updated = [c for c in columns if text_of(c) not in attributes or text_of(c) in mapped]
     sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updated)
     sql = (f"WITH written AS (INSERT INTO {table} ({names}) {select} "
            f"ON CONFLICT (external_id) DO UPDATE SET {sets}, version = {table}.version + 1, "

@@ -12,7 +12,7 @@ import shapely
 
 from geo.hexes import cells_of_points, cover_polygon
 from layers.demo.data import Column, LayerData
-from layers.features.grams import grams_of_values
+from layers.features.grams import column_of, grams_of_values
 from layers.features.models import text_search_columns
 
 NULL = r"\N"
@@ -22,12 +22,8 @@ SRID = 4326
 def copy_columns(layer: LayerData) -> list[str]:
     """Return the table columns a COPY of ``layer`` fills, in row order."""
     area = _is_area(layer)
-    grams = [f"{text}_grams" for text in _searched(layer)]
+    grams = [column_of(text) for text in text_search_columns(layer.table, among=layer.columns)]
     return [*layer.columns, *grams, "h3_cell", *(["h3_cover"] if area else []), "geom"]
-
-
-def _searched(layer: LayerData) -> list[str]:
-    return [text for text in text_search_columns(layer.table) if text in layer.columns]
 
 
 def copy_text(layer: LayerData, start: int, stop: int) -> str:
@@ -37,7 +33,7 @@ def copy_text(layer: LayerData, start: int, stop: int) -> str:
     anchors = shapely.point_on_surface(geoms) if area else geoms
     xy = shapely.get_coordinates(anchors)
     fields: list[list[str]] = [_text(values[start:stop]) for values in layer.columns.values()]
-    for text in _searched(layer):
+    for text in text_search_columns(layer.table, among=layer.columns):
         fields.append(_grams_text(list(layer.columns[text][start:stop])))
     fields.append(cells_of_points(xy[:, 0], xy[:, 1]).astype(str).tolist())
     if area:

@@ -22,7 +22,7 @@ from shapely.geometry import box, shape
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
 from layers.errors import InvalidInput
-from layers.features.filters import grams_contain
+from layers.features.filters import narrowed_by_grams
 from layers.features.grams import like_grams
 from layers.features.query import literal_geometry
 from layers.features.registry import AttrType, LayerSpec
@@ -105,9 +105,7 @@ class _Evaluator(Evaluator):
         if node.not_:
             return not_(clause)
         grams = like_grams(node.pattern)
-        if grams and hasattr(self.spec.model, f"{node.lhs.name}_grams"):  # found by its index
-            return and_(grams_contain(self.spec.model, node.lhs.name, grams), clause)
-        return clause
+        return narrowed_by_grams(self.spec.model, node.lhs.name, clause, grams) if grams else clause
 
     @handle(ast.In)
     def in_(self, node: Any, lhs: Any, *options: Any) -> Any:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from layers.base import Feature
 from layers.errors import InvalidInput
 from layers.features.attributes import coerce_properties
-from layers.features.grams import query_grams
+from layers.features.grams import column_of, query_grams
 from layers.features.registry import AttrType, LayerSpec
 
 BBox = tuple[float, float, float, float]
@@ -116,13 +116,18 @@ def like_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
-def grams_contain(model: Any, column: str, grams: Any) -> ColumnElement[bool]:
-    """Return "the grams of ``column`` include ``grams``" (a list or a bound parameter).
+def narrowed_by_grams(
+    model: Any, column: str, clause: ColumnElement[bool], grams: Any
+) -> ColumnElement[bool]:
+    """Return ``clause`` on ``column``, first narrowed to the rows whose grams include ``grams``.
 
-    Served by the column's GIN index; see ``layers.features.grams`` for what it holds.
+    ``grams`` is a list or a bound parameter; the narrowing is served by the GIN index of
+    the column's grams (``layers.features.grams``). A column without grams: ``clause``.
     """
-    grams_column: InstrumentedAttribute[list[int]] = getattr(model, f"{column}_grams")
-    return grams_column.contains(cast(grams, ARRAY(Integer)))
+    kept: InstrumentedAttribute[list[int]] | None = getattr(model, column_of(column), None)
+    if kept is None:
+        return clause
+    return and_(kept.contains(cast(grams, ARRAY(Integer))), clause)
 
 
 def contains_clause(model: type[Feature], column: str, q: str) -> ColumnElement[bool]:
@@ -133,9 +138,7 @@ def contains_clause(model: type[Feature], column: str, q: str) -> ColumnElement[
     """
     text: InstrumentedAttribute[str] = getattr(model, column)
     contains = text.ilike(like_pattern(q), escape="\\")
-    if len(q) < 2 or not hasattr(model, f"{column}_grams"):
-        return contains
-    return and_(grams_contain(model, column, query_grams(q)), contains)
+    return contains if len(q) < 2 else narrowed_by_grams(model, column, contains, query_grams(q))
 
 
 def text_search_clause(

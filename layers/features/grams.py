@@ -34,7 +34,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 START = END = 0  # the code point standing for the start or end of a value (text holds no NUL)
+SUFFIX = "_grams"
 Grams = npt.NDArray[np.int32]
+
+
+def column_of(text: str) -> str:
+    """Return the name of the column keeping the grams of text column ``text``."""
+    return f"{text}{SUFFIX}"
+
+
+def text_of(column: str) -> str:
+    """Return the text column whose grams ``column`` keeps (any other column: itself)."""
+    return column.removesuffix(SUFFIX)
 
 
 def _fold(points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:

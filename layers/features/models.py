@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from layers.base import AreaFeature, Base, Feature, grams_column
-from layers.features.grams import grams_of
+from layers.features.grams import column_of, grams_of
 
 
 def _point() -> Any:
@@ -62,8 +63,8 @@ class _Indexed:
         table = cls.__tablename__
         args: list[Any] = [
             Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
-            *(Index(f"ix_{table}_{text}_grams", f"{text}_grams", postgresql_using="gin",
-                    postgresql_where=sql_text(f"{text}_grams IS NOT NULL"))
+            *(Index(f"ix_{table}_{column_of(text)}", column_of(text), postgresql_using="gin",
+                    postgresql_where=sql_text(f"{column_of(text)} IS NOT NULL"))
               for text in cls.__text_search__),
         ]  # fmt: skip
         if issubclass(cls, AreaFeature):  # type: ignore[arg-type]
@@ -227,9 +228,13 @@ __all__ = [
 _TEXT_SEARCH = {model.__tablename__: model.__text_search__ for model in _Indexed.__subclasses__()}
 
 
-def text_search_columns(table: str) -> tuple[str, ...]:
-    """Return the text columns of feature table ``table`` that keep grams (``c_grams``)."""
-    return _TEXT_SEARCH[table]
+def text_search_columns(table: str, among: Collection[str] | None = None) -> tuple[str, ...]:
+    """Return the text columns of feature table ``table`` that keep grams (``c_grams``).
+
+    With ``among``, only those of them in ``among`` (the columns a writer writes).
+    """
+    texts = _TEXT_SEARCH[table]
+    return texts if among is None else tuple(t for t in texts if t in among)
 
 
 def _keep_grams(mapper: Any, connection: Any, target: Any) -> None:
@@ -237,7 +242,7 @@ def _keep_grams(mapper: Any, connection: Any, target: Any) -> None:
     state = inspect(target)
     for text in type(target).__text_search__:
         if state.attrs[text].history.has_changes() or not state.has_identity:
-            setattr(target, f"{text}_grams", grams_of(getattr(target, text)))
+            setattr(target, column_of(text), grams_of(getattr(target, text)))
 
 
 for _model in _Indexed.__subclasses__():  # every write through the ORM

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     bindparam,
     case,
     func,
@@ -44,7 +43,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.errors import InvalidInput
-from layers.features.filters import escape_like, grams_contain
+from layers.features.filters import escape_like, narrowed_by_grams
 from layers.features.grams import grams_of, query_grams
 from layers.features.query import plain_plans
 from layers.features.registry import LayerSpec, get_layer
@@ -99,10 +98,7 @@ def _ilike(column: InstrumentedAttribute[str], pattern: str) -> ColumnElement[bo
 
 def _indexed(column: InstrumentedAttribute[str], pattern: str) -> ColumnElement[bool]:
     """Return ILIKE ``pattern`` on ``column``, narrowed first by its grams if it has them."""
-    model = column.class_
-    if not hasattr(model, f"{column.key}_grams"):
-        return _ilike(column, pattern)
-    return and_(grams_contain(model, column.key, _GRAMS), _ilike(column, pattern))
+    return narrowed_by_grams(column.class_, column.key, _ilike(column, pattern), _GRAMS)
 
 
 def column_match(column: InstrumentedAttribute[str], shape: _Shape) -> ColumnElement[bool] | None:
@@ -131,7 +127,7 @@ def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object
     matches = [(m, c) for c in columns if (m := column_match(c, shape)) is not None]
     mine = scope.clause(model)
     found = select(model.id).where(mine, or_(*(m for m, _ in matches))).limit(CANDIDATES)
-    exact = and_(grams_contain(model, "name", _NAME_GRAMS), model.name == _Q)
+    exact = narrowed_by_grams(model, "name", model.name == _Q, _NAME_GRAMS)
     picked = union(found, select(model.id).where(mine, exact)).subquery()
     matched = case(*matches, else_=model.name)
     similarity = func.greatest(*(func.similarity(func.coalesce(c, ""), _Q) for c in columns))

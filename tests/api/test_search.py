@@ -108,17 +108,20 @@ def test_a_new_or_renamed_feature_is_found_by_any_two_of_its_characters(
     feature = created.json()["id"]
     assert [h["id"] for h in _hits(client, admin, "鑫龘", layers="units")] == [feature]
     assert [h["id"] for h in _hits(client, admin, "龘科", layers="units")] == [feature]
-    url, version = f"/api/layers/units/features/{feature}", {**admin, "If-Match": '"1"'}
-    renamed = client.patch(url, headers=version, json={"properties": {"name": "北京燚KTV有限公司"}})
+    url = f"/api/layers/units/features/{feature}"
+
+    def at(version: int) -> dict[str, str]:
+        return {**admin, "If-Match": f'"{version}"'}
+
+    renamed = client.patch(url, headers=at(1), json={"properties": {"name": "北京燚KTV有限公司"}})
     assert renamed.status_code == 200, renamed.text
     assert _hits(client, admin, "鑫龘", layers="units") == []
     assert [h["id"] for h in _hits(client, admin, "燚k", layers="units")] == [feature]
-    url, version = f"/api/layers/units/features/{feature}", {**admin, "If-Match": '"2"'}
-    renamed = client.patch(url, headers=version, json={"properties": {"name": "北京燚ＫＴＶ"}})
+    renamed = client.patch(url, headers=at(2), json={"properties": {"name": "北京燚ＫＴＶ"}})
     assert renamed.status_code == 200, renamed.text  # full-width, as an IME types it
     assert [h["id"] for h in _hits(client, admin, "燚ｋｔ", layers="units")] == [feature]
     assert _hits(client, admin, "燚kt", layers="units") == []  # ILIKE tells the widths apart
-    deleted = client.delete(url, headers={**admin, "If-Match": '"3"'})
+    deleted = client.delete(url, headers=at(3))
     assert deleted.status_code == 204
 
 
