@@ -41,7 +41,7 @@ _NULL = pa.scalar(struct.pack("!i", -1), pa.binary())
 _EPOCH_2000_DAYS = 10_957  # days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_ELEMENT_OID = {"text": 25, "int8": 20}
+_ELEMENT_OID = {"text": 25, "int8": 20, "int4": 23}
 # A field of a one-dimensional int4[] without NULLs: its size, then the array's header.
 _ARRAY_HEAD = [("size", ">i4"), ("ndim", ">i4"), ("nulls", ">i4"), ("oid", ">u4"),
                ("length", ">i4"), ("lower", ">i4")]  # fmt: skip
@@ -176,7 +176,7 @@ def _grams(values: pd.Series) -> Fields:
     counts = np.diff(offsets)
     head = np.empty(len(counts), dtype=_ARRAY_HEAD)
     head["size"], head["ndim"], head["nulls"] = 20 + 8 * counts, 1, 0
-    head["oid"], head["length"], head["lower"] = 23, counts, 1
+    head["oid"], head["length"], head["lower"] = _ELEMENT_OID["int4"], counts, 1
     items = np.empty(len(grams), dtype=[("size", ">i4"), ("value", ">i4")])
     items["size"], items["value"] = 4, grams
     buffers = [None, pa.py_buffer((8 * offsets).astype(np.int32)), pa.py_buffer(items.tobytes())]
