@@ -22,7 +22,9 @@ from layers.migrate import upgrade
 from layers.settings import ClusterSettings, DatabaseSettings, SecuritySettings, Settings
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
+# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
+SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
 
 def _server_url() -> str:
