@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import register_error_handlers
+from api.guard import UnstorableTextGuard
 from api.ogc import routes as ogc
 from api.routes import (
     auth,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.tile_cache = tile_cache
     register_error_handlers(app)
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
+    app.add_middleware(UnstorableTextGuard)  # outermost: it guards the tiles' fast path too
     for module in (
         health,
         auth,

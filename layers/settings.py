@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,7 +80,27 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The bureau's time zone (IANA name): the day a date means, times without one.",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the bureau's time zone."""
+        return ZoneInfo(self.timezone)
