@@ -22,7 +22,7 @@ from layers.features.timespan import TimeInterval
 from layers.settings import Settings
 from layers.values import storable_instant
 
-MAX_VERSION_DIGITS = 9  # versions are PostgreSQL integers
+MAX_VERSION_DIGITS = 10  # versions are PostgreSQL integers (< 2**31)
 
 
 def get_settings(request: Request) -> Settings:
