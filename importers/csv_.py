@@ -15,6 +15,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from importers.base import Importer, SourceTable, text_frame
 from importers.files import detect_encoding
+from importers.formulas import unescape_csv_frame
 from layers.errors import InvalidInput
 
 _SNIFF_BYTES = 1 << 20
@@ -103,8 +104,10 @@ class CSVImporter(Importer):
     name = "csv"
 
     def read(self) -> SourceTable:
-        """Return the rows of the file as text."""
-        return read_delimited(self, self.name)
+        """Return the rows of the file as text (formula escapes of our exports undone)."""
+        table = read_delimited(self, self.name)
+        table.columns = unescape_csv_frame(table.columns)
+        return table
 
 
 class XLSXImporter(Importer):

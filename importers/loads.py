@@ -81,7 +81,8 @@ class RebuiltLoad:
         self.session, self.spec, self.request, self.rows, self.actor = (
             session, spec, request, rows, actor)  # fmt: skip
         self.load = ShadowLoad(session=session, spec=spec, schema=schema, columns=columns)
-        self.staged = request.mode == "upsert" and matched > 0
+        # Rows matched by feature id carry an ``id`` column, which only a merge can take.
+        self.staged = request.mode == "upsert" and (matched > 0 or "id" in columns)
         self.load.start(staged_as=UPSERT_STAGING if self.staged else None)
 
     def write(self, data: bytes) -> None:
@@ -128,7 +129,7 @@ def open_load(session: Session, spec: LayerSpec, request: ImportRequest, rows: C
     """Return where the import's rows go (None for a dry run); ``matched``: ids that exist."""
     if request.dry_run:
         return None
-    columns = copy_columns(spec, rows.attributes)
+    columns = copy_columns(spec, rows.attributes, by_id=rows.feature_id is not None)
     schema = bulk_schema(session, spec, len(rows))
     if schema is None:
         return InPlaceLoad(session, spec, request, columns, rows, actor)

@@ -99,9 +99,12 @@ def export(
         path = output or Path(default_export_name(spec, fmt, crs))
         actor = _actor(as_user, settings)
         with transaction(make_sessionmaker(make_engine(settings))) as session:
-            count = export_layer(session=session, spec=spec, actor=actor, fmt=fmt, crs=crs,
-                                 path=path)  # fmt: skip
+            done = export_layer(session=session, spec=spec, actor=actor, fmt=fmt, crs=crs,
+                                path=path)  # fmt: skip
     except WarroomError as exc:
         console.print(f"[red]export failed:[/red] {exc.message}")
         raise typer.Exit(2) from exc
-    console.print(f"exported {count} features of {layer} to {path} ({fmt}, {crs})")
+    console.print(f"exported {done.count} features of {layer} to {path} ({fmt}, {crs})",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+    for note in done.notes:
+        console.print(f"  note: {note}", soft_wrap=True, highlight=False)
