@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,11 +20,35 @@ class DatabaseSettings(BaseSettings):
 
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of an existing PostGIS; unset means the local cluster.",
+        description="URL of an existing PostGIS (postgresql://, postgres:// or "
+        "postgresql+psycopg2://); unset means the local cluster.",
     )
     pool_size: int = Field(default=8, ge=1, le=200)
     max_overflow: int = Field(default=8, ge=0, le=200)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+    @field_validator("url")
+    @classmethod
+    def _psycopg2_url(cls, url: str | None) -> str | None:
+        """Write every PostgreSQL URL form with the driver we ship (psycopg2).
+
+        Parts the URL leaves out stay out: libpq fills them from PGHOST, PGPORT, PGUSER,
+        PGPASSWORD, PGDATABASE and ~/.pgpass wherever a connection is made from the URL.
+        """
+        if not url:
+            return None
+        example = "write postgresql://user:password@host:port/database"
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {example}") from None
+        backend, _, driver = parsed.drivername.partition("+")
+        if backend not in ("postgresql", "postgres"):
+            raise ValueError(f"{backend}:// is not PostgreSQL; {example}")
+        if driver not in ("", "psycopg2"):
+            raise ValueError(f"driver {driver!r} is not installed (psycopg2 is); {example}")
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
 
 
 class ClusterSettings(BaseSettings):

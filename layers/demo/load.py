@@ -62,6 +62,21 @@ class LoadReport:
         """Return the wall time of the whole load."""
         return sum(self.seconds.values())
 
+    def summary(self) -> list[tuple[str, int | None, float]]:
+        """Return (layer, rows, seconds) per loaded layer, then (step, None, seconds) per step left.
+
+        A layer's seconds are those of its own steps (copy, jurisdiction, indexes).
+        """
+        per_layer = {table: 0.0 for table in self.counts}
+        others: list[tuple[str, int | None, float]] = []
+        for step, seconds in self.seconds.items():
+            table = step.partition(" ")[2]
+            if table in per_layer:
+                per_layer[table] += seconds
+            else:
+                others.append((step, None, seconds))
+        return [*((t, self.counts[t], s) for t, s in per_layer.items()), *others]
+
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
         """Add the wall time of the block to ``step``."""
