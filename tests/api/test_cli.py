@@ -111,15 +111,12 @@ def walled_role(server_url: str) -> Iterator[URL]:
         admin.dispose()
 
 
-def _as_written(url: URL, scheme: str) -> str:
-    return url.render_as_string(hide_password=False).replace("postgresql+psycopg2://", scheme, 1)
-
-
 @pytest.mark.parametrize("scheme", ["postgresql://", "postgres://", "postgresql+psycopg2://"])
 def test_migrate_accepts_every_postgresql_url_form(
     database_url: str, scheme: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WARROOM_DATABASE_URL", _as_written(make_url(database_url), scheme))
+    written = database_url.replace("postgresql+psycopg2://", scheme)
+    monkeypatch.setenv("WARROOM_DATABASE_URL", written)
     result = runner.invoke(app, ["migrate"])
     assert result.exit_code == 0, result.output
     assert "migrations applied" in result.output
@@ -130,13 +127,14 @@ def test_libpq_settings_fill_what_the_url_leaves_out(
 ) -> None:
     url = make_url(database_url)
     monkeypatch.setenv("WARROOM_DATABASE_URL", "postgresql://")
+    monkeypatch.setenv("WARROOM_ADMIN_PASSWORD", "admin-password-123")
     for name, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
                         ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):  # fmt: skip
         if value is None:
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, str(value))
-    result = runner.invoke(app, ["migrate"])
+    result = runner.invoke(app, ["ensure-admin"])  # needs the migrated database, no other
     assert result.exit_code == 0, result.output
 
 
@@ -227,6 +225,19 @@ def test_a_role_that_cannot_create_postgis_is_one_line(
     line = _one_line(result.output)
     assert 'permission denied to create extension "postgis"' in line
     assert "a superuser must first run CREATE EXTENSION postgis" in line
+
+
+def test_a_database_with_postgis_but_not_migrated_is_one_line(
+    walled_role: URL, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    superuser = create_engine(make_url(server_url).set(database=walled_role.database))
+    with superuser.begin() as conn:
+        conn.execute(text("CREATE EXTENSION postgis"))
+    superuser.dispose()
+    monkeypatch.setenv("WARROOM_DATABASE_URL", walled_role.render_as_string(hide_password=False))
+    result = runner.invoke(app, ["ensure-admin"])
+    assert result.exit_code == 1
+    assert "lacks this version's tables; run `warroom migrate`" in _one_line(result.output)
 
 
 # --- the demo load reads as a setup step --------------------------------------------------
