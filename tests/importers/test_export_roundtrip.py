@@ -255,3 +255,22 @@ def test_a_shapefile_cut_is_reported_and_the_full_text_travels_with_it(
     assert len(kept) == 2 and all(len(k["value"].encode()) > 254 for k in kept)
     units = warroom("export", "--layer", "units", "--format", "shp", "-o", str(tmp_path / "u.zip"))
     assert "external_id -> external_i" in units and "(field address, name)" in units
+
+
+def test_real_bus_stops_go_back_from_a_gcj02_shapefile(
+    cli: Engine, shared_data: Path, tmp_path: Path
+) -> None:
+    source = shared_data / "bus_stops_2012_gcj02.geojson"
+    loaded = warroom("import", str(source), "--layer", "bus_stations", "--crs", "gcj02")
+    assert "inserted 18832," in loaded  # none has an external id
+    before = snapshot(cli, "bus_stations")
+    path = tmp_path / "stops_gcj02.zip"
+    output = " ".join(
+        warroom("export", "--layer", "bus_stations", "--format", "shp", "--crs", "gcj02",
+                "-o", str(path)).split()
+    )  # fmt: skip
+    assert "12 text values longer than 254 bytes (field lines) are cut" in output
+    again = warroom("import", str(path), "--layer", "bus_stations", "--mode", "upsert")
+    assert "(shapefile, gcj02, mode upsert)" in " ".join(again.split())
+    assert "inserted 0, updated 18832," in again and "12 of 12 long text values put back" in again
+    assert_same(before, snapshot(cli, "bus_stations"))
