@@ -140,8 +140,8 @@ def _load(
     if not request.dry_run:
         staging.lock_layer(session, spec)
     rules = _rules(session, spec, request, actor, rows, max_vertices)
-    if request.mode == "upsert":
-        report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds))  # where they were
+    if request.mode == "upsert":  # where they were (Python floats: they become SQL parameters)
+        report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds.tolist()))
     writer = open_load(session, spec, request, rows, actor, len(rules.existing))
     rejects: list[tuple[int, str]] = []
     committed = False

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from typer.testing import CliRunner
 
 from api.cli.main import app
+from importers import loads
 from importers.writers import WRITE_FORMATS
 from layers.features.registry import get_layer
 
@@ -274,3 +275,16 @@ def test_real_bus_stops_go_back_from_a_gcj02_shapefile(
     assert "(shapefile, gcj02, mode upsert)" in " ".join(again.split())
     assert "inserted 0, updated 18832," in again and "12 of 12 long text values put back" in again
     assert_same(before, snapshot(cli, "bus_stations"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg"])
+def test_a_bulk_load_matches_by_id_too(
+    seeded: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.setattr(loads, "BULK_ROWS", 1)  # the rebuild-and-swap path of a million rows
+    before = snapshot(seeded, "units")
+    path = tmp_path / f"units{WRITE_FORMATS[fmt][0]}"
+    warroom("export", "--layer", "units", "--format", fmt, "-o", str(path))
+    output = warroom("import", str(path), "--layer", "units", "--mode", "upsert")
+    assert f"inserted 0, updated {len(before)}," in output
+    assert_same(before, snapshot(seeded, "units"))
