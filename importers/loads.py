@@ -15,13 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from importers import staging
+from importers.boundaries import replace_boundaries
 from importers.convert import ConvertedRows
 from importers.encode import copy_columns
 from importers.layer_schema import LayerSchema, read_schema
 from importers.report import ImportReport, ImportRequest
 from importers.shadow import ShadowLoad
 from layers.accounts.scope import Actor
-from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
+from layers.features.jurisdiction import BOUNDARY_TABLES
 from layers.features.registry import LayerSpec
 
 ProgressFn = Callable[[str, int, int], None]
@@ -58,6 +59,11 @@ class InPlaceLoad:
 
     def finish(self, report: ImportReport, step: ProgressFn) -> None:
         session, spec = self.session, self.spec
+        if self.request.mode == "replace" and spec.table in BOUNDARY_TABLES:
+            report.deleted, report.inserted, report.updated, gone = replace_boundaries(
+                session, spec, self.columns, self.actor.scope)  # fmt: skip
+            report.bbox = staging.union_bounds(report.bbox, gone)
+            return
         if self.request.mode == "replace":
             report.deleted, gone = staging.delete_in_scope(session, spec, self.actor.scope)
             report.bbox = staging.union_bounds(report.bbox, gone)
@@ -65,8 +71,6 @@ class InPlaceLoad:
             session, spec, self.columns, attributes=self.rows.attributes,
             mapped=self.rows.mapped, upsert=self.request.mode == "upsert",
         )  # fmt: skip
-        if spec.table in BOUNDARY_TABLES:
-            assign_jurisdiction(session, spec.table)
 
     def close(self, committed: bool) -> None:
         self.cursor.close()
