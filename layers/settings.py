@@ -99,6 +99,30 @@ class FeatureSettings(BaseSettings):
     max_limit: int = Field(default=10_000, ge=1)
 
 
+class LimitSettings(BaseSettings):
+    """What one request may cost: body sizes, spatial question sizes, queries at once."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_LIMITS_", extra="ignore")
+
+    max_body_bytes: int = Field(
+        default=2 * 1024**2, ge=1024, description="Any request body (imports have their own cap)."
+    )
+    login_body_bytes: int = Field(default=16 * 1024, ge=256)
+    query_max_vertices: int = Field(
+        default=2_000, ge=2, description="Vertices of a line or shape grown by a distance."
+    )
+    query_max_area_km2: float = Field(
+        default=2_000.0, gt=0, description="Area of a line or shape grown by a distance."
+    )
+    queries_per_user: int = Field(
+        default=2, ge=1, description="Spatial queries of one user at once, per worker."
+    )
+    queries_total: int = Field(
+        default=8, ge=1, description="Spatial queries at once per worker (below the pool size)."
+    )
+    retry_after_s: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -114,6 +138,7 @@ class Settings(BaseSettings):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @field_validator("timezone")
     @classmethod
