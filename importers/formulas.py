@@ -24,12 +24,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["escape_csv_value", "is_formula_like", "unescape_csv_frame"]
+__all__ = ["escape_csv_column", "escape_csv_value", "is_formula_like", "unescape_csv_frame"]
 
 _SIGNS = "=+\\-@\t\r＝＋－＠"
-_NEEDS_QUOTE = re.compile(f"'*[{_SIGNS}]")
+_NEEDS_QUOTE = f"^'*[{_SIGNS}]"
 _ESCAPED = f"^'+[{_SIGNS}]"
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"  # Python's re and Arrow's RE2
 
 
 def is_formula_like(value: str) -> bool:
@@ -42,7 +42,7 @@ def is_formula_like(value: str) -> bool:
     >>> is_formula_like("'＝1+1"), is_formula_like("天安门")
     (True, False)
     """
-    return _NEEDS_QUOTE.match(value) is not None and _NUMBER.fullmatch(value) is None
+    return re.match(_NEEDS_QUOTE, value) is not None and re.match(_NUMBER, value) is None
 
 
 def escape_csv_value(value: object) -> object:
@@ -56,6 +56,21 @@ def escape_csv_value(value: object) -> object:
     if isinstance(value, str) and is_formula_like(value):
         return "'" + value
     return value
+
+
+def escape_csv_column(values: pd.Series) -> pd.Series:
+    """Return a column with ``escape_csv_value`` applied (vectorised for text columns)."""
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return values
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":  # mixed: numbers stay
+        return pd.Series([escape_csv_value(v) for v in values], index=values.index, dtype=object)
+    text = pa.array(values, pa.string(), from_pandas=True)
+    formula = pc.and_(pc.match_substring_regex(text, _NEEDS_QUOTE),
+                      pc.invert(pc.match_substring_regex(text, _NUMBER)))  # fmt: skip
+    needs = np.asarray(pc.fill_null(formula, False))
+    if not needs.any():
+        return values
+    return values.where(~needs, "'" + values.astype(object).where(needs, ""))
 
 
 def unescape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:

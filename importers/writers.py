@@ -28,7 +28,7 @@ from pyproj import CRS
 
 from importers.base import GeometryArray
 from importers.dbf import write_shapefile_zip
-from importers.formulas import escape_csv_value, is_formula_like
+from importers.formulas import escape_csv_column, is_formula_like
 from layers.errors import InvalidInput
 
 # Format -> (file suffix, GDAL driver or None when we write it ourselves).
@@ -81,10 +81,7 @@ def with_coordinate_columns(
 
 def _csv(frame: pd.DataFrame) -> bytes:
     """Return UTF-8 CSV (BOM for Excel): formula-like text escaped, every text quoted."""
-    escaped = frame.copy()
-    for column in escaped.columns:
-        if not pd.api.types.is_numeric_dtype(escaped[column].dtype):
-            escaped[column] = [escape_csv_value(v) for v in escaped[column]]
+    escaped = pd.DataFrame({column: escape_csv_column(frame[column]) for column in frame.columns})
     text = escaped.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
     return text.encode("utf-8-sig")
 
