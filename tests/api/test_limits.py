@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +20,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from importers.settings import ImportSettings
 from layers.accounts.roles import Role
 from layers.settings import DatabaseSettings, LimitSettings, Settings
+from tests.importers.test_limits import million_columns
 from tests.utils.users import bearer, make_user
 
 # A polygon around the city centre: the query reads the units table (which a test locks).
@@ -229,3 +232,19 @@ def test_a_statement_timeout_says_so(
     answer = response.json()
     assert answer["code"] == "QueryTimeout"
     assert "took longer than 0.2 s" in answer["detail"] and "narrow it" in answer["detail"]
+
+
+def test_a_million_column_csv_is_a_422_at_upload(
+    client: TestClient, session_factory: sessionmaker[Session], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(client.app.state, "import_settings", ImportSettings(work_dir=tmp_path),  # type: ignore[attr-defined]
+                        raising=False)  # fmt: skip
+    commander = bearer(client, make_user(session_factory, Role.COMMANDER))
+    wide = million_columns()
+    response = client.post("/api/imports?layer=units", headers=commander,
+                           files={"file": ("wide.csv", wide, "text/csv")},
+                           data={"dry_run": "true"})  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert "header line is longer than 65,536 bytes" in response.json()["detail"]
+    assert list(tmp_path.iterdir()) == []  # no job, no file left
