@@ -11,6 +11,7 @@ from api.bodies import document_bodies
 from api.errors import register_error_handlers
 from api.guard import UnstorableTextGuard
 from api.limits import RequestLimits
+from api.links import TrustedHosts
 from api.ogc import routes as ogc
 from api.routes import (
     auth,
@@ -71,7 +72,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     register_error_handlers(app)
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
-    app.add_middleware(RequestLimits)  # outermost: no body is read before its caps and login
+    app.add_middleware(RequestLimits)  # no body is read before its caps and login
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts)  # outermost (api/links.py)
     app.state.query_slots = QuerySlots(settings.limits)
     for module in (
         health,

@@ -61,11 +61,15 @@ def bearer_token(request: Request, settings: SettingsDep) -> str:
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
+def source_of(request: Request) -> str:
+    """Return the caller's network address: the peer's (X-Forwarded-For is not trusted)."""
+    return request.client.host if request.client else "?"
+
+
 def client_of(request: Request) -> str | None:
-    """Return a short description of the caller for the audit log."""
-    host = request.client.host if request.client else "?"
+    """Return a short description of the caller for the audit log: its address, then agent."""
     agent = request.headers.get("user-agent", "")[:150]
-    return f"{host} {agent}".strip()
+    return f"{source_of(request)} {agent}".strip()
 
 
 def current_actor(

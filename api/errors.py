@@ -14,7 +14,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
-    AccountLocked,
     Conflict,
     InvalidInput,
     NotAuthenticated,
@@ -31,7 +30,6 @@ QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     NotFound: 404,
     InvalidInput: 422,
-    AccountLocked: 423,
     NotAuthenticated: 401,
     PermissionDenied: 403,
     PreconditionRequired: 428,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import CurrentActor, SessionDep, bearer_token, current_actor, get_settings
 from api.errors import error_response
+from api.links import public_base
 from layers.accounts.scope import Actor
 from layers.accounts.service import hash_token
 from tiles.cache import EncodedTile
@@ -173,7 +174,7 @@ def read_tilejson(
     """Return the TileJSON 3.0 of one or more comma-separated layers."""
     specs = parse_layers(layers)
     layer_filters(specs, filter_text)  # a bad filter fails here, not in every tile
-    url = f"{str(request.base_url).rstrip('/')}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt"
+    url = f"{public_base(request)}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt"
     if filter_text:
         url += f"?filter={quote(filter_text, safe='')}"
     bounds = visible_bounds(session=session, specs=specs, actor=actor)
