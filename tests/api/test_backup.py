@@ -273,3 +273,17 @@ def test_restore_migrates_a_backup_of_an_older_schema(
     assert code == 0 and "migrated" in output, output
     with _engine(older_schema_url).connect() as conn:
         assert is_current(conn)
+
+
+def test_restore_recreates_a_lost_database(sealed: tuple[str, Path]) -> None:
+    url, good = sealed
+    lost = make_url(url).set(database=f"{make_url(url).database}_lost")
+    lost_url = lost.render_as_string(hide_password=False)
+    code, output = _invoke(lost_url, "restore", str(good))
+    assert code == 0, output
+    assert "kept as" not in output
+    manifest = json.loads((good / MANIFEST_FILE).read_text())
+    restored = fingerprint(lost_url)
+    assert restored["units"][0] == manifest["row_counts"]["units"]
+    assert restored["audit_log"][0] == manifest["row_counts"]["audit_log"] + 1
+    assert _databases(lost_url) == {lost.database}
