@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api.ops.context import note_user
 from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
 from layers.accounts.service import hash_token, resolve_session
@@ -81,9 +82,11 @@ def current_actor(
     client = client_of(request)
     cached = cache.get(digest)
     if cached is not None:
+        note_user(cached.user_id)
         return replace(cached, client=client)
     actor = resolve_session(session=session, token=token, policy=settings.security, client=client)
     cache.put(digest, actor)
+    note_user(actor.user_id)
     return actor
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -131,6 +131,23 @@ class LimitSettings(BaseSettings):
     retry_after_s: int = Field(default=2, ge=1)
 
 
+class OpsSettings(BaseSettings):
+    """Logs and metrics: how the process reports on itself."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_OPS_", extra="ignore")
+
+    log_format: Literal["json", "plain"] = Field(
+        default="json", description="One JSON object per line, or plain text for a terminal."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="Bearer token a Prometheus scraper may send to GET /metrics instead of "
+        "an admin, security_admin or auditor session; unset means sessions only.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -157,6 +174,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @field_validator("timezone")
     @classmethod
