@@ -47,7 +47,9 @@ def test_trusted_hosts_build_links_from_the_host_asked_for(
 @pytest.fixture(scope="module")
 def public(settings: Settings, city: None) -> Iterator[TestClient]:
     """The app behind a reverse proxy at ``PUBLIC``, reached by its own address."""
-    configured = settings.model_copy(update={"public_url": PUBLIC})
+    configured = settings.model_copy(
+        update={"public_url": PUBLIC, "trusted_hosts": ["*.tiles.bureau.local"]}
+    )
     with TestClient(create_app(configured), base_url="http://127.0.0.1:8000") as app_client:
         yield app_client
 
@@ -91,3 +93,14 @@ def test_the_public_host_is_trusted_and_others_are_not(
 ) -> None:
     assert public.get("/ogc", headers=admin | {"Host": "warroom.bureau.local"}).status_code == 200
     assert public.get("/ogc", headers=admin | EVIL).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [("a.tiles.bureau.local", 200), ("A.TILES.bureau.local:8443", 200), ("[::1]:8000", 200),
+     ("tiles.bureau.local.evil.example", 400), ("eviltiles.bureau.local", 400), ("", 400)],
+)  # fmt: skip
+def test_trusted_host_patterns(
+    public: TestClient, admin: dict[str, str], host: str, status: int
+) -> None:
+    assert public.get("/ogc", headers=admin | {"Host": host}).status_code == status
