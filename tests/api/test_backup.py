@@ -210,14 +210,24 @@ def _resealed_as_newer_schema(backup: Path) -> None:
     path.write_text(json.dumps(document))
 
 
+def _resealed_with_a_wrong_count(backup: Path) -> None:
+    """A manifest that passes its digest but not the restored database's counts."""
+    path = backup / MANIFEST_FILE
+    document = json.loads(path.read_text())
+    document["row_counts"]["units"] += 1
+    document["manifest_sm3"] = manifest_digest(document)
+    path.write_text(json.dumps(document))
+
+
 @pytest.mark.parametrize(
     ("tamper", "said"),
     [
         (_flip_a_dump_byte, f"{DUMP_FILE} does not match the manifest"),
         (_edit_a_count, "manifest's SM3 digest does not match"),
         (_resealed_as_newer_schema, "schema revision '9999' is newer"),
+        (_resealed_with_a_wrong_count, "restored row counts differ from the manifest's: units"),
     ],
-    ids=["dump", "manifest", "newer-schema"],
+    ids=["dump", "manifest", "newer-schema", "counts"],
 )
 def test_restore_refuses_a_tampered_backup_and_touches_nothing(
     sealed: tuple[str, Path], tmp_path: Path, tamper: Callable[[Path], None], said: str
