@@ -15,7 +15,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -179,6 +179,8 @@ def test_a_scraper_may_use_the_configured_token(settings: Settings, city: None) 
         assert allowed.status_code == 200 and "warroom_http_requests_total" in allowed.text
         wrong = app_client.get("/metrics", headers={"Authorization": f"Bearer {token}y"})
         assert wrong.status_code == 401
+    with pytest.raises(ValidationError, match="must be 24 characters or more"):
+        OpsSettings(metrics_token=SecretStr("too-short-to-guess-hard"))
 
 
 def _raw_get(client: TestClient, path: str, request_id: bytes) -> dict[bytes, bytes]:
