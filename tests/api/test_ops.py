@@ -149,7 +149,7 @@ def test_metrics_need_a_monitoring_role(
 
 
 def test_metrics_count_requests_by_route_template(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], settings: Settings
 ) -> None:
     before = samples(client, admin)
     for feature_id in (1, 2, 3):
@@ -166,7 +166,7 @@ def test_metrics_count_requests_by_route_template(
     assert after[latency] == before.get(latency, 0.0) + 3
     plain = frozenset[tuple[str, str]]()
     assert after[("warroom_tile_cache_hits_total", plain)] >= 1  # the second tile was cached
-    assert after[("warroom_db_pool_size", plain)] == 8
+    assert after[("warroom_db_pool_size", plain)] == settings.database.pool_size
     assert ("warroom_tile_pool_in_use", plain) in after
     assert after[("warroom_stream_clients", plain)] == 0
 
