@@ -1,6 +1,7 @@
 """Rerun the denial-of-service probes of issue #12 (points 1-3) against a real server.
 
-    flock /tmp/warroom-bench.lock .venv/bin/python bench/probes.py --baseline /tmp/warroom-base
+    git archive 3a877c3 | tar -x -C /tmp/warroom-base   # the code before the change
+    flock /tmp/warroom-bench.lock .venv/bin/python -m bench.probes --baseline /tmp/warroom-base
 
 Serves the app with uvicorn (1 worker) on 127.0.0.1 on the demo city of
 ``bench/query.py``'s database (created and loaded if missing), a fresh server per
@@ -14,6 +15,7 @@ connection of its own and the server's resident memory (VmRSS) is sampled.
   a 202 job is followed until it ends (or ``--job-timeout``);
 - **spatial**: sixteen queries of one planner at once: a 10,000-point line grown by
   50 km, limit 10,000; a login is timed in the middle;
+- **heavy**: the same with lines just within the caps (2,000 points, 15 km: 1,600 km²);
 - **idle**: nothing, for the health latency this machine gives anyway;
 - **import**: a legitimate dry-run import of ``--rows`` units; memory after it ends.
 """
@@ -266,11 +268,17 @@ def probe_idle(base: str, pid: int, outcome: Outcome) -> None:
     asyncio.run(watched(base, pid, asyncio.sleep(0), outcome))
 
 
-def probe_spatial(base: str, pid: int, outcome: Outcome) -> None:
-    """Sixteen 10,000-point lines grown by 50 km at once, one planner; a login meanwhile."""
+def probe_spatial(base: str, pid: int, outcome: Outcome, *, vertices: int = 10_000,
+                  buffer_m: float = 50_000) -> None:  # fmt: skip
+    """Sixteen ``vertices``-point lines (30 km) grown by ``buffer_m`` at once, one planner.
+
+    A login is timed in the middle.
+    """
     auth = {"Authorization": f"Bearer {token(base, 'probe-planner')}"}
-    line = [[round(116.25 + i * 3e-5, 6), round(39.9 + (i % 2) * 1e-4, 6)] for i in range(10_000)]
-    body = json.dumps({"layers": ["units"], "line": line, "buffer_m": 50_000, "limit": 10_000})
+    step = 0.3 / vertices
+    line = [[round(116.25 + i * step, 6), round(39.9 + (i % 2) * 1e-4, 6)]
+            for i in range(vertices)]  # fmt: skip
+    body = json.dumps({"layers": ["units"], "line": line, "buffer_m": buffer_m, "limit": 10_000})
     auth["Content-Type"] = "application/json"
 
     async def one(client: httpx.AsyncClient) -> None:
@@ -282,7 +290,7 @@ def probe_spatial(base: str, pid: int, outcome: Outcome) -> None:
             outcome.notes.append(f"{answer.status_code}: {answer.json()['detail'][:80]}")
 
     async def login() -> None:
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(1.0)
         started = time.perf_counter()
         async with httpx.AsyncClient(base_url=base, timeout=600) as client:
             answer = await client.post("/api/auth/login", json={"username": "probe-commander",
@@ -318,7 +326,7 @@ def main() -> None:
     parser.add_argument("--baseline", default="", help="checkout of the code before the change")
     parser.add_argument("--job-timeout", type=float, default=90.0)
     parser.add_argument("--rows", type=int, default=300_000)
-    parser.add_argument("--probes", default="idle,bodies,spatial,csv,import")
+    parser.add_argument("--probes", default="idle,bodies,spatial,heavy,csv,import")
     args = parser.parse_args()
     url = prepare_database(args.units, args.seed, args.database, reload=False)
     ensure_users(url)
@@ -326,6 +334,7 @@ def main() -> None:
         "idle": probe_idle,
         "bodies": probe_bodies,
         "spatial": probe_spatial,
+        "heavy": lambda b, p, o: probe_spatial(b, p, o, vertices=2_000, buffer_m=15_000),
         "csv": lambda b, p, o: upload(b, p, o, "wide.csv", wide_csv(), args.job_timeout),
         "import": lambda b, p, o: upload(b, p, o, "units.csv", units_csv(args.rows),
                                          args.job_timeout),
