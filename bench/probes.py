@@ -286,8 +286,10 @@ def probe_spatial(base: str, pid: int, outcome: Outcome, *, vertices: int = 10_0
         answer = await client.post("/api/spatial/query", content=body, headers=auth)
         outcome.seconds.append(time.perf_counter() - started)
         outcome.statuses[answer.status_code] += 1
-        if answer.status_code >= 400 and len(outcome.notes) < 3:
-            outcome.notes.append(f"{answer.status_code}: {answer.json()['detail'][:80]}")
+        if answer.status_code >= 400:
+            note = f"{answer.status_code}: {answer.json()['detail'][:100]}"
+            if note not in outcome.notes:  # each distinct answer once
+                outcome.notes.append(note)
 
     async def login() -> None:
         await asyncio.sleep(1.0)
@@ -349,9 +351,10 @@ def main() -> None:
             rows.append(summary(name, probe, outcome))
             print(rows[-1], flush=True)
     print(
-        "\n| code | probe | answers | slowest s | health p50 / p95 / max ms | peak RSS MB | notes |"
+        "\n| code | probe | answers | slowest s | health p50 / p95 / max ms "
+        "| health > 100 ms | peak RSS MB | notes |"
     )
-    print("|---|---|---|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---|")
     print("\n".join(rows))
 
 
