@@ -17,6 +17,7 @@ from api.routes import (
     health,
     imports,
     layers,
+    records,
     search,
     spatial,
     tiles,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         tiles,
         imports,
         exports,
+        records,
     ):
         app.include_router(module.router)
     return app

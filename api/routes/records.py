@@ -1,0 +1,137 @@
+"""Records on features: a feature's timeline, and create/read/transition per record kind."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from geoalchemy2.shape import to_shape
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentActor, LayerDep, LimitDep, SessionDep
+from api.routes.features import parse_if_match
+from api.schemas.records import (
+    ActionPublic,
+    FeatureRefIn,
+    RecordCreate,
+    RecordPublic,
+    RecordsPublic,
+    TransitionIn,
+    TransitionPublic,
+)
+from layers.accounts.scope import Actor
+from layers.records.catalog import KINDS, get_kind
+from layers.records.kinds import RecordKind
+from layers.records.models import Record
+from layers.records.service import (
+    allowed_steps,
+    create_record,
+    feature_timeline,
+    history_of,
+    links_of,
+    read_record,
+    transition_record,
+)
+
+router = APIRouter(tags=["records"])
+
+# Where each kind's own routes live.
+KIND_PATHS = {"task": "/api/tasks"}
+Names = Annotated[list[str] | None, Query(max_length=20)]
+
+
+def to_public(record: Record, kind: RecordKind) -> RecordPublic:
+    """Return the summary of a record, as timelines list it."""
+    point = to_shape(record.geom).coords[0] if record.geom is not None else None
+    return RecordPublic(
+        id=record.id, kind=record.kind, topic=record.topic, state=record.state,
+        state_title=kind.workflow.titles.get(record.state, record.state), title=record.title,
+        priority=record.priority, due_at=record.due_at, details=record.details,
+        location=(point[0], point[1]) if point is not None else None,
+        district_id=record.district_id, precinct_id=record.precinct_id, version=record.version,
+        created_at=record.created_at, updated_at=record.updated_at,
+    )  # fmt: skip
+
+
+def to_full(session: Session, record: Record, actor: Actor, response: Response) -> RecordPublic:
+    """Return a record with its features, history and the actions the reader may take."""
+    kind = get_kind(record.kind)
+    response.headers["ETag"] = f'"{record.version}"'
+    public = to_public(record, kind)
+    public.features = [FeatureRefIn(layer=f.layer, id=f.id) for f in links_of(session, record.id)]
+    public.history = [
+        TransitionPublic(action=t.action, from_state=t.from_state, to_state=t.to_state,
+                         actor=t.actor_name, at=t.at, note=t.note)
+        for t in history_of(session, record.id)
+    ]  # fmt: skip
+    public.actions = [
+        ActionPublic(action=s.action, title=s.title, to_state=s.target)
+        for s in allowed_steps(record, kind, actor)
+    ]
+    return public
+
+
+@router.get("/api/layers/{layer}/features/{feature_id}/records")
+def list_feature_records(
+    spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor, limit: LimitDep,
+    kind: Names = None, state: Names = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> RecordsPublic:  # fmt: skip
+    """Return a feature's records of every kind, newest first (``?kind=task&state=...``)."""
+    for name in kind or ():
+        get_kind(name)
+    page = feature_timeline(
+        session=session, spec=spec, feature_id=feature_id, actor=actor,
+        kinds=kind or (), states=state or (), limit=limit, cursor=cursor,
+    )  # fmt: skip
+    data = [to_public(r, KINDS[r.kind]) for r in page.records]
+    return RecordsPublic(data=data, count=len(data), next=page.next_cursor)
+
+
+@router.get("/api/records/{record_id}")
+def read_any_record(
+    record_id: int, session: SessionDep, actor: CurrentActor, response: Response
+) -> RecordPublic:
+    """Return one record of any kind with its features, history and allowed actions."""
+    record = read_record(session=session, record_id=record_id, actor=actor)
+    return to_full(session, record, actor, response)
+
+
+def kind_router(kind: RecordKind, prefix: str) -> APIRouter:
+    """Return the create, read and transition routes of one record kind under ``prefix``."""
+    routes = APIRouter(prefix=prefix, tags=[kind.id])
+
+    @routes.post("", status_code=201)
+    def create_of_kind(
+        body: RecordCreate, session: SessionDep, actor: CurrentActor, response: Response
+    ) -> RecordPublic:
+        record = create_record(session=session, kind=kind, new=body.to_domain(), actor=actor)
+        response.headers["Location"] = f"{prefix}/{record.id}"
+        return to_full(session, record, actor, response)
+
+    @routes.get("/{record_id}")
+    def read_of_kind(
+        record_id: int, session: SessionDep, actor: CurrentActor, response: Response
+    ) -> RecordPublic:
+        record = read_record(session=session, record_id=record_id, actor=actor, kind=kind)
+        return to_full(session, record, actor, response)
+
+    @routes.post("/{record_id}/transitions")
+    def transition_of_kind(
+        record_id: int, body: TransitionIn, session: SessionDep, actor: CurrentActor,
+        response: Response, if_match: Annotated[str | None, Header(max_length=40)] = None,
+    ) -> RecordPublic:  # fmt: skip
+        record = transition_record(
+            session=session, kind=kind, record_id=record_id, action=body.action,
+            expected_version=parse_if_match(if_match), actor=actor, note=body.note,
+        )  # fmt: skip
+        return to_full(session, record, actor, response)
+
+    create_of_kind.__doc__ = f"Create a {kind.id} about one or more features."
+    read_of_kind.__doc__ = f"Return one {kind.id} with its features, history and actions."
+    transition_of_kind.__doc__ = f"Take a workflow action on a {kind.id} (If-Match: version)."
+    return routes
+
+
+for _kind_id, _prefix in KIND_PATHS.items():
+    router.include_router(kind_router(KINDS[_kind_id], _prefix))

@@ -1,0 +1,109 @@
+"""records: business records on features, their links and workflow history
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-03
+
+One ``records`` table for every kind (tasks, hazards, inspections...: the kind's own
+fields in ``details``), ``record_links`` from a record to any feature of any layer
+(looked up by feature for a feature's timeline) and ``record_transitions``, the
+workflow steps taken.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0014"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "records",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("topic", sa.String(32), nullable=False),
+        sa.Column("state", sa.String(32), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("priority", sa.SmallInteger(), server_default="2", nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("details", JSONB(), server_default="{}", nullable=False),
+        sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=True),
+        sa.Column("district_id", sa.BigInteger(), nullable=True),
+        sa.Column("precinct_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),  # fmt: skip
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["district_id"],
+            ["districts.id"],
+            ondelete="SET NULL",
+            name="fk_records_district_id_districts",
+        ),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["precinct_id"],
+            ["precincts.id"],
+            ondelete="SET NULL",
+            name="fk_records_precinct_id_precincts",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name="pk_records"),
+    )
+    op.create_index("ix_records_geom", "records", ["geom"], postgresql_using="gist")
+    op.create_index("ix_records_kind_state", "records", ["kind", "state"])
+    op.create_index("ix_records_topic", "records", ["topic"])
+    op.create_index("ix_records_district_id", "records", ["district_id"])
+    op.create_index("ix_records_precinct_id", "records", ["precinct_id"])
+    op.create_index("ix_records_due_at", "records", ["due_at"],
+                    postgresql_where=sa.text("due_at IS NOT NULL"))  # fmt: skip
+    op.create_table(
+        "record_links",
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("layer", sa.String(32), nullable=False),
+        sa.Column("feature_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["records.id"],
+            ondelete="CASCADE",
+            name="fk_record_links_record_id_records",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("record_id", "layer", "feature_id", name="pk_record_links"),
+    )
+    op.create_index("ix_record_links_feature", "record_links",
+                    ["layer", "feature_id", "record_id"])  # fmt: skip
+    op.create_table(
+        "record_transitions",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("from_state", sa.String(32), nullable=True),
+        sa.Column("to_state", sa.String(32), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        sa.Column("actor_name", sa.String(64), nullable=False),
+        sa.Column("note", sa.String(2000), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["records.id"],
+            ondelete="CASCADE",
+            name="fk_record_transitions_record_id_records",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name="pk_record_transitions"),
+    )
+    op.create_index("ix_record_transitions_record_id", "record_transitions", ["record_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("record_transitions")
+    op.drop_table("record_links")
+    op.drop_table("records")

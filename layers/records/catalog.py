@@ -1,0 +1,17 @@
+"""Every record kind the product knows, by id."""
+
+from __future__ import annotations
+
+from layers.errors import NotFound
+from layers.records.kinds import RecordKind
+from layers.records.tasks import TASK
+
+KINDS: dict[str, RecordKind] = {kind.id: kind for kind in (TASK,)}
+
+
+def get_kind(kind_id: str) -> RecordKind:
+    """Return the kind called ``kind_id`` or raise ``NotFound`` naming the known kinds."""
+    try:
+        return KINDS[kind_id]
+    except KeyError:
+        raise NotFound(f"unknown record kind {kind_id!r}; known: {', '.join(KINDS)}") from None

@@ -1,0 +1,58 @@
+"""What a record kind is: its workflow, its details' schema, who creates it, its topics.
+
+A kind module (``layers.records.tasks``...) builds one ``RecordKind``;
+``layers.records.catalog`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from layers.accounts.roles import Role
+from layers.errors import InvalidInput
+from layers.records.workflow import Workflow
+
+TOPICS: dict[str, str] = {
+    "internal_security": "内保综合管理",
+    "environment": "环境",
+    "food_drug": "食品药品",
+    "tobacco": "烟草",
+    "intellectual_property": "知识产权",
+    "public_transport": "公交行业",
+    "tourism": "旅游监测",
+}
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of record: id, Chinese title, topics, workflow, details and creators."""
+
+    id: str
+    title: str
+    workflow: Workflow
+    details: type[BaseModel]
+    creators: frozenset[Role]
+    topics: tuple[str, ...] = tuple(TOPICS)
+
+    def check_details(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return ``values`` validated by this kind's schema, JSON-ready, or raise 422."""
+        try:
+            model = self.details.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise InvalidInput(f"invalid {self.id} details: {problems}") from None
+        return model.model_dump(mode="json", exclude_none=True)
+
+    def check_topic(self, topic: str) -> str:
+        """Return ``topic`` if records of this kind may belong to it, or raise 422."""
+        if topic not in self.topics:
+            raise InvalidInput(
+                f"topic {topic!r} has no {self.id} records; use one of {', '.join(self.topics)}"
+            )
+        return topic

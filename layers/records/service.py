@@ -1,0 +1,321 @@
+"""The one door for records: permission, scope, workflow, version, audit and events."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from layers.accounts.roles import Permission
+from layers.accounts.scope import Actor, ScopeKind
+from layers.audit.service import append_event, audited_denials, record_audit
+from layers.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionRequired,
+    VersionConflict,
+)
+from layers.features.registry import LayerSpec, get_layer
+from layers.features.service import get_feature
+from layers.records.kinds import RecordKind
+from layers.records.models import Record, RecordLink, RecordTransition
+from layers.records.workflow import Party, Step, may_take
+
+MAX_LINKS = 5_000
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    """A feature a record concerns: its layer and id."""
+
+    layer: str
+    id: int
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What a client gives to create a record of some kind."""
+
+    title: str
+    topic: str
+    features: Sequence[FeatureRef]
+    details: dict[str, Any]
+    priority: int = 2
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """One page of a feature's records, newest first, and the cursor of the next."""
+
+    records: list[Record]
+    next_cursor: str | None
+
+
+def snapshot(record: Record) -> dict[str, Any]:
+    """Return what the audit log keeps of a record."""
+    return {
+        "kind": record.kind, "topic": record.topic, "state": record.state,
+        "title": record.title, "priority": record.priority,
+        "due_at": record.due_at.isoformat() if record.due_at else None,
+        "details": record.details, "version": record.version,
+    }  # fmt: skip
+
+
+def parties_of(record: Record, actor: Actor) -> set[Party]:
+    """Return the parties ``actor`` is to ``record``: its creator, one of its assignees."""
+    parties: set[Party] = set()
+    if actor.user_id is not None and record.created_by == actor.user_id:
+        parties.add(Party.CREATOR)
+    for assignee in record.details.get("assignees", ()):
+        if (assignee["type"] == "user" and assignee["id"] == actor.user_id) or (
+            assignee["type"] == "unit"
+            and actor.scope.kind is ScopeKind.UNIT
+            and assignee["id"] == actor.scope.id
+        ):
+            parties.add(Party.ASSIGNEE)
+    return parties
+
+
+def _linked_to_unit(session: Session, record_id: int, unit_id: int | None) -> bool:
+    link = session.get(RecordLink, (record_id, "units", unit_id))
+    return link is not None
+
+
+def _visible(session: Session, record: Record, actor: Actor) -> bool:
+    scope = actor.scope
+    if scope.kind is ScopeKind.CITY or parties_of(record, actor):
+        return True
+    if scope.kind is ScopeKind.DISTRICT:
+        return record.district_id == scope.id
+    if scope.kind is ScopeKind.PRECINCT:
+        return record.precinct_id == scope.id
+    return _linked_to_unit(session, record.id, scope.id)
+
+
+def _unknown(record_id: int) -> NotFound:
+    # the same answer for a record elsewhere as for none: ids cannot be enumerated
+    return NotFound(f"there is no record {record_id}")
+
+
+def read_record(
+    *, session: Session, record_id: int, actor: Actor, kind: RecordKind | None = None
+) -> Record:
+    """Return one record (of ``kind``, if given) the actor may see, or raise ``NotFound``."""
+    actor.require(Permission.RECORDS_READ)
+    record = session.get(Record, record_id)
+    if record is None or (kind and record.kind != kind.id) or not _visible(session, record, actor):
+        raise _unknown(record_id)
+    return record
+
+
+def _check_features(session: Session, features: Sequence[FeatureRef], actor: Actor) -> None:
+    """Raise ``NotFound`` unless every feature exists and lies in the actor's scope."""
+    if not features:
+        raise InvalidInput("a record concerns at least one feature")
+    if len(features) > MAX_LINKS:
+        raise InvalidInput(f"a record may concern at most {MAX_LINKS} features")
+    by_layer: dict[str, set[int]] = {}
+    for ref in features:
+        by_layer.setdefault(ref.layer, set()).add(ref.id)
+    for layer_id, ids in by_layer.items():
+        spec = get_layer(layer_id)
+        found = set(session.scalars(
+            select(spec.model.id).where(spec.model.id.in_(ids), actor.scope.clause(spec.model))
+        ))  # fmt: skip
+        missing = sorted(ids - found)
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10])
+            raise NotFound(f"layer {layer_id!r} has no feature {shown} that you may see")
+
+
+def _place(session: Session, record: Record, first: FeatureRef) -> None:
+    """Put the record at its first feature's representative point, in that jurisdiction."""
+    spec = get_layer(first.layer)
+    model = spec.model
+    point = model.geom if spec.geometry_type == "Point" else model.geom.ST_PointOnSurface()  # type: ignore[attr-defined]
+    row = session.execute(
+        select(point, model.district_id, model.precinct_id).where(model.id == first.id)
+    ).one()
+    record.geom, record.district_id, record.precinct_id = row
+
+
+def _event(session: Session, record: Record, actor: Actor, type_: str) -> None:
+    bounds = to_shape(record.geom).bounds if record.geom is not None else None
+    append_event(session, type=type_, actor=actor, bounds=bounds,
+                 payload={"record_id": record.id, "kind": record.kind, "state": record.state,
+                          "version": record.version})  # fmt: skip
+
+
+def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: Actor) -> Record:
+    """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
+    with audited_denials(session, actor, f"{kind.id}.create", kind.id, None):
+        actor.require(Permission.RECORDS_WRITE)
+        if actor.role not in kind.creators:
+            raise PermissionDenied(f"role {actor.role.value!r} may not create {kind.id} records")
+    kind.check_topic(new.topic)
+    details = kind.check_details(new.details)
+    features = list(dict.fromkeys(new.features))
+    _check_features(session, features, actor)
+    record = Record(
+        kind=kind.id, topic=new.topic, state=kind.workflow.initial, title=new.title,
+        priority=new.priority, due_at=new.due_at, details=details, created_by=actor.user_id,
+    )  # fmt: skip
+    _place(session, record, features[0])
+    session.add(record)
+    session.flush()
+    session.add_all(RecordLink(record_id=record.id, layer=f.layer, feature_id=f.id)
+                    for f in features)  # fmt: skip
+    session.add(RecordTransition(record_id=record.id, action="create", from_state=None,
+                                 to_state=record.state, actor_id=actor.user_id,
+                                 actor_name=actor.username))  # fmt: skip
+    record_audit(session, actor=actor, action=f"{kind.id}.create", target_type=kind.id,
+                 target_id=record.id, after=snapshot(record))  # fmt: skip
+    _event(session, record, actor, "record.created")
+    return record
+
+
+def allowed_steps(record: Record, kind: RecordKind, actor: Actor) -> list[Step]:
+    """Return the workflow steps ``actor`` may take on ``record`` now."""
+    parties = parties_of(record, actor)
+    return [s for s in kind.workflow.steps_from(record.state) if may_take(s, actor.role, parties)]
+
+
+def _lock(
+    session: Session, kind: RecordKind, record_id: int, expected_version: int | None, actor: Actor
+) -> Record:
+    if expected_version is None:
+        raise PreconditionRequired("writes need the version they replace (If-Match header)")
+    record = session.scalar(
+        select(Record).where(Record.id == record_id, Record.kind == kind.id).with_for_update()
+    )
+    if record is None or not _visible(session, record, actor):
+        raise _unknown(record_id)
+    if record.version != expected_version:
+        raise VersionConflict(
+            f"record {record_id} is at version {record.version}, not {expected_version}; "
+            "reload it and try again",
+            current_version=record.version,
+        )
+    return record
+
+
+def transition_record(
+    *,
+    session: Session,
+    kind: RecordKind,
+    record_id: int,
+    action: str,
+    expected_version: int | None,
+    actor: Actor,
+    note: str | None = None,
+) -> Record:
+    """Take workflow step ``action`` on a record; 409 lists the actions its state allows."""
+    with audited_denials(session, actor, f"{kind.id}.{action}", kind.id, record_id):
+        actor.require(Permission.RECORDS_WRITE)
+        record = _lock(session, kind, record_id, expected_version, actor)
+        chosen = kind.workflow.step(record.state, action)
+        if chosen is None:
+            allowed = [s.action for s in allowed_steps(record, kind, actor)]
+            raise Conflict(
+                f"a {kind.id} in state {record.state!r} cannot be {action!r}ed; "
+                f"allowed now: {', '.join(allowed) or 'none'}",
+                allowed=allowed,
+            )
+        if not may_take(chosen, actor.role, parties_of(record, actor)):
+            raise PermissionDenied(f"you may not {action} this {kind.id}")
+    before = snapshot(record)
+    session.add(RecordTransition(record_id=record.id, action=action, from_state=record.state,
+                                 to_state=chosen.target, actor_id=actor.user_id,
+                                 actor_name=actor.username, note=note))  # fmt: skip
+    record.state = chosen.target
+    record.version += 1
+    record.updated_at = datetime.now(UTC)
+    session.flush()
+    record_audit(session, actor=actor, action=f"{kind.id}.{action}", target_type=kind.id,
+                 target_id=record.id, before=before, after=snapshot(record),
+                 detail=note[:500] if note else None)  # fmt: skip
+    _event(session, record, actor, "record.updated")
+    return record
+
+
+def links_of(session: Session, record_id: int) -> list[FeatureRef]:
+    """Return the features a record concerns."""
+    rows = session.execute(
+        select(RecordLink.layer, RecordLink.feature_id)
+        .where(RecordLink.record_id == record_id)
+        .order_by(RecordLink.layer, RecordLink.feature_id)
+    )
+    return [FeatureRef(layer, feature_id) for layer, feature_id in rows]
+
+
+def history_of(session: Session, record_id: int) -> list[RecordTransition]:
+    """Return a record's workflow steps, oldest first."""
+    return list(session.scalars(
+        select(RecordTransition).where(RecordTransition.record_id == record_id)
+        .order_by(RecordTransition.id)
+    ))  # fmt: skip
+
+
+def _encode_cursor(record: Record) -> str:
+    raw = json.dumps([record.created_at.isoformat(), record.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, record_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment = datetime.fromisoformat(at)
+        if type(record_id) is not int or moment.tzinfo is None:
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidInput(
+            "cursor is not one this API gave out; start from the first page"
+        ) from None
+    return moment, record_id
+
+
+def feature_timeline(
+    *,
+    session: Session,
+    spec: LayerSpec,
+    feature_id: int,
+    actor: Actor,
+    kinds: Collection[str] = (),
+    states: Collection[str] = (),
+    limit: int,
+    cursor: str | None = None,
+) -> TimelinePage:
+    """Return a page of every record about a feature the actor may see, newest first."""
+    get_feature(session=session, spec=spec, feature_id=feature_id, actor=actor)
+    actor.require(Permission.RECORDS_READ)
+    query = (
+        select(Record)
+        .join(RecordLink, RecordLink.record_id == Record.id)
+        .where(RecordLink.layer == spec.id, RecordLink.feature_id == feature_id)
+        .order_by(Record.created_at.desc(), Record.id.desc())
+        .limit(limit + 1)
+    )
+    if kinds:
+        query = query.where(Record.kind.in_(kinds))
+    if states:
+        query = query.where(Record.state.in_(states))
+    if cursor:
+        at, record_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Record.created_at < at, and_(Record.created_at == at, Record.id < record_id))
+        )
+    records = list(session.scalars(query))
+    more = len(records) > limit
+    records = records[:limit]
+    return TimelinePage(records, _encode_cursor(records[-1]) if more and records else None)
