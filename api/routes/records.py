@@ -12,15 +12,17 @@ from api.deps import CurrentActor, LayerDep, LimitDep, SessionDep
 from api.routes.features import parse_if_match
 from api.schemas.records import (
     ActionPublic,
+    FeatureRecordsPublic,
     FeatureRefIn,
     RecordCreate,
     RecordPublic,
-    RecordsPublic,
+    RiskPublic,
     TransitionIn,
     TransitionPublic,
 )
 from layers.accounts.scope import Actor
 from layers.records.catalog import KINDS, get_kind
+from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.service import (
@@ -36,7 +38,7 @@ from layers.records.service import (
 router = APIRouter(tags=["records"])
 
 # Where each kind's own routes live.
-KIND_PATHS = {"task": "/api/tasks"}
+KIND_PATHS = {"task": "/api/tasks", "hazard": "/api/hazards"}
 Names = Annotated[list[str] | None, Query(max_length=20)]
 
 
@@ -76,8 +78,8 @@ def list_feature_records(
     spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor, limit: LimitDep,
     kind: Names = None, state: Names = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> RecordsPublic:  # fmt: skip
-    """Return a feature's records of every kind, newest first (``?kind=task&state=...``)."""
+) -> FeatureRecordsPublic:  # fmt: skip
+    """Return a feature's records of every kind, newest first, and its open hazards."""
     for name in kind or ():
         get_kind(name)
     page = feature_timeline(
@@ -85,7 +87,12 @@ def list_feature_records(
         kinds=kind or (), states=state or (), limit=limit, cursor=cursor,
     )  # fmt: skip
     data = [to_public(r, KINDS[r.kind]) for r in page.records]
-    return RecordsPublic(data=data, count=len(data), next=page.next_cursor)
+    risk = risk_of(session, spec.id, feature_id)
+    return FeatureRecordsPublic(
+        data=data, count=len(data), next=page.next_cursor,
+        risk=RiskPublic(open_hazards=risk.open_hazards if risk else 0,
+                        hazard_level=risk.hazard_level if risk else 0),
+    )  # fmt: skip
 
 
 @router.get("/api/records/{record_id}")

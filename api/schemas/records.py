@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from layers.records.service import FeatureRef, NewRecord
+from layers.records.refs import FeatureRef
+from layers.records.service import NewRecord
 
 
 class FeatureRefIn(BaseModel):
@@ -97,3 +98,16 @@ class RecordsPublic(BaseModel):
     data: list[RecordPublic]
     count: int
     next: str | None
+
+
+class RiskPublic(BaseModel):
+    """A feature's open hazards: how many, and the highest level (0 when none)."""
+
+    open_hazards: int
+    hazard_level: int
+
+
+class FeatureRecordsPublic(RecordsPublic):
+    """A page of a feature's timeline, with the feature's current risk."""
+
+    risk: RiskPublic

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from layers.errors import NotFound
+from layers.records.hazards import HAZARD
 from layers.records.kinds import RecordKind
 from layers.records.tasks import TASK
 
-KINDS: dict[str, RecordKind] = {kind.id: kind for kind in (TASK,)}
+KINDS: dict[str, RecordKind] = {kind.id: kind for kind in (TASK, HAZARD)}
 
 
 def get_kind(kind_id: str) -> RecordKind:

@@ -6,14 +6,25 @@ A kind module (``layers.records.tasks``...) builds one ``RecordKind``;
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from layers.accounts.roles import Role
 from layers.errors import InvalidInput
 from layers.records.workflow import Workflow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from layers.records.models import Record
+    from layers.records.refs import FeatureRef
+
+# Called in the writing transaction after a record of the kind is created or moved,
+# with the features it concerns: how a kind keeps what it derives on them right.
+AfterWrite = Callable[["Session", "Record", "Sequence[FeatureRef]"], None]
 
 TOPICS: dict[str, str] = {
     "internal_security": "内保综合管理",
@@ -36,6 +47,7 @@ class RecordKind:
     details: type[BaseModel]
     creators: frozenset[Role]
     topics: tuple[str, ...] = tuple(TOPICS)
+    after_write: AfterWrite | None = None
 
     def check_details(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` validated by this kind's schema, JSON-ready, or raise 422."""

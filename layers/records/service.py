@@ -29,17 +29,10 @@ from layers.features.registry import LayerSpec, get_layer
 from layers.features.service import get_feature
 from layers.records.kinds import RecordKind
 from layers.records.models import Record, RecordLink, RecordTransition
+from layers.records.refs import FeatureRef
 from layers.records.workflow import Party, Step, may_take
 
 MAX_LINKS = 5_000
-
-
-@dataclass(frozen=True)
-class FeatureRef:
-    """A feature a record concerns: its layer and id."""
-
-    layer: str
-    id: int
 
 
 @dataclass(frozen=True)
@@ -179,6 +172,8 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     session.add(RecordTransition(record_id=record.id, action="create", from_state=None,
                                  to_state=record.state, actor_id=actor.user_id,
                                  actor_name=actor.username))  # fmt: skip
+    if kind.after_write:
+        kind.after_write(session, record, features)
     record_audit(session, actor=actor, action=f"{kind.id}.create", target_type=kind.id,
                  target_id=record.id, after=snapshot(record))  # fmt: skip
     _event(session, record, actor, "record.created")
@@ -242,6 +237,8 @@ def transition_record(
     record.version += 1
     record.updated_at = datetime.now(UTC)
     session.flush()
+    if kind.after_write:
+        kind.after_write(session, record, links_of(session, record.id))
     record_audit(session, actor=actor, action=f"{kind.id}.{action}", target_type=kind.id,
                  target_id=record.id, before=before, after=snapshot(record),
                  detail=note[:500] if note else None)  # fmt: skip

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from layers.accounts.roles import Role
 from layers.records.kinds import RecordKind
+from layers.records.refs import Assignee
 from layers.records.workflow import Party, Workflow, step
 
 
@@ -21,15 +21,6 @@ class TaskKind(StrEnum):
     CLUE_VERIFICATION = "clue_verification"
     POLICE_SUPPORT = "police_support"
     OTHER = "other"
-
-
-class Assignee(BaseModel):
-    """Who a task is for: a user (officer) or a unit (its unit users)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["user", "unit"]
-    id: int = Field(ge=1)
 
 
 class TaskDetails(BaseModel):

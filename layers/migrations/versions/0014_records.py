@@ -7,7 +7,7 @@ Create Date: 2026-12-03
 One ``records`` table for every kind (tasks, hazards, inspections...: the kind's own
 fields in ``details``), ``record_links`` from a record to any feature of any layer
 (looked up by feature for a feature's timeline) and ``record_transitions``, the
-workflow steps taken.
+workflow steps taken. ``feature_risks`` keeps each feature's open hazards.
 """
 
 from __future__ import annotations
@@ -41,22 +41,22 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),  # fmt: skip
+        ),
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),  # fmt: skip
+        ),
         sa.ForeignKeyConstraint(
             ["district_id"],
             ["districts.id"],
             ondelete="SET NULL",
             name="fk_records_district_id_districts",
-        ),  # fmt: skip
+        ),
         sa.ForeignKeyConstraint(
             ["precinct_id"],
             ["precincts.id"],
             ondelete="SET NULL",
             name="fk_records_precinct_id_precincts",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_records"),
     )
     op.create_index("ix_records_geom", "records", ["geom"], postgresql_using="gist")
@@ -76,7 +76,7 @@ def upgrade() -> None:
             ["records.id"],
             ondelete="CASCADE",
             name="fk_record_links_record_id_records",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("record_id", "layer", "feature_id", name="pk_record_links"),
     )
     op.create_index("ix_record_links_feature", "record_links",
@@ -97,13 +97,22 @@ def upgrade() -> None:
             ["records.id"],
             ondelete="CASCADE",
             name="fk_record_transitions_record_id_records",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_record_transitions"),
     )
     op.create_index("ix_record_transitions_record_id", "record_transitions", ["record_id"])
+    op.create_table(
+        "feature_risks",
+        sa.Column("layer", sa.String(32), nullable=False),
+        sa.Column("feature_id", sa.BigInteger(), nullable=False),
+        sa.Column("open_hazards", sa.Integer(), nullable=False),
+        sa.Column("hazard_level", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("layer", "feature_id", name="pk_feature_risks"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("feature_risks")
     op.drop_table("record_transitions")
     op.drop_table("record_links")
     op.drop_table("records")
