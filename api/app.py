@@ -14,6 +14,7 @@ from api.routes import (
     exports,
     feature_list,
     features,
+    forms,
     health,
     imports,
     layers,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         imports,
         exports,
         records,
+        forms,
     ):
         app.include_router(module.router)
     return app

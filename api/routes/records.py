@@ -37,8 +37,10 @@ from layers.records.service import (
 
 router = APIRouter(tags=["records"])
 
-# Where each kind's own routes live.
+# Where each kind's own routes live; scored forms are created by api/routes/forms.py.
 KIND_PATHS = {"task": "/api/tasks", "hazard": "/api/hazards"}
+FORM_PATHS = {"inspection": "/api/inspections", "self_check": "/api/self-checks",
+              "assessment": "/api/assessments"}  # fmt: skip
 Names = Annotated[list[str] | None, Query(max_length=20)]
 
 
@@ -104,17 +106,32 @@ def read_any_record(
     return to_full(session, record, actor, response)
 
 
-def kind_router(kind: RecordKind, prefix: str) -> APIRouter:
-    """Return the create, read and transition routes of one record kind under ``prefix``."""
+def created(
+    session: Session, record: Record, actor: Actor, response: Response, prefix: str
+) -> RecordPublic:
+    """Return a new record as its create route answers, with its Location."""
+    response.headers["Location"] = f"{prefix}/{record.id}"
+    return to_full(session, record, actor, response)
+
+
+def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -> APIRouter:
+    """Return the read and transition routes of one record kind under ``prefix``.
+
+    With ``generic_create`` also the create route taking the kind's details as given;
+    kinds whose details the server computes (scored forms) have a create route of their own.
+    """
     routes = APIRouter(prefix=prefix, tags=[kind.id])
 
-    @routes.post("", status_code=201)
-    def create_of_kind(
-        body: RecordCreate, session: SessionDep, actor: CurrentActor, response: Response
-    ) -> RecordPublic:
-        record = create_record(session=session, kind=kind, new=body.to_domain(), actor=actor)
-        response.headers["Location"] = f"{prefix}/{record.id}"
-        return to_full(session, record, actor, response)
+    if generic_create:
+
+        @routes.post("", status_code=201)
+        def create_of_kind(
+            body: RecordCreate, session: SessionDep, actor: CurrentActor, response: Response
+        ) -> RecordPublic:
+            record = create_record(session=session, kind=kind, new=body.to_domain(), actor=actor)
+            return created(session, record, actor, response, prefix)
+
+        create_of_kind.__doc__ = f"Create a {kind.id} about one or more features."
 
     @routes.get("/{record_id}")
     def read_of_kind(
@@ -134,7 +151,6 @@ def kind_router(kind: RecordKind, prefix: str) -> APIRouter:
         )  # fmt: skip
         return to_full(session, record, actor, response)
 
-    create_of_kind.__doc__ = f"Create a {kind.id} about one or more features."
     read_of_kind.__doc__ = f"Return one {kind.id} with its features, history and actions."
     transition_of_kind.__doc__ = f"Take a workflow action on a {kind.id} (If-Match: version)."
     return routes
@@ -142,3 +158,5 @@ def kind_router(kind: RecordKind, prefix: str) -> APIRouter:
 
 for _kind_id, _prefix in KIND_PATHS.items():
     router.include_router(kind_router(KINDS[_kind_id], _prefix))
+for _kind_id, _prefix in FORM_PATHS.items():
+    router.include_router(kind_router(KINDS[_kind_id], _prefix, generic_create=False))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from layers.errors import NotFound
 from layers.records.hazards import HAZARD
+from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
 from layers.records.kinds import RecordKind
 from layers.records.tasks import TASK
 
-KINDS: dict[str, RecordKind] = {kind.id: kind for kind in (TASK, HAZARD)}
+KINDS: dict[str, RecordKind] = {
+    kind.id: kind for kind in (TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT)
+}
 
 
 def get_kind(kind_id: str) -> RecordKind:

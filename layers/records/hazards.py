@@ -138,6 +138,6 @@ HAZARD = RecordKind(
     title="隐患",
     workflow=HAZARD_WORKFLOW,
     details=HazardDetails,
-    creators=frozenset(_POLICE),
+    creators=frozenset({*_POLICE, Role.UNIT}),  # a unit reports its own hazards too
     after_write=keep_feature_risk,
 )

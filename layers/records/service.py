@@ -150,12 +150,17 @@ def _event(session: Session, record: Record, actor: Actor, type_: str) -> None:
                           "version": record.version})  # fmt: skip
 
 
-def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: Actor) -> Record:
-    """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
+def require_creator(session: Session, kind: RecordKind, actor: Actor) -> None:
+    """Raise ``PermissionDenied`` (audited) unless ``actor`` may create records of ``kind``."""
     with audited_denials(session, actor, f"{kind.id}.create", kind.id, None):
         actor.require(Permission.RECORDS_WRITE)
         if actor.role not in kind.creators:
             raise PermissionDenied(f"role {actor.role.value!r} may not create {kind.id} records")
+
+
+def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: Actor) -> Record:
+    """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
+    require_creator(session, kind, actor)
     kind.check_topic(new.topic)
     details = kind.check_details(new.details)
     features = list(dict.fromkeys(new.features))

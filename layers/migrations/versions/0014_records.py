@@ -7,7 +7,8 @@ Create Date: 2026-12-03
 One ``records`` table for every kind (tasks, hazards, inspections...: the kind's own
 fields in ``details``), ``record_links`` from a record to any feature of any layer
 (looked up by feature for a feature's timeline) and ``record_transitions``, the
-workflow steps taken. ``feature_risks`` keeps each feature's open hazards.
+workflow steps taken. ``feature_risks`` keeps each feature's open hazards;
+``form_templates`` the versions of every form (JSON Schema and scoring).
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_record_transitions_record_id", "record_transitions", ["record_id"])
     op.create_table(
+        "form_templates",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("form_kind", sa.String(32), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("schema", JSONB(), nullable=False),
+        sa.Column("scoring", JSONB(), nullable=False),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_form_templates"),
+        sa.UniqueConstraint("code", "version", name="uq_form_templates_code_version"),
+    )
+    op.create_table(
         "feature_risks",
         sa.Column("layer", sa.String(32), nullable=False),
         sa.Column("feature_id", sa.BigInteger(), nullable=False),
@@ -113,6 +130,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feature_risks")
+    op.drop_table("form_templates")
     op.drop_table("record_transitions")
     op.drop_table("record_links")
     op.drop_table("records")
