@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from geoalchemy2.shape import to_shape
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentActor, LayerDep, LimitDep, SessionDep
+from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep
 from api.routes.features import parse_if_match
 from api.schemas.records import (
     ActionPublic,
@@ -26,6 +28,7 @@ from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.service import (
+    active_records,
     allowed_steps,
     create_record,
     feature_timeline,
@@ -38,10 +41,15 @@ from layers.records.service import (
 router = APIRouter(tags=["records"])
 
 # Where each kind's own routes live; scored forms are created by api/routes/forms.py.
-KIND_PATHS = {"task": "/api/tasks", "hazard": "/api/hazards"}
+KIND_PATHS = {
+    "task": "/api/tasks", "hazard": "/api/hazards", "activity": "/api/activities",
+    "construction_start": "/api/construction-starts", "clue": "/api/clues",
+    "staff_registration": "/api/staff-registrations", "police_support": "/api/police-support",
+}  # fmt: skip
 FORM_PATHS = {"inspection": "/api/inspections", "self_check": "/api/self-checks",
               "assessment": "/api/assessments"}  # fmt: skip
 Names = Annotated[list[str] | None, Query(max_length=20)]
+PERIOD_KINDS = ("activity", "construction_start", "police_support")
 
 
 def to_public(record: Record, kind: RecordKind) -> RecordPublic:
@@ -50,7 +58,8 @@ def to_public(record: Record, kind: RecordKind) -> RecordPublic:
     return RecordPublic(
         id=record.id, kind=record.kind, topic=record.topic, state=record.state,
         state_title=kind.workflow.titles.get(record.state, record.state), title=record.title,
-        priority=record.priority, due_at=record.due_at, details=record.details,
+        priority=record.priority, due_at=record.due_at, starts_at=record.starts_at,
+        ends_at=record.ends_at, details=record.details,
         location=(point[0], point[1]) if point is not None else None,
         district_id=record.district_id, precinct_id=record.precinct_id, version=record.version,
         created_at=record.created_at, updated_at=record.updated_at,
@@ -95,6 +104,27 @@ def list_feature_records(
         risk=RiskPublic(open_hazards=risk.open_hazards if risk else 0,
                         hazard_level=risk.hazard_level if risk else 0),
     )  # fmt: skip
+
+
+@router.get("/api/records/active")
+def list_active_records(
+    session: SessionDep, actor: CurrentActor, bbox: BBoxDep, limit: LimitDep,
+    kind: Names = None, at: AwareDatetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Return, as GeoJSON points, the open records whose period holds ``at`` (default now).
+
+    Kinds with a period: activities, construction starts, police support (``?kind=``).
+    """
+    kinds = [get_kind(name) for name in kind or PERIOD_KINDS]
+    records = active_records(session=session, actor=actor, kinds=kinds,
+                             at=at or datetime.now(UTC), bbox=bbox, limit=limit)  # fmt: skip
+    features = [
+        {"type": "Feature", "id": r.id,
+         "geometry": {"type": "Point", "coordinates": list(to_shape(r.geom).coords[0])},
+         "properties": to_public(r, KINDS[r.kind]).model_dump(mode="json", exclude={"location"})}
+        for r in records if r.geom is not None
+    ]  # fmt: skip
+    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
 @router.get("/api/records/{record_id}")

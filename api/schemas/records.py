@@ -30,6 +30,8 @@ class RecordCreate(BaseModel):
     features: list[FeatureRefIn] = Field(min_length=1, max_length=5000)
     priority: int = Field(default=2, ge=1, le=4)
     due_at: AwareDatetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
     def to_domain(self) -> NewRecord:
@@ -38,6 +40,7 @@ class RecordCreate(BaseModel):
             title=self.title, topic=self.topic,
             features=[FeatureRef(f.layer, f.id) for f in self.features],
             details=self.details, priority=self.priority, due_at=self.due_at,
+            starts_at=self.starts_at, ends_at=self.ends_at,
         )  # fmt: skip
 
 
@@ -80,6 +83,8 @@ class RecordPublic(BaseModel):
     title: str
     priority: int
     due_at: datetime | None
+    starts_at: datetime | None
+    ends_at: datetime | None
     details: dict[str, Any]
     location: tuple[float, float] | None
     district_id: int | None

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from layers.errors import NotFound
+from layers.records.activities import ACTIVITY, CONSTRUCTION_START
+from layers.records.clues import CLUE
 from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
 from layers.records.kinds import RecordKind
+from layers.records.staff import STAFF_REGISTRATION
+from layers.records.support import POLICE_SUPPORT
 from layers.records.tasks import TASK
 
-KINDS: dict[str, RecordKind] = {
-    kind.id: kind for kind in (TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT)
-}
+_ALL = (
+    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
+    STAFF_REGISTRATION, POLICE_SUPPORT,
+)  # fmt: skip
+KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
 
 
 def get_kind(kind_id: str) -> RecordKind:

@@ -48,6 +48,9 @@ class RecordKind:
     creators: frozenset[Role]
     topics: tuple[str, ...] = tuple(TOPICS)
     after_write: AfterWrite | None = None
+    # details fields holding personal information: masked in the audit log, and the
+    # seam where their encryption at rest and masking in responses go (security issue)
+    personal: frozenset[str] = frozenset()
 
     def check_details(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` validated by this kind's schema, JSON-ready, or raise 422."""

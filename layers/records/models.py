@@ -26,9 +26,10 @@ from layers.base import Base
 class Record(Base):
     """One business record: a task, hazard, inspection, notice... of one ``kind``.
 
-    ``geom`` is where the record happens (its first feature's representative point
-    unless given); ``district_id``/``precinct_id`` are the jurisdiction of that point,
-    assigned like a feature's. ``version`` increases on every write (the ETag).
+    ``geom`` is where the record happens (its first feature's representative point);
+    ``district_id``/``precinct_id`` are that feature's jurisdiction. ``starts_at`` and
+    ``ends_at`` are the period an activity, a construction or a support request runs
+    (open-ended without an end). ``version`` increases on every write (the ETag).
     """
 
     __tablename__ = "records"
@@ -36,6 +37,13 @@ class Record(Base):
         Index("ix_records_geom", "geom", postgresql_using="gist"),
         Index("ix_records_kind_state", "kind", "state"),
         Index("ix_records_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
+        Index(
+            "ix_records_window",
+            "kind",
+            "ends_at",
+            "starts_at",
+            postgresql_where=text("starts_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -45,6 +53,8 @@ class Record(Base):
     title: Mapped[str] = mapped_column(String(200))
     priority: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     geom: Mapped[WKBElement | None] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
@@ -45,6 +45,8 @@ class NewRecord:
     details: dict[str, Any]
     priority: int = 2
     due_at: datetime | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,23 @@ class TimelinePage:
     next_cursor: str | None
 
 
-def snapshot(record: Record) -> dict[str, Any]:
-    """Return what the audit log keeps of a record."""
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def masked(details: dict[str, Any], personal: Collection[str]) -> dict[str, Any]:
+    """Return ``details`` with the values of its ``personal`` fields hidden."""
+    return {k: ("***" if k in personal and v is not None else v) for k, v in details.items()}
+
+
+def snapshot(record: Record, kind: RecordKind) -> dict[str, Any]:
+    """Return what the audit log keeps of a record: personal fields masked."""
     return {
         "kind": record.kind, "topic": record.topic, "state": record.state,
         "title": record.title, "priority": record.priority,
-        "due_at": record.due_at.isoformat() if record.due_at else None,
-        "details": record.details, "version": record.version,
+        "due_at": _iso(record.due_at), "starts_at": _iso(record.starts_at),
+        "ends_at": _iso(record.ends_at), "details": masked(record.details, kind.personal),
+        "version": record.version,
     }  # fmt: skip
 
 
@@ -94,6 +106,47 @@ def _visible(session: Session, record: Record, actor: Actor) -> bool:
     if scope.kind is ScopeKind.PRECINCT:
         return record.precinct_id == scope.id
     return _linked_to_unit(session, record.id, scope.id)
+
+
+def visible_clause(actor: Actor) -> ColumnElement[bool]:
+    """Return the SQL condition keeping the records ``actor`` may list: in scope, or theirs."""
+    scope = actor.scope
+    mine = Record.created_by == actor.user_id
+    if scope.kind is ScopeKind.CITY:
+        return true()
+    if scope.kind is ScopeKind.DISTRICT:
+        return or_(Record.district_id == scope.id, mine)
+    if scope.kind is ScopeKind.PRECINCT:
+        return or_(Record.precinct_id == scope.id, mine)
+    linked = exists().where(RecordLink.record_id == Record.id, RecordLink.layer == "units",
+                            RecordLink.feature_id == scope.id)  # fmt: skip
+    return or_(linked, mine)
+
+
+def active_records(
+    *,
+    session: Session,
+    actor: Actor,
+    kinds: Sequence[RecordKind],
+    at: datetime,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int,
+) -> list[Record]:
+    """Return the open records of ``kinds`` whose period holds ``at``, soonest ending first."""
+    actor.require(Permission.RECORDS_READ)
+    by_kind = [
+        and_(Record.kind == kind.id, Record.state.not_in(kind.workflow.closed)) for kind in kinds
+    ]
+    query = (
+        select(Record)
+        .where(or_(*by_kind), Record.starts_at <= at,
+               or_(Record.ends_at.is_(None), Record.ends_at >= at), visible_clause(actor))
+        .order_by(Record.ends_at.asc().nulls_last(), Record.id)
+        .limit(limit)
+    )  # fmt: skip
+    if bbox is not None:
+        query = query.where(Record.geom.intersects(func.ST_MakeEnvelope(*bbox, 4326)))
+    return list(session.scalars(query))
 
 
 def _unknown(record_id: int) -> NotFound:
@@ -162,12 +215,15 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
     require_creator(session, kind, actor)
     kind.check_topic(new.topic)
+    if new.starts_at and new.ends_at and new.ends_at < new.starts_at:
+        raise InvalidInput("ends_at is before starts_at")
     details = kind.check_details(new.details)
     features = list(dict.fromkeys(new.features))
     _check_features(session, features, actor)
     record = Record(
         kind=kind.id, topic=new.topic, state=kind.workflow.initial, title=new.title,
-        priority=new.priority, due_at=new.due_at, details=details, created_by=actor.user_id,
+        priority=new.priority, due_at=new.due_at, starts_at=new.starts_at, ends_at=new.ends_at,
+        details=details, created_by=actor.user_id,
     )  # fmt: skip
     _place(session, record, features[0])
     session.add(record)
@@ -180,7 +236,7 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     if kind.after_write:
         kind.after_write(session, record, features)
     record_audit(session, actor=actor, action=f"{kind.id}.create", target_type=kind.id,
-                 target_id=record.id, after=snapshot(record))  # fmt: skip
+                 target_id=record.id, after=snapshot(record, kind))  # fmt: skip
     _event(session, record, actor, "record.created")
     return record
 
@@ -234,7 +290,7 @@ def transition_record(
             )
         if not may_take(chosen, actor.role, parties_of(record, actor)):
             raise PermissionDenied(f"you may not {action} this {kind.id}")
-    before = snapshot(record)
+    before = snapshot(record, kind)
     session.add(RecordTransition(record_id=record.id, action=action, from_state=record.state,
                                  to_state=chosen.target, actor_id=actor.user_id,
                                  actor_name=actor.username, note=note))  # fmt: skip
@@ -245,7 +301,7 @@ def transition_record(
     if kind.after_write:
         kind.after_write(session, record, links_of(session, record.id))
     record_audit(session, actor=actor, action=f"{kind.id}.{action}", target_type=kind.id,
-                 target_id=record.id, before=before, after=snapshot(record),
+                 target_id=record.id, before=before, after=snapshot(record, kind),
                  detail=note[:500] if note else None)  # fmt: skip
     _event(session, record, actor, "record.updated")
     return record

@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("priority", sa.SmallInteger(), server_default="2", nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("details", JSONB(), server_default="{}", nullable=False),
         sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=True),
         sa.Column("district_id", sa.BigInteger(), nullable=True),
@@ -67,6 +69,8 @@ def upgrade() -> None:
     op.create_index("ix_records_precinct_id", "records", ["precinct_id"])
     op.create_index("ix_records_due_at", "records", ["due_at"],
                     postgresql_where=sa.text("due_at IS NOT NULL"))  # fmt: skip
+    op.create_index("ix_records_window", "records", ["kind", "ends_at", "starts_at"],
+                    postgresql_where=sa.text("starts_at IS NOT NULL"))  # fmt: skip
     op.create_table(
         "record_links",
         sa.Column("record_id", sa.BigInteger(), nullable=False),
