@@ -17,7 +17,9 @@ from api.routes import (
     forms,
     health,
     imports,
+    inbox,
     layers,
+    notices,
     records,
     search,
     spatial,
@@ -82,6 +84,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         exports,
         records,
         forms,
+        notices,
+        inbox,
     ):
         app.include_router(module.router)
     return app

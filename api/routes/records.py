@@ -40,7 +40,8 @@ from layers.records.service import (
 
 router = APIRouter(tags=["records"])
 
-# Where each kind's own routes live; scored forms are created by api/routes/forms.py.
+# Where each kind's own routes live; scored forms are created by api/routes/forms.py,
+# notices by api/routes/notices.py.
 KIND_PATHS = {
     "task": "/api/tasks", "hazard": "/api/hazards", "activity": "/api/activities",
     "construction_start": "/api/construction-starts", "clue": "/api/clues",
@@ -188,5 +189,5 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
 
 for _kind_id, _prefix in KIND_PATHS.items():
     router.include_router(kind_router(KINDS[_kind_id], _prefix))
-for _kind_id, _prefix in FORM_PATHS.items():
+for _kind_id, _prefix in {**FORM_PATHS, "notice": "/api/notices"}.items():
     router.include_router(kind_router(KINDS[_kind_id], _prefix, generic_create=False))

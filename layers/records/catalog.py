@@ -8,13 +8,14 @@ from layers.records.clues import CLUE
 from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
 from layers.records.kinds import RecordKind
+from layers.records.notices import NOTICE
 from layers.records.staff import STAFF_REGISTRATION
 from layers.records.support import POLICE_SUPPORT
 from layers.records.tasks import TASK
 
 _ALL = (
     TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
-    STAFF_REGISTRATION, POLICE_SUPPORT,
+    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE,
 )  # fmt: skip
 KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
 

@@ -73,4 +73,5 @@ CLUE = RecordKind(
     details=ClueDetails,
     creators=frozenset(_POLICE),
     personal=frozenset({"informant"}),
+    notify_on_create=frozenset({Party.ASSIGNEE}),
 )

@@ -140,4 +140,5 @@ HAZARD = RecordKind(
     details=HazardDetails,
     creators=frozenset({*_POLICE, Role.UNIT}),  # a unit reports its own hazards too
     after_write=keep_feature_risk,
+    notify_on_create=frozenset({Party.ASSIGNEE}),
 )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from layers.accounts.roles import Role
 from layers.errors import InvalidInput
-from layers.records.workflow import Workflow
+from layers.records.workflow import Party, Workflow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -51,6 +51,8 @@ class RecordKind:
     # details fields holding personal information: masked in the audit log, and the
     # seam where their encryption at rest and masking in responses go (security issue)
     personal: frozenset[str] = frozenset()
+    notify_on_create: frozenset[Party] = frozenset()
+    needs_features: bool = True
 
     def check_details(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` validated by this kind's schema, JSON-ready, or raise 422."""

@@ -28,6 +28,7 @@ from layers.errors import (
 from layers.features.registry import LayerSpec, get_layer
 from layers.features.service import get_feature
 from layers.records.kinds import RecordKind
+from layers.records.messages import Message, Recipient, addressed_to, send_messages
 from layers.records.models import Record, RecordLink, RecordTransition
 from layers.records.refs import FeatureRef
 from layers.records.workflow import Party, Step, may_take
@@ -92,6 +93,16 @@ def parties_of(record: Record, actor: Actor) -> set[Party]:
     return parties
 
 
+def recipients_of(record: Record, parties: Collection[Party]) -> list[Recipient]:
+    """Return who ``parties`` of ``record`` are, as message recipients."""
+    found: list[Recipient] = []
+    if Party.CREATOR in parties and record.created_by is not None:
+        found.append(("user", record.created_by))
+    if Party.ASSIGNEE in parties:
+        found += [(a["type"], a["id"]) for a in record.details.get("assignees", ())]
+    return found
+
+
 def _linked_to_unit(session: Session, record_id: int, unit_id: int | None) -> bool:
     link = session.get(RecordLink, (record_id, "units", unit_id))
     return link is not None
@@ -101,19 +112,26 @@ def _visible(session: Session, record: Record, actor: Actor) -> bool:
     scope = actor.scope
     if scope.kind is ScopeKind.CITY or parties_of(record, actor):
         return True
-    if scope.kind is ScopeKind.DISTRICT:
-        return record.district_id == scope.id
-    if scope.kind is ScopeKind.PRECINCT:
-        return record.precinct_id == scope.id
-    return _linked_to_unit(session, record.id, scope.id)
+    if scope.kind is ScopeKind.DISTRICT and record.district_id == scope.id:
+        return True
+    if scope.kind is ScopeKind.PRECINCT and record.precinct_id == scope.id:
+        return True
+    if scope.kind is ScopeKind.UNIT and _linked_to_unit(session, record.id, scope.id):
+        return True
+    # whoever the record was sent to may read it
+    sent = select(Message.id).where(Message.record_id == record.id, addressed_to(actor)).limit(1)
+    return session.scalar(sent) is not None
 
 
 def visible_clause(actor: Actor) -> ColumnElement[bool]:
     """Return the SQL condition keeping the records ``actor`` may list: in scope, or theirs."""
     scope = actor.scope
-    mine = Record.created_by == actor.user_id
     if scope.kind is ScopeKind.CITY:
         return true()
+    mine = or_(
+        Record.created_by == actor.user_id,
+        exists().where(Message.record_id == Record.id, addressed_to(actor)),
+    )
     if scope.kind is ScopeKind.DISTRICT:
         return or_(Record.district_id == scope.id, mine)
     if scope.kind is ScopeKind.PRECINCT:
@@ -165,10 +183,8 @@ def read_record(
     return record
 
 
-def _check_features(session: Session, features: Sequence[FeatureRef], actor: Actor) -> None:
+def check_features(session: Session, features: Sequence[FeatureRef], actor: Actor) -> None:
     """Raise ``NotFound`` unless every feature exists and lies in the actor's scope."""
-    if not features:
-        raise InvalidInput("a record concerns at least one feature")
     if len(features) > MAX_LINKS:
         raise InvalidInput(f"a record may concern at most {MAX_LINKS} features")
     by_layer: dict[str, set[int]] = {}
@@ -219,13 +235,16 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
         raise InvalidInput("ends_at is before starts_at")
     details = kind.check_details(new.details)
     features = list(dict.fromkeys(new.features))
-    _check_features(session, features, actor)
+    if kind.needs_features and not features:
+        raise InvalidInput(f"a {kind.id} concerns at least one feature")
+    check_features(session, features, actor)
     record = Record(
         kind=kind.id, topic=new.topic, state=kind.workflow.initial, title=new.title,
         priority=new.priority, due_at=new.due_at, starts_at=new.starts_at, ends_at=new.ends_at,
         details=details, created_by=actor.user_id,
     )  # fmt: skip
-    _place(session, record, features[0])
+    if features:
+        _place(session, record, features[0])
     session.add(record)
     session.flush()
     session.add_all(RecordLink(record_id=record.id, layer=f.layer, feature_id=f.id)
@@ -235,6 +254,9 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
                                  actor_name=actor.username))  # fmt: skip
     if kind.after_write:
         kind.after_write(session, record, features)
+    send_messages(
+        session, record, recipients_of(record, kind.notify_on_create), f"{kind.id}.create"
+    )
     record_audit(session, actor=actor, action=f"{kind.id}.create", target_type=kind.id,
                  target_id=record.id, after=snapshot(record, kind))  # fmt: skip
     _event(session, record, actor, "record.created")
@@ -300,6 +322,7 @@ def transition_record(
     session.flush()
     if kind.after_write:
         kind.after_write(session, record, links_of(session, record.id))
+    send_messages(session, record, recipients_of(record, chosen.notify), f"{kind.id}.{action}")
     record_audit(session, actor=actor, action=f"{kind.id}.{action}", target_type=kind.id,
                  target_id=record.id, before=before, after=snapshot(record, kind),
                  detail=note[:500] if note else None)  # fmt: skip

@@ -49,7 +49,7 @@ TASK_WORKFLOW = Workflow(
         "cancelled",
     ),
     steps=(
-        step("assign", "draft", "assigned", roles=_LEADS, title="派发"),
+        step("assign", "draft", "assigned", roles=_LEADS, title="派发", notify=[Party.ASSIGNEE]),
         step("accept", "assigned", "accepted", parties=[Party.ASSIGNEE], title="接收"),
         step(
             "start",
@@ -58,9 +58,18 @@ TASK_WORKFLOW = Workflow(
             parties=[Party.ASSIGNEE],
             title="开始办理",
         ),
-        step("submit", "in_progress", "submitted", parties=[Party.ASSIGNEE], title="提交"),
+        step(
+            "submit",
+            "in_progress",
+            "submitted",
+            parties=[Party.ASSIGNEE],
+            title="提交",
+            notify=[Party.CREATOR],
+        ),
         step("approve", "submitted", "approved", roles=_LEADS, title="审核通过"),
-        step("return", "submitted", "returned", roles=_LEADS, title="退回"),
+        step(
+            "return", "submitted", "returned", roles=_LEADS, title="退回", notify=[Party.ASSIGNEE]
+        ),
         step("archive", "approved", "archived", roles=_LEADS, title="归档"),
         step(
             "cancel",

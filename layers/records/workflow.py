@@ -26,7 +26,8 @@ class Step:
     """``action`` moves a record from any of ``sources`` to ``target``.
 
     Allowed to the ``roles`` listed, and to the ``parties`` listed whatever their role
-    (an assigned unit user accepts its own task); both empty means nobody.
+    (an assigned unit user accepts its own task); both empty means nobody. The
+    ``notify`` parties find the record in their inbox once the step is taken.
     """
 
     action: str
@@ -35,6 +36,7 @@ class Step:
     roles: frozenset[Role] = frozenset()
     parties: frozenset[Party] = frozenset()
     title: str = ""
+    notify: frozenset[Party] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ def step(
     roles: Collection[Role] = (),
     parties: Collection[Party] = (),
     title: str = "",
+    notify: Collection[Party] = (),
 ) -> Step:
     """Return a ``Step``; ``sources`` is one state or several."""
     sources_set = frozenset([sources] if isinstance(sources, str) else sources)
-    return Step(action, sources_set, target, frozenset(roles), frozenset(parties), title)
+    return Step(action, sources_set, target, frozenset(roles), frozenset(parties), title,
+                frozenset(notify))  # fmt: skip

@@ -8,7 +8,8 @@ One ``records`` table for every kind (tasks, hazards, inspections...: the kind's
 fields in ``details``), ``record_links`` from a record to any feature of any layer
 (looked up by feature for a feature's timeline) and ``record_transitions``, the
 workflow steps taken. ``feature_risks`` keeps each feature's open hazards;
-``form_templates`` the versions of every form (JSON Schema and scoring).
+``form_templates`` the versions of every form (JSON Schema and scoring);
+``messages`` every user's and unit's inbox, with read receipts.
 """
 
 from __future__ import annotations
@@ -107,6 +108,29 @@ def upgrade() -> None:
     )
     op.create_index("ix_record_transitions_record_id", "record_transitions", ["record_id"])
     op.create_table(
+        "messages",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("recipient_type", sa.String(8), nullable=False),
+        sa.Column("recipient_id", sa.BigInteger(), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.String(32), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("read_by", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["records.id"],
+            ondelete="CASCADE",
+            name="fk_messages_record_id_records",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_messages"),
+    )
+    op.create_index("ix_messages_recipient", "messages",
+                    ["recipient_type", "recipient_id", "id"])  # fmt: skip
+    op.create_index("ix_messages_record_id", "messages", ["record_id"])
+    op.create_table(
         "form_templates",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("code", sa.String(64), nullable=False),
@@ -135,6 +159,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("feature_risks")
     op.drop_table("form_templates")
+    op.drop_table("messages")
     op.drop_table("record_transitions")
     op.drop_table("record_links")
     op.drop_table("records")
