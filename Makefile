@@ -9,9 +9,9 @@ UI := warroom_ui/node_modules/.installed
 .PHONY: run test setup system-deps test-deps ui venv db lint typecheck pytest bench-demo clean-db
 
 run: setup
-	$(WARROOM) demo --if-empty
-	$(WARROOM) ensure-admin
-	$(BIN)/python -m warroom_ui
+	@$(WARROOM) demo --if-empty
+	@$(WARROOM) ensure-admin
+	@$(BIN)/python -m warroom_ui
 
 test: setup lint typecheck pytest
 

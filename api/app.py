@@ -7,7 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.bodies import document_bodies
 from api.errors import register_error_handlers
+from api.guard import UnstorableTextGuard
+from api.limits import RequestLimits
 from api.ogc import routes as ogc
 from api.routes import (
     auth,
@@ -25,6 +28,7 @@ from api.routes import (
     spatial,
     tiles,
 )
+from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
@@ -70,6 +74,9 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.tile_cache = tile_cache
     register_error_handlers(app)
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
+    app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
+    app.add_middleware(RequestLimits)  # outermost: no body is read before its caps and login
+    app.state.query_slots = QuerySlots(settings.limits)
     for module in (
         health,
         auth,
@@ -88,6 +95,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         inbox,
     ):
         app.include_router(module.router)
+    document_bodies(app)
     return app
 
 

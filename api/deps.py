@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import date, datetime, time, tzinfo
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,7 +18,11 @@ from layers.accounts.session_cache import SessionCache
 from layers.errors import InvalidInput, NotAuthenticated
 from layers.features.filters import BBox
 from layers.features.registry import LayerSpec, get_layer
+from layers.features.timespan import TimeInterval
 from layers.settings import Settings
+from layers.values import storable_instant
+
+MAX_VERSION_DIGITS = 10  # versions are PostgreSQL integers (< 2**31)
 
 
 def get_settings(request: Request) -> Settings:
@@ -154,35 +158,58 @@ def extra_params(request: Request, reserved: frozenset[str]) -> dict[str, str]:
     return extra
 
 
-def _instant(text: str) -> datetime | None:
+def if_match_version(value: str | None) -> int | None:
+    """Return the version named by an If-Match header (None if absent), or raise on a bad one."""
+    if value is None:
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > MAX_VERSION_DIGITS:
+        raise InvalidInput(f"If-Match must be a version ETag such as '\"3\"', got {value[:40]!r}")
+    return int(tag)
+
+
+def _bounds(text: str, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    """Return the first and last instant ``text`` names: a date is that whole day in ``zone``."""
     if text in ("", ".."):
         return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, time.min, zone), datetime.combine(day, time.max, zone)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"datetime {text!r} is not RFC 3339 (2026-11-24T08:00:00Z)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    instant = storable_instant(value if value.tzinfo else value.replace(tzinfo=zone), "datetime")
+    return instant, instant
 
 
 def datetime_param(
+    settings: SettingsDep,
     datetime_: Annotated[
         str | None,
-        Query(alias="datetime", max_length=100, description="instant or start/end, '..' open"),
+        Query(alias="datetime", max_length=100,
+              description="instant, date (that day in the bureau's time zone) or start/end, "
+                          "'..' open"),
     ] = None,
-) -> tuple[datetime | None, datetime | None] | None:
-    """Return the ``datetime`` parameter as an inclusive (start, end) interval."""
+) -> TimeInterval | None:  # fmt: skip
+    """Return the ``datetime`` parameter as an inclusive interval (a date is its whole day)."""
     if datetime_ is None:
         return None
+    zone = settings.zone
     start, slash, end = datetime_.partition("/")
     if not slash:
-        instant = _instant(start)
+        instant = _bounds(start, zone)
         if instant is None:
             raise InvalidInput("datetime needs an instant or an interval start/end")
-        return instant, instant
-    interval = (_instant(start), _instant(end))
-    if interval[0] and interval[1] and interval[0] > interval[1]:
+        return TimeInterval(*instant, zone)
+    first, last = _bounds(start, zone), _bounds(end, zone)
+    interval = TimeInterval(first[0] if first else None, last[1] if last else None, zone)
+    if interval.start and interval.end and interval.start > interval.end:
         raise InvalidInput(f"datetime interval {datetime_!r} ends before it starts")
     return interval
 
 
-DatetimeDep = Annotated[tuple[datetime | None, datetime | None] | None, Depends(datetime_param)]
+DatetimeDep = Annotated[TimeInterval | None, Depends(datetime_param)]

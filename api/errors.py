@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
@@ -25,6 +26,7 @@ from layers.errors import (
 )
 
 logger = logging.getLogger(__name__)
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 
 STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     NotFound: 404,
@@ -75,9 +77,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == QUERY_CANCELED:
+        return _too_long(request)
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
         {"detail": "the database is unavailable; try again shortly", "code": "Unavailable"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _too_long(request: Request) -> JSONResponse:
+    seconds = request.app.state.settings.database.statement_timeout_ms / 1000
+    logger.warning("statement timeout on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": f"the query took longer than {seconds:g} s and was stopped; narrow it "
+                   "(a smaller region, fewer layers or a lower limit)", "code": "QueryTimeout"},
+        status_code=503,
+    )  # fmt: skip
+
+
+async def _pool_busy(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("no free database connection on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": "every database connection is busy; try again shortly", "code": "Busy"},
         status_code=503,
         headers={"Retry-After": "5"},
     )
@@ -98,6 +121,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     RequestValidationError: _validation_error,
     StarletteHTTPException: _http_error,
     OperationalError: _database_down,
+    PoolTimeout: _pool_busy,
     Exception: _unexpected,
 }
 

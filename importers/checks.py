@@ -6,7 +6,8 @@ applies, in the order below, and keeps the reason conversion gave it if it has o
 - no geometry; wrong geometry type for the layer; a polygon that cannot be repaired
   (invalid polygons are repaired as ``ST_MakeValid`` would and stored as MultiPolygon);
 - outside China; too many vertices;
-- no id in an upsert; an id that exists already in an insert;
+- no id in an upsert; an id that exists already in an insert; in an upsert, a feature
+  id (a row without an external id) that names no feature of the layer;
 - outside the actor's jurisdiction (the precinct of the representative point, by
   ``layers.features.jurisdiction``), or an existing feature with that id outside it.
 """
@@ -22,7 +23,7 @@ import shapely
 
 from geo import validate
 from geo.validate import CHINA_BOUNDS
-from importers.convert import Reasons
+from importers.convert import FEATURE_KEY, Reasons
 from importers.places import BoolArray, FloatArray, Places
 from layers.accounts.scope import Scope, ScopeKind
 from layers.features.jurisdiction import BOUNDARY_TABLES, NO_ID, IdArray, Precincts
@@ -189,6 +190,10 @@ def _ids(rules: RowRules, external_id: pd.Series | None, reasons: Reasons) -> Bo
     if rules.mode == "insert":
         _close(reasons, exists, "a feature with this id exists already "
                "(use --mode upsert to update it)")  # fmt: skip
+    by_feature_id = external_id.str.startswith(FEATURE_KEY).to_numpy(dtype=bool)
+    _close(reasons, by_feature_id & ~exists, "the layer has no feature with this id "
+           "(the file's id column is the feature id of an export; --mode insert adds the "
+           "row as a new feature)")  # fmt: skip
     return exists
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ Reasons = npt.NDArray[np.object_]
 BEIJING_TIME = timezone(timedelta(hours=8))
 _TRUE = {"true", "1", "yes", "是", "y", "t"}
 _FALSE = {"false", "0", "no", "否", "n", "f"}
+FEATURE_KEY = "\0id:"  # PostgreSQL text holds no NUL, so no external id starts so
 
 
 @dataclass
@@ -47,6 +49,17 @@ class ConvertedRows:
     external_id: pd.Series | None
     geometry: Places
     reasons: Reasons  # from ids and locations
+    # Feature ids of rows an upsert matches by id (no external id); 0 elsewhere.
+    feature_id: npt.NDArray[np.int64] | None = None
+
+    @cached_property
+    def keys(self) -> pd.Series | None:
+        """Return what matches each row to a feature: its external id, else its feature id."""
+        if self.feature_id is None:
+            return self.external_id
+        by_id = pd.Series([feature_key(int(n)) if n else "" for n in self.feature_id], dtype="str")
+        return by_id if self.external_id is None else self.external_id.where(
+            self.external_id != "", by_id)  # fmt: skip
 
     @property
     def mapped(self) -> set[str]:
@@ -77,6 +90,11 @@ class ConvertedRows:
         reasons[both] = [f"{a}; {b}" for a, b in zip(reasons[both], later[both], strict=True)]
         reasons[~both & (later != "")] = later[~both & (later != "")]
         return values, reasons
+
+
+def feature_key(feature_id: int) -> str:
+    """Return the key of a row matched by feature id (NUL never occurs in an external id)."""
+    return f"{FEATURE_KEY}{feature_id}"
 
 
 def add_reason(reasons: Reasons, mask: npt.ArrayLike, reason: str) -> None:
@@ -271,4 +289,25 @@ def convert_rows(spec: LayerSpec, table: SourceTable, mapping: Mapping) -> Conve
     else:
         geometry = _coordinates(table, mapping, reasons)
     attributes = attributes_written(spec, mapping)
-    return ConvertedRows(spec, table, mapping, attributes, external_id, geometry, reasons)
+    feature_id = _feature_ids(table, mapping, external_id, reasons)
+    return ConvertedRows(spec, table, mapping, attributes, external_id, geometry, reasons,
+                         feature_id)  # fmt: skip
+
+
+def _feature_ids(table: SourceTable, mapping: Mapping, external_id: pd.Series | None,
+                 reasons: Reasons) -> npt.NDArray[np.int64] | None:  # fmt: skip
+    """Return the feature id of each row without an external id (0 for the others)."""
+    if not mapping.feature_id:
+        return None
+    raw = table.columns[mapping.feature_id]
+    parsed = numbers(raw if _is_text(raw) else raw.astype(str))
+    given = ~_is_empty(raw)
+    if external_id is not None:
+        given &= (external_id == "").to_numpy(dtype=bool)
+    bad = given & (~np.isfinite(parsed) | (np.nan_to_num(parsed) % 1 != 0)
+                   | (np.nan_to_num(parsed) < 1))  # fmt: skip
+    add_reason(reasons, bad, f"{mapping.feature_id}: a feature id must be a whole number")
+    ids = np.where(given & ~bad, np.nan_to_num(parsed), 0).astype(np.int64)
+    duplicated = _repeated(pd.Series(ids.astype(str))) & (ids != 0)
+    add_reason(reasons, duplicated, f"duplicate feature id in the file ({mapping.feature_id!r})")
+    return ids

@@ -16,6 +16,7 @@ from pyproj.exceptions import CRSError
 
 from geo import crs as geo_crs
 from geo.validate import CHINA_BOUNDS
+from importers.offset_crs import offset_of
 from importers.places import FloatArray, Places
 from layers.errors import InvalidInput
 
@@ -57,10 +58,14 @@ def parse_crs(text: str) -> SourceCRS:
 
 
 def resolve_crs(declared: CRS | None, given: str | None) -> SourceCRS:
-    """Return ``--crs`` if given (it overrides the file), else the declared CRS, else WGS84."""
+    """Return ``--crs`` if given (it overrides the file), else the declared CRS, else WGS84.
+
+    The GCJ-02 and BD-09 labels of our exports (``importers.offset_crs``) are recognised.
+    """
     if given:
         return parse_crs(given)
-    return SourceCRS(crs=declared or WGS84)
+    offset = offset_of(declared)
+    return SourceCRS(offset=offset) if offset is not None else SourceCRS(crs=declared or WGS84)
 
 
 def _is_lonlat_wgs84(crs: CRS) -> bool:

@@ -15,6 +15,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from importers.base import Importer, SourceTable, text_frame
 from importers.files import detect_encoding
+from importers.formulas import unescape_csv_frame
+from importers.widths import check_width
 from layers.errors import InvalidInput
 
 _SNIFF_BYTES = 1 << 20
@@ -69,6 +71,7 @@ def read_delimited(importer: Importer, fmt: str) -> SourceTable:
     after a blank. Files in another encoding than UTF-8 are decoded first.
     """
     path = importer.path
+    check_width(path)
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if not head.strip():
@@ -103,8 +106,10 @@ class CSVImporter(Importer):
     name = "csv"
 
     def read(self) -> SourceTable:
-        """Return the rows of the file as text."""
-        return read_delimited(self, self.name)
+        """Return the rows of the file as text (formula escapes of our exports undone)."""
+        table = read_delimited(self, self.name)
+        table.columns = unescape_csv_frame(table.columns)
+        return table
 
 
 class XLSXImporter(Importer):

@@ -57,13 +57,14 @@ def has_cover(spec: LayerSpec) -> bool:
     return issubclass(spec.model, AreaFeature)
 
 
-def copy_columns(spec: LayerSpec, attributes: list[str]) -> list[str]:
-    """Return the columns an import writes, in COPY order."""
+def copy_columns(spec: LayerSpec, attributes: list[str], *, by_id: bool = False) -> list[str]:
+    """Return the columns an import writes, in COPY order (``id`` when rows match by it)."""
     cover = ["h3_cover"] if has_cover(spec) else []
     grams = [column_of(text) for text in text_search_columns(spec.table, among=attributes)]
     mercator = [MERCATOR] if has_mercator(spec) else []
-    return ["external_id", *attributes, *grams, "geom", *mercator, "h3_cell", *cover,
-            "precinct_id", "district_id"]  # fmt: skip
+    feature_id = ["id"] if by_id else []
+    return ["external_id", *feature_id, *attributes, *grams, "geom", *mercator, "h3_cell",
+            *cover, "precinct_id", "district_id"]  # fmt: skip
 
 
 def has_mercator(spec: LayerSpec) -> bool:
@@ -205,9 +206,12 @@ def _places(spec: LayerSpec, placed: CheckedPlaces) -> list[Fields]:
 
 def encode_rows(
     spec: LayerSpec, attributes: dict[str, pd.Series], external_id: pd.Series | None,
-    placed: CheckedPlaces,
+    placed: CheckedPlaces, feature_id: IdArray | None = None,
 ) -> bytes:  # fmt: skip
-    """Return the accepted rows of a chunk as binary COPY tuples, in ``copy_columns`` order."""
+    """Return the accepted rows of a chunk as binary COPY tuples, in ``copy_columns`` order.
+
+    ``feature_id`` (0: none) is written when rows are matched by it.
+    """
     n = len(placed.x)
     if n == 0:
         return b""
@@ -216,6 +220,7 @@ def encode_rows(
            else _with_nulls(_fixed(np.zeros(n, dtype=">i4")), np.ones(n)))  # fmt: skip
     fields = [
         ids,
+        *([_fixed(feature_id.astype(">i8"), feature_id == 0)] if feature_id is not None else []),
         *(encoder(table.c[name].type)(values) for name, values in attributes.items()),
         *(_grams(attributes[text]) for text in text_search_columns(spec.table, among=attributes)),
         *_places(spec, placed),

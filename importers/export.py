@@ -1,7 +1,15 @@
-"""Export a layer (what the actor may see) in any format the importers read back."""
+"""Export a layer (what the actor may see) in any format the importers read back.
+
+Every row carries its feature ``id`` and ``external_id``, so an export goes back in
+with ``warroom import --mode upsert`` (a row without an external id is matched by its
+feature id) and nothing is lost or duplicated. Coordinates in GCJ-02 or BD-09 are
+named so in every format (``importers.offset_crs``); KML, which is WGS84 by
+definition, is refused in them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import crs as geo_crs
+from importers.offset_crs import column_suffix, offset_crs
 from importers.writers import WRITE_FORMATS, write_table
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
@@ -20,6 +29,15 @@ from layers.errors import InvalidInput
 from layers.features.registry import LayerSpec
 
 EXPORT_CRS = tuple(system.value for system in geo_crs.CoordSystem)
+
+
+@dataclass
+class Export:
+    """What an export wrote: how many features, how many values it cut, what to tell."""
+
+    count: int
+    cut: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _plain(value: Any) -> Any:
@@ -37,17 +55,28 @@ def _shift(geoms: np.ndarray, crs: str) -> np.ndarray:
     return np.asarray(shapely.transform(geoms, convert), dtype=object)
 
 
-def export_layer(
-    *, session: Session, spec: LayerSpec, actor: Actor, fmt: str, crs: str, path: Path
-) -> int:
-    """Write the features of ``spec`` inside the actor's scope to ``path``; return the count."""
-    actor.require(Permission.FEATURES_READ)
+def check_export(fmt: str, crs: str) -> geo_crs.CoordSystem:
+    """Return the system of an export of ``fmt`` in ``crs``; refuse what cannot be honest."""
     if fmt not in WRITE_FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}; known: {', '.join(WRITE_FORMATS)}")
     if crs not in EXPORT_CRS:
         raise InvalidInput(f"unknown export crs {crs!r}; known: {', '.join(EXPORT_CRS)}")
+    system = geo_crs.CoordSystem(crs)
+    if fmt == "kml" and system is not geo_crs.CoordSystem.WGS84:
+        raise InvalidInput(f"KML coordinates are WGS84 by definition (OGC KML 2.2) and cannot "
+                           f"say {crs}: export KML in wgs84, or {crs} as geojson, gpkg, shp, "
+                           "csv or xlsx, which name it")  # fmt: skip
+    return system
+
+
+def export_layer(
+    *, session: Session, spec: LayerSpec, actor: Actor, fmt: str, crs: str, path: Path
+) -> Export:
+    """Write the features of ``spec`` inside the actor's scope to ``path``."""
+    actor.require(Permission.FEATURES_READ)
+    system = check_export(fmt, crs)
     model = spec.model
-    names = ["external_id", *(a.name for a in spec.attributes)]
+    names = ["id", "external_id", *(a.name for a in spec.attributes)]
     query = (
         select(*(getattr(model, n) for n in names), func.ST_AsBinary(model.geom))  # type: ignore[attr-defined]
         .where(actor.scope.clause(model))
@@ -56,8 +85,10 @@ def export_layer(
     rows = session.execute(query).all()
     frame = pd.DataFrame([[_plain(v) for v in row[:-1]] for row in rows], columns=names)
     geoms = np.asarray(shapely.from_wkb([bytes(row[-1]) for row in rows]), dtype=object)
-    write_table(frame, _shift(geoms, crs), None, fmt, path, layer=spec.id)
-    return len(rows)
+    label = None if system is geo_crs.CoordSystem.WGS84 else offset_crs(system)
+    written = write_table(frame, _shift(geoms, crs), label, fmt, path, layer=spec.id,
+                          coordinate_suffix=column_suffix(system))  # fmt: skip
+    return Export(len(rows), written.cut, written.notes)
 
 
 def default_export_name(spec: LayerSpec, fmt: str, crs: str) -> str:

@@ -1,10 +1,21 @@
-"""Run an import in a background thread and keep its job row up to date."""
+"""Run an import in a process of its own and keep its job row up to date.
+
+An import's readers and frames can take gigabytes; run in a thread of the server, that
+memory stayed with the server after the job ended (glibc keeps freed arenas). Each
+job runs in a child process instead, which gives all of it back when it exits. The
+children come from a fork server that has the importers loaded, so a job starts in
+milliseconds without copying the server's threads or connections. The server holds
+the job's advisory lock while its child runs and records a failure if the child dies
+without a word (killed, out of memory).
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
+from multiprocessing.context import ForkServerContext
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,22 +23,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from importers.pipeline import run_import
 from importers.report import ImportRequest
 from layers.accounts.scope import Actor
-from layers.database import transaction
+from layers.database import make_engine, make_sessionmaker, transaction
 from layers.errors import WarroomError
+from layers.imports.models import ImportJob
 from layers.imports.service import fail_job, finish_job, hold_job, release_job, set_progress
+from layers.settings import Settings
 
 logger = logging.getLogger(__name__)
 _PROGRESS_EVERY_S = 0.5
+_UNFINISHED = ("queued", "running")
 
 
 def run_job(
     *, session_factory: sessionmaker[Session], job_id: str, request: ImportRequest, actor: Actor,
-    max_vertices: int, alive: Connection,
+    max_vertices: int,
 ) -> None:  # fmt: skip
-    """Run one import job to its end, recording progress, report or error.
-
-    ``alive`` holds the job's advisory lock (``start_job``); it is closed at the end.
-    """
+    """Run one import job to its end, recording progress, then the report or the error."""
     last = 0.0
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -50,33 +61,76 @@ def run_job(
         error = "internal error while importing; see the server log"
     finally:
         request.path.unlink(missing_ok=True)  # the reject file stays for download
+    with transaction(session_factory) as session:
+        if report is None:
+            fail_job(session=session, job_id=job_id, error=error)
+        else:
+            finish_job(session=session, job_id=job_id, report=report.as_dict(),
+                       reject_file=report.reject_file)  # fmt: skip
+
+
+def _child(settings: Settings, url: str, job_id: str, request: ImportRequest, actor: Actor) -> None:
+    """Run a job in the child process, on an engine of its own."""
+    engine = make_engine(settings, url=url)
     try:
-        with transaction(session_factory) as session:
-            if report is None:
-                fail_job(session=session, job_id=job_id, error=error)
-            else:
-                finish_job(session=session, job_id=job_id, report=report.as_dict(),
-                           reject_file=report.reject_file)  # fmt: skip
+        run_job(session_factory=make_sessionmaker(engine), job_id=job_id, request=request,
+                actor=actor, max_vertices=settings.features.max_vertices)  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def _watch(
+    process: multiprocessing.process.BaseProcess, session_factory: sessionmaker[Session],
+    job_id: str, request: ImportRequest, alive: Connection,
+) -> None:  # fmt: skip
+    """Wait for the job's process; record a failure if it died; then release the job."""
+    try:
+        process.join()
+        if process.exitcode:
+            request.path.unlink(missing_ok=True)
+            with transaction(session_factory) as session:
+                job = session.get(ImportJob, job_id)
+                if job is not None and job.status in _UNFINISHED:
+                    logger.error("import job %s: process exited with %s", job_id, process.exitcode)
+                    fail_job(session=session, job_id=job_id, error=(
+                        f"the import process ended unexpectedly (exit code {process.exitcode}), "
+                        "perhaps out of memory; nothing was written"))  # fmt: skip
     finally:
         release_job(alive, job_id)  # only now may a reader take the job for interrupted
         alive.close()
+        process.close()
+
+
+def _context() -> ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    assert isinstance(context, ForkServerContext)
+    context.set_forkserver_preload([__name__])  # only taken when the fork server starts
+    return context
 
 
 def start_job(
-    *, session_factory: sessionmaker[Session], job_id: str, request: ImportRequest, actor: Actor,
-    max_vertices: int,
+    *, session_factory: sessionmaker[Session], settings: Settings, job_id: str,
+    request: ImportRequest, actor: Actor,
 ) -> threading.Thread:  # fmt: skip
-    """Start ``run_job`` in a daemon thread and return the thread.
+    """Start the job in a child process; return the thread that waits for it.
 
     The job's lock is taken before this returns, so the job never looks abandoned.
     """
     engine = session_factory.kw["bind"]
     alive = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     hold_job(alive, job_id)
-    thread = threading.Thread(
-        target=run_job, name=f"import-{job_id}", daemon=True,
-        kwargs={"session_factory": session_factory, "job_id": job_id, "request": request,
-                "actor": actor, "max_vertices": max_vertices, "alive": alive},
+    url = engine.url.render_as_string(hide_password=False)
+    process = _context().Process(
+        target=_child, name=f"import-{job_id}", daemon=True,
+        args=(settings, url, job_id, request, actor),
     )  # fmt: skip
-    thread.start()
-    return thread
+    try:
+        process.start()
+    except BaseException:
+        release_job(alive, job_id)
+        alive.close()
+        raise
+    watcher = threading.Thread(target=_watch, name=f"import-{job_id}", daemon=True,
+                               args=(process, session_factory, job_id, request, alive))  # fmt: skip
+    watcher.start()
+    return watcher

@@ -14,7 +14,18 @@ from layers.errors import InvalidInput
 def _read_kml(path: Path, table: str | None) -> SourceTable:
     names = [table] if table is not None else layer_names(path)
     tables = [read_ogr(path, "kml", layer=name, encoding=None) for name in names]
-    return concat([t for t in tables if len(t)], "kml")
+    return _own_id(concat([t for t in tables if len(t)], "kml"))
+
+
+def _own_id(table: SourceTable) -> SourceTable:
+    """Give a field named ``id`` its name back; GDAL reads it as ``id2`` beside ``id``.
+
+    GDAL fills ``id`` with each Placemark's XML id (``units.1``), which is kept as
+    ``placemark_id``.
+    """
+    if {"id", "id2"} <= set(table.columns.columns):
+        table.columns = table.columns.rename(columns={"id": "placemark_id", "id2": "id"})
+    return table
 
 
 class KMLImporter(Importer):

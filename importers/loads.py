@@ -15,13 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from importers import staging
+from importers.boundaries import replace_boundaries
 from importers.convert import ConvertedRows
 from importers.encode import copy_columns
 from importers.layer_schema import LayerSchema, read_schema
 from importers.report import ImportReport, ImportRequest
 from importers.shadow import ShadowLoad
 from layers.accounts.scope import Actor
-from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
+from layers.features.jurisdiction import BOUNDARY_TABLES
 from layers.features.registry import LayerSpec
 
 ProgressFn = Callable[[str, int, int], None]
@@ -58,6 +59,11 @@ class InPlaceLoad:
 
     def finish(self, report: ImportReport, step: ProgressFn) -> None:
         session, spec = self.session, self.spec
+        if self.request.mode == "replace" and spec.table in BOUNDARY_TABLES:
+            report.deleted, report.inserted, report.updated, gone = replace_boundaries(
+                session, spec, self.columns, self.actor.scope)  # fmt: skip
+            report.bbox = staging.union_bounds(report.bbox, gone)
+            return
         if self.request.mode == "replace":
             report.deleted, gone = staging.delete_in_scope(session, spec, self.actor.scope)
             report.bbox = staging.union_bounds(report.bbox, gone)
@@ -65,8 +71,6 @@ class InPlaceLoad:
             session, spec, self.columns, attributes=self.rows.attributes,
             mapped=self.rows.mapped, upsert=self.request.mode == "upsert",
         )  # fmt: skip
-        if spec.table in BOUNDARY_TABLES:
-            assign_jurisdiction(session, spec.table)
 
     def close(self, committed: bool) -> None:
         self.cursor.close()
@@ -81,7 +85,8 @@ class RebuiltLoad:
         self.session, self.spec, self.request, self.rows, self.actor = (
             session, spec, request, rows, actor)  # fmt: skip
         self.load = ShadowLoad(session=session, spec=spec, schema=schema, columns=columns)
-        self.staged = request.mode == "upsert" and matched > 0
+        # Rows matched by feature id carry an ``id`` column, which only a merge can take.
+        self.staged = request.mode == "upsert" and (matched > 0 or "id" in columns)
         self.load.start(staged_as=UPSERT_STAGING if self.staged else None)
 
     def write(self, data: bytes) -> None:
@@ -128,7 +133,7 @@ def open_load(session: Session, spec: LayerSpec, request: ImportRequest, rows: C
     """Return where the import's rows go (None for a dry run); ``matched``: ids that exist."""
     if request.dry_run:
         return None
-    columns = copy_columns(spec, rows.attributes)
+    columns = copy_columns(spec, rows.attributes, by_id=rows.feature_id is not None)
     schema = bulk_schema(session, spec, len(rows))
     if schema is None:
         return InPlaceLoad(session, spec, request, columns, rows, actor)

@@ -2,8 +2,13 @@
 
 ``--map "name=单位名称,category='hospital',lon=X坐标"``: a plain value names a source
 column, a quoted value is a constant, and ``lon``/``lat``/``wkt``/``external_id`` say
-where coordinates and the id come from. Unmapped attributes are matched by name, by
-Chinese title (``名称``, ``类别`` ...) or by a shapefile's 10-character truncation.
+where coordinates and the id come from; ``id`` names the column of feature ids (an
+upsert matches a row without an external id by it). Unmapped attributes are matched by
+name, by Chinese title (``名称``, ``类别`` ...) or by a shapefile's 10-character truncation,
+and a column named by ``--map``/``--id-field`` is found by that truncation too.
+
+A file with both an ``id`` and an ``external_id`` column is laid out as our exports
+are: its ``id`` is the feature id (also when ``--id-field id`` names it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyproj import CRS
+
 from importers.base import SourceTable
+from importers.dbf import DBF_NAME_BYTES
+from importers.offset_crs import offset_crs, offset_of_columns
 from layers.errors import InvalidInput
 from layers.features.registry import LayerSpec
 
@@ -20,7 +29,8 @@ LON_NAMES = ("经度", "lng", "lon", "long", "longitude", "stop_lon", "x", "x坐
 LAT_NAMES = ("纬度", "lat", "latitude", "stop_lat", "y", "y坐标", "坐标y")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何")
 ID_NAMES = ("external_id", "external_i")
-SPECIAL = ("lon", "lat", "wkt", "external_id")
+FEATURE_ID = "id"
+SPECIAL = ("lon", "lat", "wkt", "external_id", FEATURE_ID)
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,14 @@ class Mapping:
     lat: str | None = None
     wkt: str | None = None
     id_field: str | None = None
+    feature_id: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         """Return the mapping in the form a saved mapping file uses."""
         out = {k: f"'{v.value}'" if isinstance(v, Constant) else v
                for k, v in self.attributes.items()}  # fmt: skip
-        special = {"lon": self.lon, "lat": self.lat, "wkt": self.wkt, "external_id": self.id_field}
+        special = {"lon": self.lon, "lat": self.lat, "wkt": self.wkt, "external_id": self.id_field,
+                   FEATURE_ID: self.feature_id}  # fmt: skip
         return out | {k: v for k, v in special.items() if v}
 
 
@@ -98,9 +110,38 @@ def _find(columns: list[str], names: tuple[str, ...], prefixes: tuple[str, ...] 
     return None
 
 
+def _short(columns: list[str], name: str | None) -> str | None:
+    """Return ``name``, or the column a shapefile holds it as (its first 10 bytes)."""
+    if not name or name in columns:
+        return name
+    short = name.encode()[:DBF_NAME_BYTES].decode(errors="ignore")
+    return short if short in columns else name
+
+
+def _ids(columns: list[str], given: dict[str, str], id_field: str | None,
+         suggested: str | None) -> tuple[str | None, str | None]:  # fmt: skip
+    """Return the external id column and the feature id column."""
+    external = _short(columns, id_field or given.get("external_id")) or suggested
+    ours = FEATURE_ID in columns and _find(columns, ID_NAMES) is not None
+    feature = _short(columns, given.get(FEATURE_ID)) or (FEATURE_ID if ours else None)
+    if external is None or (ours and external == FEATURE_ID):
+        external = _find(columns, ID_NAMES)
+    return external, feature
+
+
+def column_crs(mapping: Mapping, table: SourceTable) -> CRS | None:
+    """Return GCJ-02 or BD-09 if the coordinate columns say so (``lon_gcj02``), noting it."""
+    system = offset_of_columns(mapping.lon, mapping.lat, mapping.wkt)
+    if system is None:
+        return None
+    table.notes.append(f"coordinates in {system.value}: their columns' names say so")
+    return offset_crs(system)
+
+
 def _check_columns(mapping: Mapping, columns: list[str]) -> None:
     used = [v for v in mapping.attributes.values() if isinstance(v, str)]
-    used += [v for v in (mapping.lon, mapping.lat, mapping.wkt, mapping.id_field) if v]
+    used += [v for v in (mapping.lon, mapping.lat, mapping.wkt, mapping.id_field,
+                         mapping.feature_id) if v]  # fmt: skip
     missing = [c for c in used if c not in columns]
     if missing:
         raise InvalidInput(f"the file has no column {', '.join(map(repr, missing))}; "
@@ -117,11 +158,13 @@ def build_mapping(
         raise InvalidInput(f"layer {spec.id!r} has no attribute {', '.join(unknown)}; "
                            f"attributes: {', '.join(sorted(known))}")  # fmt: skip
     columns = [str(c) for c in table.columns.columns]
+    external, feature = _ids(columns, given, id_field, table.suggested_id)
+    attributes = {k: _source(v) for k, v in given.items() if k in known}
     mapping = Mapping(
-        attributes={k: _source(v) for k, v in given.items() if k in known},
-        lon=given.get("lon"), lat=given.get("lat"), wkt=given.get("wkt"),
-        id_field=id_field or given.get("external_id") or table.suggested_id
-        or _find(columns, ID_NAMES),
+        attributes={k: _short(columns, v) or v if isinstance(v, str) else v
+                    for k, v in attributes.items()},
+        lon=_short(columns, given.get("lon")), lat=_short(columns, given.get("lat")),
+        wkt=_short(columns, given.get("wkt")), id_field=external, feature_id=feature,
     )  # fmt: skip
     for attribute in spec.attributes:
         if attribute.name in mapping.attributes:
@@ -135,7 +178,7 @@ def build_mapping(
         mapping.lon = mapping.lon or _find(columns, LON_NAMES, ("lon", "lng", "经度"))
         mapping.lat = mapping.lat or _find(columns, LAT_NAMES, ("lat", "纬度"))
         if not (mapping.lon and mapping.lat):
-            mapping.wkt = _find(columns, WKT_NAMES)
+            mapping.wkt = _find(columns, WKT_NAMES, ("wkt_",))
         if not mapping.wkt and not (mapping.lon and mapping.lat):
             raise InvalidInput("found no coordinate columns (经度/纬度, lng/lat, lon/lat, x/y) "
                                "and no WKT column; name them with --map lon=...,lat=... or "

@@ -36,7 +36,7 @@ from importers.convert import ConvertedRows, add_reason, convert_rows
 from importers.crs import plausibility_warnings, resolve_crs, to_wgs84
 from importers.encode import accepted_bounds, encode_rows
 from importers.loads import open_load
-from importers.mapping import build_mapping
+from importers.mapping import build_mapping, column_crs
 from importers.places import Places
 from importers.report import ImportReport, ImportRequest
 from importers.writers import REJECT_FORMAT, WRITE_FORMATS, write_table
@@ -70,10 +70,13 @@ def _prepare(spec: LayerSpec, request: ImportRequest, progress: ProgressFn) -> P
         raise InvalidInput(f"{source_name} holds no rows to import")
     progress("read", len(table), len(table))
     mapping = build_mapping(spec, table, request.mapping, request.id_field)
-    if request.mode == "upsert" and not mapping.id_field:
+    if request.mode != "upsert":
+        mapping.feature_id = None  # only an upsert matches rows to features by id
+    if request.mode == "upsert" and not (mapping.id_field or mapping.feature_id):
         raise InvalidInput("--mode upsert needs --id-field (the column holding the stable id)")
     rows = convert_rows(spec, table, mapping)
-    source_crs = resolve_crs(table.crs, request.crs)
+    declared = table.crs if table.crs is not None or request.crs else column_crs(mapping, table)
+    source_crs = resolve_crs(declared, request.crs)
     places = to_wgs84(rows.geometry, source_crs)
     bounds = places.bounds()
     add_reason(rows.reasons, ~places.missing() & ~np.all(np.isfinite(bounds), axis=1),
@@ -101,17 +104,19 @@ def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], enco
     """Type, check and (if ``encode``) encode the given rows of the file."""
     converted, spec = prepared.rows, rules.spec
     values, reasons = converted.values(rows)
-    ids = converted.external_id
+    ids, keys = converted.external_id, converted.keys
     ids = ids.iloc[rows].reset_index(drop=True) if ids is not None else None
-    placed = check_rows(rules, prepared.places.take(rows), ids, reasons)
+    keys = keys.iloc[rows].reset_index(drop=True) if keys is not None else None
+    placed = check_rows(rules, prepared.places.take(rows), keys, reasons)
     ok = reasons == ""
     rejects = [(int(rows[i]), str(reasons[i])) for i in np.flatnonzero(~ok)]
     accepted = placed.take(ok)
     if not encode or not ok.any():
         return Chunk(rejects, accepted, None)
+    feature_ids = converted.feature_id[rows][ok] if converted.feature_id is not None else None
     encoded = encode_rows(spec, {name: v[ok].reset_index(drop=True) for name, v in values.items()},
                           ids[ok].reset_index(drop=True) if ids is not None else None,
-                          accepted)  # fmt: skip
+                          accepted, feature_ids)  # fmt: skip
     return Chunk(rejects, accepted, encoded)
 
 
@@ -120,7 +125,7 @@ def _rules(session: Session, spec: LayerSpec, request: ImportRequest, actor: Act
     return RowRules(
         spec=spec, mode=request.mode, scope=actor.scope, max_vertices=max_vertices,
         precincts=None if spec.table in BOUNDARY_TABLES else Precincts.load(session),
-        existing=staging.existing_features(session, spec, rows.external_id),
+        existing=staging.existing_features(session, spec, rows.keys),
     )  # fmt: skip
 
 
@@ -135,8 +140,8 @@ def _load(
     if not request.dry_run:
         staging.lock_layer(session, spec)
     rules = _rules(session, spec, request, actor, rows, max_vertices)
-    if request.mode == "upsert":
-        report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds))  # where they were
+    if request.mode == "upsert":  # where they were (Python floats: they become SQL parameters)
+        report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds.tolist()))
     writer = open_load(session, spec, request, rows, actor, len(rules.existing))
     rejects: list[tuple[int, str]] = []
     committed = False
@@ -192,7 +197,7 @@ def _write_rejects(
     name = Path(request.source_name or request.path.name).stem
     path = request.reject_dir / f"{name}.rejects{WRITE_FORMATS[out_format][0]}"
     geoms = table.geometry[index] if table.geometry is not None else None
-    return str(write_table(frame, geoms, table.crs, out_format, path, layer="rejects"))
+    return str(write_table(frame, geoms, table.crs, out_format, path, layer="rejects").path)
 
 
 def run_import(

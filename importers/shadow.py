@@ -130,6 +130,8 @@ class ShadowLoad:
             name = quote(column)
             if column not in copied:
                 return f"t.{name}"
+            if column == "external_id":  # a row matched by id has none of its own
+                return f"coalesce(s.{name}, t.{name})"
             if text_of(column) in mapped or text_of(column) not in self._attributes():
                 return f"s.{name}"
             return f"CASE WHEN t.id IS NULL THEN s.{name} ELSE t.{name} END"
@@ -142,14 +144,18 @@ class ShadowLoad:
         }
         columns = self.stored_columns()
         values = ", ".join(special.get(c) or value(c) for c in columns)
+        match = "t.external_id = s.external_id"
+        if "id" in copied:  # some rows match by feature id: give the others theirs, join by id
+            self.execute(f"UPDATE {staged} AS s SET id = t.id FROM {layer} AS t "
+                         "WHERE s.id IS NULL AND t.external_id = s.external_id")  # fmt: skip
+            match = "t.id = s.id"
         inserted = self.execute(
             f"INSERT INTO {quote(self.table)} ({', '.join(quote(c) for c in columns)}) "
-            f"SELECT {values} FROM {staged} AS s LEFT JOIN {layer} AS t "
-            "ON t.external_id = s.external_id"
+            f"SELECT {values} FROM {staged} AS s LEFT JOIN {layer} AS t ON {match}"
         )  # fmt: skip
-        kept = f"NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE s.external_id = t.external_id)"
+        kept = f"NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE {match})"
         updated = int(self.scalar(f"SELECT count(*) FROM {staged} AS s JOIN {layer} AS t "
-                                  "ON t.external_id = s.external_id"))  # fmt: skip
+                                  f"ON {match}"))  # fmt: skip
         self.keep(kept, {})
         return inserted - updated, updated
 

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from importers.base import Importer, SourceTable
+from importers.dbf import restore_long_text
 from importers.files import detect_encoding, safe_extract
 from importers.ogr import read_ogr
 from layers.errors import InvalidInput
@@ -30,12 +31,13 @@ def dbf_encoding(shp: Path) -> tuple[str, str]:
 
 
 def read_shapefile(shp: Path, encoding: str | None) -> SourceTable:
-    """Read one .shp honouring .prj and .cpg (or a detected encoding)."""
+    """Read one .shp honouring .prj and .cpg (or a detected encoding), long text restored."""
     notes = []
     if encoding is None:
         encoding, how = dbf_encoding(shp)
         notes.append(f"attribute encoding {encoding} {how}")
     table = read_ogr(shp, "shapefile", layer=None, encoding=encoding)
+    restore_long_text(table, shp)
     if not shp.with_suffix(".prj").exists():
         notes.append("no .prj: coordinates read as WGS84 unless --crs says otherwise")
     table.notes.extend(notes)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from importers.checks import Existing
+from importers.convert import FEATURE_KEY, feature_key
 from importers.encode import COPY_HEADER, COPY_TRAILER
 from layers.accounts.scope import Scope, ScopeKind
 from layers.features.grams import text_of
@@ -51,33 +52,43 @@ def layer_size(session: Session, spec: LayerSpec) -> float:
 
 
 _EXISTING = """
-SELECT t.external_id, coalesce(t.precinct_id, :none), coalesce(t.district_id, :none),
+SELECT {key}, coalesce(t.precinct_id, :none), coalesce(t.district_id, :none),
        ST_XMin(t.geom), ST_YMin(t.geom), ST_XMax(t.geom), ST_YMax(t.geom)
 FROM {table} AS t WHERE {where}
 """
 
 
-def existing_features(session: Session, spec: LayerSpec, ids: pd.Series | None) -> Existing:
-    """Return the layer's features whose external id is among ``ids``.
+def existing_features(session: Session, spec: LayerSpec, keys: pd.Series | None) -> Existing:
+    """Return the layer's features that rows of the file match, by the rows' keys.
 
-    Asks by id (the unique index) for a file smaller than the layer, else reads every
-    id of the layer once, which is cheaper than sending a million ids.
+    A key is an external id, or a feature id (``convert.feature_key``) for a row an
+    upsert matches by id. External ids are asked by id (the unique index) for a file
+    smaller than the layer, else every id of the layer is read once, which is cheaper
+    than sending a million ids.
     """
     size = layer_size(session, spec)
-    if ids is None or (size == 0 and not session.scalar(
+    if keys is None or (size == 0 and not session.scalar(
         text(f"SELECT EXISTS (SELECT 1 FROM {quote(spec.table)})")
     )):  # fmt: skip
         return Existing({}, {}, np.empty((0, 4)))
-    in_file = pa.array(ids, pa.string(), from_pandas=True)
-    by_id = len(ids) < size
+    all_keys = pa.array(keys, pa.string(), from_pandas=True)
+    by_feature = pc.starts_with(all_keys, FEATURE_KEY)
+    in_file = pc.filter(all_keys, pc.invert(by_feature))
+    by_id = len(in_file) < size
     where = "t.external_id = ANY(:ids)" if by_id else "t.external_id IS NOT NULL"
     wanted = pc.unique(pc.drop_null(in_file)).to_pylist() if by_id else []
-    rows = session.execute(text(_EXISTING.format(table=quote(spec.table), where=where)),
-                           {"ids": wanted, "none": NO_ID}).all()  # fmt: skip
+    sql = _EXISTING.format(key="t.external_id", table=quote(spec.table), where=where)
+    rows: list[Any] = [*session.execute(text(sql), {"ids": wanted, "none": NO_ID})]
     if not by_id and rows:  # the layer's ids are the smaller set to hash
         layer_ids = pa.array([r[0] for r in rows], pa.string())
         found = set(pc.filter(in_file, pc.is_in(in_file, value_set=layer_ids)).to_pylist())
         rows = [r for r in rows if r[0] in found]
+    feature_ids = [int(k[len(FEATURE_KEY) :]) for k in pc.filter(all_keys, by_feature).to_pylist()]
+    if feature_ids:
+        found_ids = session.execute(text(_EXISTING.format(
+            key="t.id", table=quote(spec.table), where="t.id = ANY(:ids)",
+        )), {"ids": feature_ids, "none": NO_ID}).all()  # fmt: skip
+        rows += [(feature_key(r[0]), *r[1:]) for r in found_ids]
     return Existing(
         {r[0]: int(r[1]) for r in rows},
         {r[0]: int(r[2]) for r in rows},
@@ -159,23 +170,39 @@ def delete_in_scope(session: Session, spec: LayerSpec, scope: Scope) -> tuple[in
 
 def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: list[str],
           mapped: set[str], upsert: bool) -> tuple[int, int]:  # fmt: skip
-    """Insert (or upsert by external_id) the staged rows; return (inserted, updated).
+    """Insert (or upsert by external_id, or by ``id``) the staged rows; return (inserted, updated).
 
     An upsert changes only the attributes the file maps; the others keep their values.
+    Staged rows with an ``id`` update that feature (they have no external id).
     """
+    table, by_id, select_where = quote(spec.table), 0, ""
+    if "id" in columns:
+        columns = [c for c in columns if c != "id"]
+        sets = _sets(columns, attributes, mapped, source="s", skip="external_id")
+        by_id = session.execute(text(
+            f"UPDATE {table} AS t SET {sets}, version = t.version + 1, updated_at = now() "
+            f"FROM {STAGING} AS s WHERE s.id IS NOT NULL AND t.id = s.id"
+        )).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        select_where = " WHERE id IS NULL"
     names = ", ".join(quote(c) for c in columns)
-    table = quote(spec.table)
-    select = f"SELECT {names} FROM {STAGING}"
+    select = f"SELECT {names} FROM {STAGING}{select_where}"
     if not upsert:
         result = session.execute(text(f"INSERT INTO {table} ({names}) {select}"))
         return int(result.rowcount), 0  # type: ignore[attr-defined]
-    # A text's grams follow the text (written with it, changed when it is mapped).
-    updated = [c for c in columns if text_of(c) not in attributes or text_of(c) in mapped]
-    sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updated)
+    sets = _sets(columns, attributes, mapped)
     sql = (f"WITH written AS (INSERT INTO {table} ({names}) {select} "
            f"ON CONFLICT (external_id) DO UPDATE SET {sets}, version = {table}.version + 1, "
            "updated_at = now() RETURNING (xmax = 0) AS fresh) "
            "SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) "
            "FROM written")  # fmt: skip
     inserted, updated_count = session.execute(text(sql)).one()
-    return int(inserted), int(updated_count)
+    return int(inserted), int(updated_count) + int(by_id)
+
+
+def _sets(columns: list[str], attributes: list[str], mapped: set[str], *,
+          source: str = "EXCLUDED", skip: str = "") -> str:  # fmt: skip
+    """Return ``c = EXCLUDED.c, ...`` (or ``source.c``) for the columns an upsert changes."""
+    # A text's grams follow the text (written with it, changed when it is mapped).
+    updated = [c for c in columns if (text_of(c) not in attributes or text_of(c) in mapped)
+               and c != skip]  # fmt: skip
+    return ", ".join(f"{quote(c)} = {source}.{quote(c)}" for c in updated)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    FetchedValue,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -20,9 +29,12 @@ NAMING_CONVENTION = {
 def grams_column() -> Mapped[list[int] | None]:
     """Return a ``c_grams`` column: the bigrams of text column ``c`` (``layers.features.grams``).
 
-    Deferred: only searches read it, in SQL; loading a feature leaves it in the database.
+    Set by the database (a row trigger) on every write of ``c``. Deferred: only searches
+    read it, in SQL; loading a feature leaves it in the database.
     """
-    return mapped_column(ARRAY(Integer), deferred=True)
+    return mapped_column(
+        ARRAY(Integer), deferred=True, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
 
 class Base(DeclarativeBase):

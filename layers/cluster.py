@@ -35,6 +35,16 @@ random_page_cost = 1.1
 log_min_duration_statement = 2000
 """
 
+# A development cluster: its socket and the postgres superuser from 127.0.0.1 are trusted;
+# any other role logs in with its password, as on a real server.
+CLIENT_AUTH = """\
+# Written by warroom (layers/cluster.py) on every start.
+local   all          all                      trust
+host    all          postgres   127.0.0.1/32  trust
+host    all          all        127.0.0.1/32  scram-sha-256
+host    replication  postgres   127.0.0.1/32  trust
+"""
+
 
 class ClusterError(RuntimeError):
     """The local cluster cannot be set up or started; the message says what to do."""
@@ -160,9 +170,19 @@ class LocalCluster:
             shutil.chown(socket_dir, user=self.settings.os_user)
         return True
 
+    def _write_client_auth(self) -> bool:
+        """Make ``pg_hba.conf`` say ``CLIENT_AUTH``; return whether it changed."""
+        path = self.data_dir.resolve() / "pg_hba.conf"
+        if path.read_text() == CLIENT_AUTH:
+            return False
+        path.write_text(CLIENT_AUTH)  # rewritten in place: it keeps its owner
+        return True
+
     def start(self) -> None:
         """Initialise if needed, start the server and create the project database."""
         self.init()
+        if self._write_client_auth() and self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir.resolve()), "reload")
         if not self.is_running():
             if not _port_free(self.port):
                 raise ClusterError(

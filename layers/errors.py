@@ -48,3 +48,7 @@ class VersionConflict(WarroomError):
 
 class Conflict(WarroomError):
     """A write clashes with existing data, e.g. a duplicate external id."""
+
+
+class DatabaseUnavailable(WarroomError):
+    """The configured database cannot be used: unreachable, refused, or without PostGIS."""

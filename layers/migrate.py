@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -21,3 +24,9 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+
+
+def is_current(connection: Connection) -> bool:
+    """Return whether the database on ``connection`` is at the latest migration."""
+    heads = ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()
+    return set(MigrationContext.configure(connection).get_current_heads()) == set(heads)

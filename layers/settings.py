@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,11 +20,35 @@ class DatabaseSettings(BaseSettings):
 
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of an existing PostGIS; unset means the local cluster.",
+        description="URL of an existing PostGIS (postgresql://, postgres:// or "
+        "postgresql+psycopg2://); unset means the local cluster.",
     )
     pool_size: int = Field(default=8, ge=1, le=200)
     max_overflow: int = Field(default=8, ge=0, le=200)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+    @field_validator("url")
+    @classmethod
+    def _psycopg2_url(cls, url: str | None) -> str | None:
+        """Write every PostgreSQL URL form with the driver we ship (psycopg2).
+
+        Parts the URL leaves out stay out: libpq fills them from PGHOST, PGPORT, PGUSER,
+        PGPASSWORD, PGDATABASE and ~/.pgpass wherever a connection is made from the URL.
+        """
+        if not url:
+            return None
+        example = "write postgresql://user:password@host:port/database"
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {example}") from None
+        backend, _, driver = parsed.drivername.partition("+")
+        if backend not in ("postgresql", "postgres"):
+            raise ValueError(f"{backend}:// is not PostgreSQL; {example}")
+        if driver not in ("", "psycopg2"):
+            raise ValueError(f"driver {driver!r} is not installed (psycopg2 is); {example}")
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
 
 
 class ClusterSettings(BaseSettings):
@@ -72,6 +99,30 @@ class FeatureSettings(BaseSettings):
     max_limit: int = Field(default=10_000, ge=1)
 
 
+class LimitSettings(BaseSettings):
+    """What one request may cost: body sizes, spatial question sizes, queries at once."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_LIMITS_", extra="ignore")
+
+    max_body_bytes: int = Field(
+        default=2 * 1024**2, ge=1024, description="Any request body (imports have their own cap)."
+    )
+    login_body_bytes: int = Field(default=16 * 1024, ge=256)
+    query_max_vertices: int = Field(
+        default=2_000, ge=2, description="Vertices of a line or shape grown by a distance."
+    )
+    query_max_area_km2: float = Field(
+        default=2_000.0, gt=0, description="Area of a line or shape grown by a distance."
+    )
+    queries_per_user: int = Field(
+        default=2, ge=1, description="Spatial queries of one user at once, per worker."
+    )
+    queries_total: int = Field(
+        default=8, ge=1, description="Spatial queries at once per worker (below the pool size)."
+    )
+    retry_after_s: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -79,7 +130,28 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The bureau's time zone (IANA name): the day a date means, times without one.",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the bureau's time zone."""
+        return ZoneInfo(self.timezone)

@@ -28,7 +28,7 @@ SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
 
 def _server_url() -> str:
-    url = os.environ.get("WARROOM_DATABASE_URL")
+    url = DatabaseSettings().url  # any accepted form, written with our driver
     if url:
         return url
     cluster = LocalCluster(ClusterSettings())

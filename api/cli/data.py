@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from api.cli.checks import load_settings, ready_engine
 from api.cli.progress import run_with_progress
 from importers.export import EXPORT_CRS, default_export_name, export_layer
 from importers.mapping import load_map_file, parse_map
@@ -19,18 +20,17 @@ from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.accounts.service import actor_for
-from layers.database import make_engine, make_sessionmaker, transaction
+from layers.database import make_sessionmaker, transaction
 from layers.errors import NotFound, WarroomError
 from layers.features.registry import get_layer
-from layers.settings import Settings
 
 console = Console()
 
 
-def _actor(factory_user: str | None, settings: Settings) -> Actor:
+def _actor(factory_user: str | None, engine: Engine) -> Actor:
     if factory_user is None:
         return Actor(user_id=None, username=f"cli:{getpass.getuser()}", role=Role.ADMIN)
-    with transaction(make_sessionmaker(make_engine(settings))) as session:
+    with transaction(make_sessionmaker(engine)) as session:
         user = session.scalar(select(User).where(User.username == factory_user))
         if user is None:
             raise NotFound(f"no user {factory_user!r}")
@@ -58,15 +58,16 @@ def import_(
     as_user: str | None = typer.Option(None, "--as-user", help="Act as this user (scope)."),
 ) -> None:
     """Import a GeoJSON/CSV/XLSX/zipped Shapefile/GeoPackage/KML(Z)/GTFS file into a layer."""
-    settings = Settings()
+    settings = load_settings()
+    engine = ready_engine(settings)
     try:
         request = ImportRequest(
             path=path, layer=layer, crs=crs, encoding=encoding, mapping=_mapping(map_),
             id_field=id_field, mode=parse_mode(mode), dry_run=dry_run, strict=strict, table=table,
             reject_dir=path.resolve().parent,
         )  # fmt: skip
-        actor = _actor(as_user, settings)
-        factory = make_sessionmaker(make_engine(settings))
+        actor = _actor(as_user, engine)
+        factory = make_sessionmaker(engine)
         report = run_with_progress(
             lambda progress: run_import(
                 session_factory=factory, request=request, actor=actor, progress=progress,
@@ -91,17 +92,20 @@ def export(
     as_user: str | None = typer.Option(None, "--as-user", help="Export what this user sees."),
 ) -> None:
     """Export a layer as GeoJSON/CSV/XLSX/GeoPackage/zipped Shapefile/KML."""
-    settings = Settings()
+    engine = ready_engine(load_settings())
     try:
         spec = get_layer(layer)
         if fmt not in WRITE_FORMATS:
             raise typer.BadParameter(f"--format must be one of {', '.join(WRITE_FORMATS)}")
         path = output or Path(default_export_name(spec, fmt, crs))
-        actor = _actor(as_user, settings)
-        with transaction(make_sessionmaker(make_engine(settings))) as session:
-            count = export_layer(session=session, spec=spec, actor=actor, fmt=fmt, crs=crs,
-                                 path=path)  # fmt: skip
+        actor = _actor(as_user, engine)
+        with transaction(make_sessionmaker(engine)) as session:
+            done = export_layer(session=session, spec=spec, actor=actor, fmt=fmt, crs=crs,
+                                path=path)  # fmt: skip
     except WarroomError as exc:
         console.print(f"[red]export failed:[/red] {exc.message}")
         raise typer.Exit(2) from exc
-    console.print(f"exported {count} features of {layer} to {path} ({fmt}, {crs})")
+    console.print(f"exported {done.count} features of {layer} to {path} ({fmt}, {crs})",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+    for note in done.notes:
+        console.print(f"  note: {note}", soft_wrap=True, highlight=False)

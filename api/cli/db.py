@@ -5,15 +5,15 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from api.cli.checks import load_settings
 from layers.cluster import ClusterError, LocalCluster
-from layers.settings import Settings
 
 db_app = typer.Typer(help="Manage the project-local PostGIS cluster.", no_args_is_help=True)
 console = Console()
 
 
 def _cluster() -> LocalCluster | None:
-    settings = Settings()
+    settings = load_settings()
     if settings.database.url:
         console.print("WARROOM_DATABASE_URL is set: using that database, no local cluster")
         return None

@@ -7,8 +7,10 @@ import secrets
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import select
 
+from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
 from api.cli.users import user_app
@@ -17,9 +19,8 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
 from layers.cluster import database_url
-from layers.database import make_engine, make_sessionmaker, transaction
+from layers.database import explained, make_sessionmaker, transaction
 from layers.migrate import upgrade
-from layers.settings import Settings
 
 app = typer.Typer(help="Warroom — spatial command map.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -32,7 +33,9 @@ console = Console()
 @app.command()
 def migrate() -> None:
     """Apply database migrations."""
-    upgrade(database_url(Settings()))
+    settings = load_settings()
+    with database_problems(), explained(settings):
+        upgrade(database_url(settings))
     console.print("[green]migrations applied[/green]")
 
 
@@ -42,28 +45,54 @@ def demo(
     seed: int = typer.Option(42, help="Random seed; the same seed builds the same city."),
     if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if data exists."),
     replace: bool = typer.Option(False, help="Replace the feature layers if data exists."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Keep the bars; time each step."),
 ) -> None:
     """Load the demo city of Beijing."""
     from api.cli.progress import run_with_progress
     from layers.demo.load import database_is_empty, load_demo_city
 
-    engine = make_engine(Settings())
+    engine = ready_engine(load_settings())
     if if_empty and not database_is_empty(engine):
         console.print("demo: database already holds data, nothing loaded")
         return
     report = run_with_progress(
         lambda progress: load_demo_city(
             engine, units=units, seed=seed, replace=replace, progress=progress
-        )
+        ),
+        console,
+        transient=not verbose,
     )
-    console.print(report)
+    console.print(_load_table(report.summary(), report.total_seconds))
+    if verbose:
+        console.print(_steps_table(report.seconds))
+
+
+def _load_table(summary: list[tuple[str, int | None, float]], total_seconds: float) -> Table:
+    """Return the demo load as a table of layers, rows and seconds."""
+    table = Table(title="demo city loaded", title_justify="left", show_footer=True)
+    table.add_column("layer", "total")
+    table.add_column("rows", f"{sum(rows or 0 for _, rows, _ in summary):,}", justify="right")
+    table.add_column("seconds", f"{total_seconds:.1f}", justify="right")
+    for layer, rows, seconds in summary:
+        table.add_row(layer, "" if rows is None else f"{rows:,}", f"{seconds:.1f}")
+    return table
+
+
+def _steps_table(seconds: dict[str, float]) -> Table:
+    """Return every step of the load with its seconds, in the order they ran."""
+    table = Table(title="steps", title_justify="left")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    for step, spent in seconds.items():
+        table.add_row(step, f"{spent:.2f}")
+    return table
 
 
 @app.command("ensure-admin")
 def ensure_admin() -> None:
     """Create the ``admin`` account if missing (password from WARROOM_ADMIN_PASSWORD)."""
-    settings = Settings()
-    factory = make_sessionmaker(make_engine(settings))
+    settings = load_settings()
+    factory = make_sessionmaker(ready_engine(settings))
     with transaction(factory) as session:
         if session.scalar(select(User.id).where(User.username == "admin")) is not None:
             console.print("admin account exists")
@@ -75,7 +104,8 @@ def ensure_admin() -> None:
         console.print("created user [bold]admin[/bold] with WARROOM_ADMIN_PASSWORD")
     else:
         console.print(f"created user [bold]admin[/bold], password: [bold]{password}[/bold] "
-                      "(shown once; change it or set WARROOM_ADMIN_PASSWORD)")  # fmt: skip
+                      "(shown once; set WARROOM_ADMIN_PASSWORD to choose it)",
+                      soft_wrap=True, highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -87,6 +117,7 @@ def serve(
     """Serve the API (``python -m warroom_ui`` serves it with the map, as ``make run`` does)."""
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings()
+    ready_engine(settings).dispose()
     uvicorn.run("api.app:app_from_env", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, proxy_headers=False)  # fmt: skip

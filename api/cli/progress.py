@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from rich import get_console
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,11 +21,17 @@ T = TypeVar("T")
 ProgressFn = Callable[[str, int, int], None]
 
 
-def run_with_progress(work: Callable[[ProgressFn], T], console: Console | None = None) -> T:
-    """Run ``work`` with a callback that draws one bar per step, with its rate per second."""
+def run_with_progress(
+    work: Callable[[ProgressFn], T], console: Console | None = None, *, transient: bool = False
+) -> T:
+    """Run ``work`` with a callback that draws one bar per step, with its rate per second.
+
+    ``transient`` bars vanish when the work is done, and are not drawn off a terminal.
+    """
     columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console) as bar:
+    hidden = transient and not (console or get_console()).is_terminal
+    with Progress(*columns, console=console, transient=transient, disable=hidden) as bar:
         tasks: dict[str, tuple[TaskID, float]] = {}
         last = [time.monotonic()]  # when the previous report came: a step starts there
 

@@ -7,12 +7,12 @@ import os
 import typer
 from rich.console import Console
 
+from api.cli.checks import load_settings, ready_engine
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
-from layers.database import make_engine, make_sessionmaker, transaction
+from layers.database import make_sessionmaker, transaction
 from layers.errors import WarroomError
-from layers.settings import Settings
 
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 console = Console()
@@ -30,8 +30,8 @@ def add(
     password = os.environ.get("WARROOM_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    settings = Settings()
-    factory = make_sessionmaker(make_engine(settings))
+    settings = load_settings()
+    factory = make_sessionmaker(ready_engine(settings))
     try:
         with transaction(factory) as session:
             user = create_user(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from layers.features.registry import AttrType, LayerSpec
 from layers.features.stats import LayerStats
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+TimeSpan = tuple[datetime | None, datetime | None]
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
@@ -54,10 +57,16 @@ def landing(base: str) -> dict[str, Any]:
     }
 
 
-def collection(base: str, spec: LayerSpec, stats: LayerStats) -> dict[str, Any]:
-    """Return the description of one layer as a collection."""
+def collection(
+    base: str, spec: LayerSpec, stats: LayerStats, times: TimeSpan | None = None
+) -> dict[str, Any]:
+    """Return the description of one layer as a collection (``times``: its temporal extent)."""
     href = f"{base}/collections/{spec.id}"
     extent = list(stats.extent) if stats.extent else [73.0, 3.8, 135.1, 53.6]
+    extents: dict[str, Any] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    if times is not None:
+        interval = [t.isoformat(timespec="seconds") if t else None for t in times]
+        extents["temporal"] = {"interval": [interval], "trs": GREGORIAN}
     return {
         "id": spec.id,
         "title": spec.title,
@@ -65,7 +74,7 @@ def collection(base: str, spec: LayerSpec, stats: LayerStats) -> dict[str, Any]:
         "itemType": "feature",
         "crs": [CRS84],
         "storageCrs": CRS84,
-        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
+        "extent": extents,
         "links": [
             link(href, "self", JSON),
             link(f"{href}/items", "items", GEOJSON, "items as GeoJSON"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import (
     BBoxDep,
@@ -15,19 +16,22 @@ from api.deps import (
     DatetimeDep,
     LimitDep,
     SessionDep,
+    SettingsDep,
     extra_params,
 )
 from api.ogc import documents
 from api.ogc.html import render
 from api.routes.features import to_public
 from api.schemas.geojson import GeoJSONResponse, collection_text
+from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features.cql import cql2_clause
-from layers.features.filters import interval_clause, parse_filters
+from layers.features.filters import parse_filters
 from layers.features.query import FeatureQuery, list_features, parse_properties
 from layers.features.registry import LayerSpec, all_layers, get_layer
 from layers.features.service import get_feature
 from layers.features.stats import layer_stats
+from layers.features.timespan import temporal_extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -80,16 +84,22 @@ def read_api_definition(request: Request, actor: CurrentActor) -> Response:
     return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json")
 
 
+def _collection(
+    base: str, spec: LayerSpec, session: Session, actor: Actor, zone: tzinfo
+) -> dict[str, Any]:
+    stats = layer_stats(session=session, spec=spec, actor=actor)
+    times = temporal_extent(session=session, spec=spec, actor=actor, zone=zone)
+    return documents.collection(base, spec, stats, times)
+
+
 @router.get("/collections")
 def list_collections(
-    request: Request, session: SessionDep, actor: CurrentActor, f: FormatParam = None
-) -> Response:
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    f: FormatParam = None,
+) -> Response:  # fmt: skip
     """Return every layer as a collection."""
     base = _base(request)
-    collections = [
-        documents.collection(base, spec, layer_stats(session=session, spec=spec, actor=actor))
-        for spec in all_layers()
-    ]
+    collections = [_collection(base, spec, session, actor, settings.zone) for spec in all_layers()]
     links = [documents.link(f"{base}/collections", "self", documents.JSON)]
     return _answer(request, f, {"collections": collections, "links": links}, "Collections")
 
@@ -97,11 +107,11 @@ def list_collections(
 @router.get("/collections/{collection_id}")
 def read_collection(
     spec: CollectionDep, request: Request, session: SessionDep, actor: CurrentActor,
-    f: FormatParam = None,
+    settings: SettingsDep, f: FormatParam = None,
 ) -> Response:  # fmt: skip
     """Return one collection."""
-    stats = layer_stats(session=session, spec=spec, actor=actor)
-    return _answer(request, f, documents.collection(_base(request), spec, stats), spec.title)
+    document = _collection(_base(request), spec, session, actor, settings.zone)
+    return _answer(request, f, document, spec.title)
 
 
 @router.get("/collections/{collection_id}/queryables")
@@ -111,10 +121,8 @@ def read_queryables(spec: CollectionDep, request: Request, actor: CurrentActor) 
                         media_type="application/schema+json")  # fmt: skip
 
 
-def _where(spec: LayerSpec, interval: Any, cql: str | None, lang: str, crs: str | None) -> Any:
+def _where(spec: LayerSpec, cql: str | None, lang: str, crs: str | None) -> Any:
     clauses = []
-    if interval is not None:
-        clauses.append(interval_clause(spec, *interval))
     if cql:
         if crs is not None and crs not in _CRS84_NAMES:
             raise InvalidInput(f"filter-crs {crs!r} is not supported; use {documents.CRS84}")
@@ -140,7 +148,7 @@ def list_items(
             raise InvalidInput(f"{name} {value!r} is not supported; use {documents.CRS84}")
     query = FeatureQuery(
         bbox=bbox, filters=parse_filters(spec, extra_params(request, ITEM_PARAMS)),
-        where=_where(spec, interval, filter_, filter_lang, filter_crs), limit=limit,
+        interval=interval, where=_where(spec, filter_, filter_lang, filter_crs), limit=limit,
         cursor=cursor, properties=parse_properties(spec, properties),
     )  # fmt: skip
     page = list_features(session=session, spec=spec, actor=actor, query=query)

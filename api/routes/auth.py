@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import CurrentActor, SessionDep, SettingsDep, TokenDep, client_of
-from api.schemas.auth import LoginRequest, Me, Token
+from api.deps import (
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    TokenDep,
+    bearer_token,
+    client_of,
+    current_actor,
+)
+from api.schemas.auth import LoginRequest, Me, SessionState, Token
 from layers.accounts.service import hash_token, login, logout
+from layers.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -42,3 +51,13 @@ def read_me(actor: CurrentActor) -> Me:
     """Return the logged-in user."""
     return Me(id=actor.user_id, username=actor.username, role=actor.role.value,
               scope=actor.scope.kind.value, scope_id=actor.scope.id)  # fmt: skip
+
+
+@router.get("/session")
+def read_session(request: Request, session: SessionDep, settings: SettingsDep) -> SessionState:
+    """Say whether the caller is logged in; 200 either way, so a page can ask before login."""
+    try:
+        current_actor(request, session, settings, bearer_token(request, settings))
+    except NotAuthenticated:
+        return SessionState(authenticated=False)
+    return SessionState(authenticated=True)

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.deps import CurrentActor, LayerDep, SessionDep
-from importers.export import EXPORT_CRS, default_export_name, export_layer
+from importers.export import EXPORT_CRS, check_export, default_export_name, export_layer
 from importers.writers import WRITE_FORMATS
 
 router = APIRouter(prefix="/api/layers", tags=["exports"])
@@ -25,14 +25,24 @@ def read_layer_export(
     format: str = Query("geojson", description="|".join(WRITE_FORMATS)),
     crs: str = Query("wgs84", description="|".join(EXPORT_CRS)),
 ) -> FileResponse:
-    """Download the features of a layer you may see as a file."""
+    """Download the features of a layer you may see as a file.
+
+    ``X-Export-Count`` says how many features it holds, ``X-Export-Cut`` how many text
+    values a format had to cut (a shapefile's 254 bytes; the zip keeps their full text)
+    and ``X-Export-Notes`` what else to know, notes separated by `` | ``.
+    """
+    check_export(format, crs)
     work_dir = Path(tempfile.mkdtemp(prefix="warroom-export-"))
     try:
-        name = default_export_name(spec, format, crs) if format in WRITE_FORMATS else "export"
+        name = default_export_name(spec, format, crs)
         path = work_dir / name
-        export_layer(session=session, spec=spec, actor=actor, fmt=format, crs=crs, path=path)
+        done = export_layer(session=session, spec=spec, actor=actor, fmt=format, crs=crs,
+                            path=path)  # fmt: skip
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
     cleanup = BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
-    return FileResponse(path, filename=name, background=cleanup)
+    notes = " | ".join(done.notes).encode("ascii", "backslashreplace").decode()
+    headers = {"X-Export-Count": str(done.count), "X-Export-Cut": str(done.cut)}
+    return FileResponse(path, filename=name, background=cleanup,
+                        headers=headers | ({"X-Export-Notes": notes} if notes else {}))  # fmt: skip

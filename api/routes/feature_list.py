@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, LimitDep, SessionDep, extra_params
+from api.deps import (
+    BBoxDep,
+    CrsDep,
+    CurrentActor,
+    DatetimeDep,
+    LayerDep,
+    LimitDep,
+    SessionDep,
+    extra_params,
+)
 from api.schemas.geojson import GEOJSON, GeoJSONResponse, collection_text
 from layers.features.filters import parse_filters
 from layers.features.query import (
@@ -18,7 +27,7 @@ from layers.features.query import (
 
 router = APIRouter(prefix="/api/layers/{layer}/features", tags=["features"])
 
-RESERVED = frozenset({"bbox", "limit", "cursor", "q", "sort", "properties", "crs"})
+RESERVED = frozenset({"bbox", "datetime", "limit", "cursor", "q", "sort", "properties", "crs"})
 QText = Annotated[str | None, Query(max_length=200)]
 
 
@@ -33,16 +42,19 @@ def next_link(request: Request, cursor: str | None) -> list[dict[str, str]]:
 @router.get("", response_class=GeoJSONResponse)
 def list_features_route(
     spec: LayerDep, request: Request, session: SessionDep, actor: CurrentActor, bbox: BBoxDep,
-    limit: LimitDep, crs: CrsDep, q: QText = None, sort: QText = None, properties: QText = None,
+    interval: DatetimeDep, limit: LimitDep, crs: CrsDep, q: QText = None, sort: QText = None,
+    properties: QText = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> GeoJSONResponse:  # fmt: skip
     """Return a page of features as a GeoJSON FeatureCollection with a ``next`` link.
 
     Any other query parameter filters by attribute: ``category=school``,
-    ``category=school,bank``, ``risk_level=3..4``, ``occurred_at=2026-11-01..``.
+    ``category=school,bank``, ``risk_level=3..4``, ``occurred_at=2026-11-01..``;
+    ``datetime`` keeps the features whose time (the registry's) meets it, as in OGC.
     """
     query = FeatureQuery(
         bbox=bbox, filters=parse_filters(spec, extra_params(request, RESERVED)), q=q or None,
+        interval=interval,
         sort=parse_sort(spec, sort), limit=limit, cursor=cursor,
         properties=parse_properties(spec, properties), crs=crs,
     )  # fmt: skip

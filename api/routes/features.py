@@ -8,12 +8,18 @@ from fastapi import APIRouter, Header, Request, Response
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
-from api.deps import CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep
+from api.deps import (
+    CrsDep,
+    CurrentActor,
+    LayerDep,
+    SessionDep,
+    SettingsDep,
+    if_match_version,
+)
 from api.schemas.features import FeaturePatch, FeaturePublic
 from api.schemas.spatial import FeatureCreate, to_wgs84
 from geo.crs import CoordSystem, transform_geometry
 from layers.base import Feature
-from layers.errors import InvalidInput
 from layers.features.registry import LayerSpec
 from layers.features.service import (
     create_feature,
@@ -40,16 +46,6 @@ def to_public(
     if crs is not CoordSystem.WGS84:
         shape = transform_geometry(shape, CoordSystem.WGS84, crs)
     return FeaturePublic(id=feature.id, geometry=dict(mapping(shape)), properties=properties)
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """Return the version named by an If-Match header, or raise on a malformed one."""
-    if value is None:
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise InvalidInput(f"If-Match must be a version ETag such as '\"3\"', got {value!r}")
-    return int(tag)
 
 
 def reset_values(spec: LayerSpec) -> dict[str, Any]:
@@ -104,7 +100,7 @@ def replace_feature_route(
     """Replace geometry and every property (absent ones reset) at the If-Match version."""
     feature = update_feature(
         session=session, spec=spec, feature_id=feature_id,
-        expected_version=parse_if_match(if_match), actor=actor,
+        expected_version=if_match_version(if_match), actor=actor,
         geometry=to_wgs84(body.geometry.to_shape(), crs),
         properties={**reset_values(spec), **body.properties},
         max_vertices=settings.features.max_vertices,
@@ -122,7 +118,7 @@ def update_feature_route(
     """Change properties and/or geometry of a feature at the version given in If-Match."""
     feature = update_feature(
         session=session, spec=spec, feature_id=feature_id,
-        expected_version=parse_if_match(if_match), actor=actor,
+        expected_version=if_match_version(if_match), actor=actor,
         geometry=to_wgs84(body.geometry.to_shape(), crs) if body.geometry else None,
         properties=body.properties, max_vertices=settings.features.max_vertices,
     )  # fmt: skip
@@ -137,5 +133,5 @@ def delete_feature_route(
 ) -> Response:  # fmt: skip
     """Delete a feature at the version given in If-Match."""
     delete_feature(session=session, spec=spec, feature_id=feature_id,
-                   expected_version=parse_if_match(if_match), actor=actor)  # fmt: skip
+                   expected_version=if_match_version(if_match), actor=actor)  # fmt: skip
     return Response(status_code=204)

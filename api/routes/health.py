@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from sqlalchemy import text
+from fastapi import APIRouter, Request
 
-from api.deps import SessionDep
+from tiles.pool import TilePool
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health")
-def read_health(session: SessionDep) -> dict[str, Any]:
-    """Return whether the API and its database answer."""
-    postgis = session.scalar(text("SELECT postgis_lib_version()"))
+async def read_health(request: Request) -> dict[str, Any]:
+    """Return whether the API and its database answer.
+
+    Asked on the event loop's own connections (the tile pool): it answers while every
+    worker thread and pooled connection is busy with long queries.
+    """
+    pool: TilePool = request.app.state.tile_pool
+    (postgis,) = await pool.fetch("SELECT postgis_lib_version()", {})
     return {"status": "ok", "database": "ok", "postgis": postgis}

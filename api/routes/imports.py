@@ -22,6 +22,7 @@ from importers.jobs import start_job
 from importers.mapping import parse_map
 from importers.report import ImportRequest, parse_mode
 from importers.settings import ImportSettings
+from importers.widths import precheck
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.database import transaction
@@ -111,8 +112,8 @@ def _start(request: Request, settings: Settings, actor: Actor, job_request: Impo
     with transaction(factory) as session:
         job = create_job(session=session, actor=actor, layer=job_request.layer,
                          source=job_request.path.name, work_dir=str(work_dir))  # fmt: skip
-    start_job(session_factory=factory, job_id=job.id, request=job_request, actor=actor,
-              max_vertices=settings.features.max_vertices)  # fmt: skip
+    start_job(session_factory=factory, settings=settings, job_id=job.id, request=job_request,
+              actor=actor)  # fmt: skip
     return job
 
 
@@ -143,6 +144,7 @@ async def create_import(
             raise InvalidInput("say which layer to import into: field or query parameter 'layer'")
         job_request = _request(path, options, work_dir)
         get_layer(job_request.layer)
+        await run_in_threadpool(precheck, path)  # a 1,000,000-column table is a 422 now
         job = await run_in_threadpool(_start, request, settings, actor, job_request, work_dir)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)

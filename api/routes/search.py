@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import CrsDep, CurrentActor, SessionDep
 from geo.crs import CoordSystem, convert
 from layers.features.registry import REGISTRY, all_layers, get_layer
-from layers.features.search import search_features
+from layers.features.search import COUNT_CAP, search_features
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
@@ -28,10 +28,12 @@ class SearchHitPublic(BaseModel):
 
 
 class SearchResults(BaseModel):
-    """Matches across layers, best first."""
+    """Matches across layers, best first, and how many there are."""
 
     data: list[SearchHitPublic]
-    count: int
+    count: int = Field(description="Features matched; at least this many unless count_is_exact.")
+    count_is_exact: bool = Field(description=f"False when a layer matched over {COUNT_CAP}.")
+    returned: int = Field(description="Hits in data (at most limit).")
 
 
 @router.get("")
@@ -46,9 +48,9 @@ def search(
         tuple(get_layer(name.strip()) for name in layers.split(",") if name.strip())
         if layers else all_layers()
     )  # fmt: skip
-    hits = search_features(session=session, actor=actor, q=q, specs=specs, limit=limit)
+    found = search_features(session=session, actor=actor, q=q, specs=specs, limit=limit)
     data = []
-    for hit in hits:
+    for hit in found.hits:
         lon, lat = hit.lon, hit.lat
         if crs is not CoordSystem.WGS84:
             lon, lat = convert(lon, lat, CoordSystem.WGS84, crs)
@@ -56,4 +58,5 @@ def search(
             layer=hit.layer, layer_title=REGISTRY[hit.layer].title, id=hit.id, name=hit.name,
             matched=hit.matched, score=hit.score, location=(round(lon, 7), round(lat, 7)),
         ))  # fmt: skip
-    return SearchResults(data=data, count=len(data))
+    return SearchResults(data=data, count=found.matched, count_is_exact=found.exact,
+                         returned=len(data))  # fmt: skip

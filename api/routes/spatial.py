@@ -6,12 +6,14 @@ import json
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from shapely.geometry import Point
 
+from api.bodies import JSONBody
 from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
 from api.schemas.geojson import GeoJSONResponse, collection_pieces, collection_text
 from api.schemas.spatial import SpatialQuery, to_wgs84
+from api.slots import QuerySlotDep
 from geo import hexes
 from layers.errors import InvalidInput
 from layers.features.filters import parse_filters
@@ -24,30 +26,41 @@ from layers.features.query import (
     parse_properties,
 )
 from layers.features.registry import get_layer
-from layers.features.spatial import hexbins, query_region, region_around, region_of
+from layers.features.spatial import (
+    GrownLimits,
+    hexbins,
+    query_region,
+    region_around,
+    region_of,
+)
 
 router = APIRouter(tags=["spatial"])
 
 
-@router.post("/api/spatial/query", response_class=GeoJSONResponse)
+_QUERY = JSONBody(SpatialQuery)
+
+
+@router.post("/api/spatial/query", response_class=GeoJSONResponse, openapi_extra=_QUERY.openapi)
 def spatial_query(
-    body: SpatialQuery, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
-    crs: CrsDep,
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, crs: CrsDep,
+    _slot: QuerySlotDep, body: Annotated[SpatialQuery, Depends(_QUERY)],
 ) -> GeoJSONResponse:  # fmt: skip
     """Return, per layer, the exact count and the first ``limit`` features in the region.
 
     Around a point (``radius_m``) or a line (``buffer_m``) the test is geodesic (WGS84
     spheroid) and the features come **nearest first**, by geodesic distance and then
     id, each with ``distance_m``; inside a ``geometry`` they come by id. Coordinates
-    are read and written in ``crs``.
+    are read and written in ``crs``. A line grown by ``buffer_m`` is limited in vertices
+    and area (``WARROOM_LIMITS_QUERY_*``); a user runs a few queries at once (429).
     """
     specs = [get_layer(layer_id) for layer_id in body.layers]
     geom, distance_m = body.shape()
     geom = to_wgs84(geom, crs)
-    max_vertices = settings.features.max_vertices
+    max_vertices, limits = settings.features.max_vertices, settings.limits
+    grown = GrownLimits(limits.query_max_vertices, limits.query_max_area_km2)
     region = (
         region_of(geom, max_vertices=max_vertices) if distance_m is None
-        else region_around(geom, distance_m, max_vertices=max_vertices)
+        else region_around(geom, distance_m, max_vertices=max_vertices, grown=grown)
     )  # fmt: skip
     pieces = [f'{{"relation":"{body.relation.value}","layers":{{'.encode()]
     for i, spec in enumerate(specs):

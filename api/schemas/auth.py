@@ -30,3 +30,9 @@ class Me(BaseModel):
     role: str
     scope: str
     scope_id: int | None
+
+
+class SessionState(BaseModel):
+    """Whether the caller's token or cookie is a live session, and nothing more."""
+
+    authenticated: bool

@@ -7,6 +7,7 @@ from typing import Any
 
 from layers.errors import InvalidInput
 from layers.features.registry import Attribute, AttrType, LayerSpec
+from layers.values import storable_instant, text_problem
 
 
 def _to_date(value: Any) -> date:
@@ -21,7 +22,10 @@ def _to_datetime(value: Any) -> datetime:
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if parsed.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-11-24T08:00:00+08:00")
-    return parsed
+    try:
+        return storable_instant(parsed, "the time")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 def _to_int(value: Any) -> int:
@@ -43,16 +47,24 @@ def _to_bool(value: Any) -> bool:
 
 def _to_string_list(value: Any) -> list[str]:
     if isinstance(value, str):
-        return [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
+        parts = _checked(value).replace("，", ",").split(",")
+        return [part.strip() for part in parts if part.strip()]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
+        return [_checked(item) for item in value]
     raise ValueError("must be a list of strings")
 
 
 def _to_string(value: Any) -> str:
     if isinstance(value, dict | list):
         raise ValueError("must be text")
-    return str(value)
+    return _checked(str(value))
+
+
+def _checked(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
 
 
 _CONVERTERS = {

@@ -27,8 +27,13 @@ from layers.features.grams import like_grams
 from layers.features.query import literal_geometry
 from layers.features.registry import AttrType, LayerSpec
 from layers.features.spatial import region_of
+from layers.values import storable_instant, text_problem
 
 GEOMETRY_NAMES = ("geometry", "geom")
+MAX_DEPTH = 32  # nested groups and operands; a chain of one operator counts once
+MAX_TERMS = 256  # conditions joined by AND/OR
+# A cql2-json level is an object and its "args" list; a multipolygon literal adds 5 more.
+_JSON_DEPTH = 2 * MAX_DEPTH + 8
 _SPATIAL = {
     "INTERSECTS": func.ST_Intersects, "DISJOINT": func.ST_Disjoint,
     "CONTAINS": func.ST_Contains, "WITHIN": func.ST_Within, "TOUCHES": func.ST_Touches,
@@ -49,21 +54,71 @@ def _typed(kind: AttrType | None, value: Any) -> Any:
     if kind is AttrType.STRING:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not text")
+        if (problem := text_problem(value)) is not None:
+            raise ValueError(problem)
         return value
     if kind is AttrType.BOOLEAN:
         if not isinstance(value, bool):
             raise ValueError(f"{value!r} is not true or false")
         return value
     if kind in (AttrType.DATE, AttrType.DATETIME):
-        if isinstance(value, datetime | date):
-            return value
-        return datetime.fromisoformat(str(value))
+        if not isinstance(value, datetime | date):
+            value = datetime.fromisoformat(str(value))
+        return storable_instant(value, "time") if isinstance(value, datetime) else value
     raise ValueError(f"list attributes can only be tested with IS NULL, not {value!r}")
+
+
+def _operands(node: Any) -> list[Any]:
+    """Return the operands of a chain of one operator (``a AND b AND c``), in order."""
+    kind, operands, pending = type(node), [], [node]
+    while pending:
+        current = pending.pop()
+        if type(current) is kind:
+            pending += [current.rhs, current.lhs]
+        else:
+            operands.append(current)
+    return operands
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, ast.And | ast.Or):
+        return _operands(node)
+    subnodes = node.get_sub_nodes() if isinstance(node, ast.Node) else None
+    if subnodes is None:
+        return []
+    return list(subnodes) if isinstance(subnodes, list) else [subnodes]
+
+
+def _check_size(tree: Any) -> None:
+    """Raise ``InvalidInput`` for a filter nested deeper or joining more terms than allowed.
+
+    Parsing, evaluating and compiling a filter recurse once per level; the limits keep
+    them far from Python's recursion limit (and the SQL small).
+    """
+    joined, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"invalid CQL2 filter: nested too deep (over {MAX_DEPTH} levels)")
+        children = _children(node)
+        if isinstance(node, ast.And | ast.Or):
+            joined += len(children) - 1
+            if joined >= MAX_TERMS:
+                raise InvalidInput(f"invalid CQL2 filter: more than {MAX_TERMS} terms joined "
+                                   "by AND/OR; use IN (...) for lists of values")  # fmt: skip
+        pending += [(child, depth + 1) for child in children]
 
 
 class _Evaluator(Evaluator):
     def __init__(self, spec: LayerSpec) -> None:
         self.spec = spec
+
+    def evaluate(self, node: Any, adopt_result: bool = True) -> Any:
+        """Return the SQL of ``node``; a chain of ANDs (ORs) becomes one flat AND (OR)."""
+        if isinstance(node, ast.And | ast.Or):
+            operands = [self.evaluate(operand, False) for operand in _operands(node)]
+            return and_(*operands) if isinstance(node, ast.And) else or_(*operands)
+        return super().evaluate(node, adopt_result)
 
     def _kind(self, node: Any) -> AttrType | None:
         if isinstance(node, ast.Attribute) and node.name not in ("id", *GEOMETRY_NAMES):
@@ -82,10 +137,6 @@ class _Evaluator(Evaluator):
     def not_(self, node: Any, sub: Any) -> Any:
         return not_(sub)
 
-    @handle(ast.And, ast.Or)
-    def combination(self, node: Any, lhs: Any, rhs: Any) -> Any:
-        return and_(lhs, rhs) if node.op.value == "AND" else or_(lhs, rhs)
-
     @handle(ast.Comparison, subclasses=True)
     def comparison(self, node: Any, lhs: Any, rhs: Any) -> Any:
         (value,) = self._values(node.lhs, rhs)
@@ -101,6 +152,10 @@ class _Evaluator(Evaluator):
     def like(self, node: Any, lhs: Any) -> Any:
         if self._kind(node.lhs) is not AttrType.STRING or not isinstance(node.pattern, str):
             raise InvalidInput("invalid CQL2 filter: LIKE needs a text attribute and pattern")
+        self._values(node.lhs, node.pattern)  # text PostgreSQL can store
+        if _ends_in_escape(node.pattern):
+            raise InvalidInput("invalid CQL2 filter: a LIKE pattern cannot end in the escape "
+                               "character \\; write \\\\ for a backslash")  # fmt: skip
         clause = lhs.like(node.pattern, escape="\\")
         if node.not_:
             return not_(clause)
@@ -154,6 +209,12 @@ class _Evaluator(Evaluator):
         return _envelope((node.x1, node.x2, node.y1, node.y2))
 
 
+def _ends_in_escape(pattern: str) -> bool:
+    """Return whether ``pattern`` ends in an unescaped ``\\`` (PostgreSQL refuses it)."""
+    trailing = len(pattern) - len(pattern.rstrip("\\"))
+    return trailing % 2 == 1
+
+
 def _geometry(geojson: dict[str, Any]) -> ColumnElement[Any]:
     try:
         geom = shape(geojson)
@@ -172,11 +233,29 @@ def _envelope(args: tuple[Any, ...]) -> ColumnElement[Any]:
     return literal_geometry(box(minx, miny, maxx, maxy))
 
 
+def _json_document(text: str) -> Any:
+    """Return a cql2-json filter decoded, refusing one nested deeper than a filter can be."""
+    too_deep = InvalidInput(f"invalid CQL2 filter: nested too deep (over {MAX_DEPTH} levels)")
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > _JSON_DEPTH:
+            raise too_deep
+        if isinstance(value, dict | list):
+            items = value.values() if isinstance(value, dict) else value
+            pending += [(item, depth + 1) for item in items]
+    return document
+
+
 def parse_cql2(text: str, lang: str = "cql2-text") -> Any:
     """Return the pygeofilter AST of a CQL2 filter or raise ``InvalidInput`` with the reason."""
     try:
         if lang == "cql2-json":
-            return parse_cql2_json(json.loads(text))
+            return parse_cql2_json(_json_document(text))
         if lang == "cql2-text":
             return parse_cql2_text(text)
     except (LarkError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -188,6 +267,7 @@ def parse_cql2(text: str, lang: str = "cql2-text") -> Any:
 def cql2_clause(spec: LayerSpec, text: str, lang: str = "cql2-text") -> ColumnElement[bool]:
     """Return the SQL condition of a CQL2 filter over the attributes of ``spec``."""
     tree = parse_cql2(text, lang)
+    _check_size(tree)
     try:
         clause: ColumnElement[bool] = _Evaluator(spec).evaluate(tree)
     except NotImplementedError as exc:

@@ -150,23 +150,3 @@ def text_search_clause(
     two-character Chinese query against a longer name is too low to pass a threshold.
     """
     return or_(*(contains_clause(spec.model, c, q) for c in columns))
-
-
-def temporal_column(spec: LayerSpec) -> InstrumentedAttribute[Any]:
-    """Return the column of a layer's time filter: first date/time attribute, else updated_at."""
-    for attribute in spec.attributes:
-        if attribute.type in (AttrType.DATETIME, AttrType.DATE):
-            return column(spec, attribute.name)
-    updated: InstrumentedAttribute[Any] = spec.model.updated_at
-    return updated
-
-
-def interval_clause(spec: LayerSpec, start: Any, end: Any) -> ColumnElement[bool]:
-    """Return "the layer's time lies in [start, end]" (None leaves that end open)."""
-    col = temporal_column(spec)
-    parts = []
-    if start is not None:
-        parts.append(col >= start)
-    if end is not None:
-        parts.append(col <= end)
-    return and_(*parts)

@@ -5,8 +5,8 @@ Chinese names are searched by two characters as often as by more ("银行", "医
 find a two-character substring in the middle of a name, and building its index costs
 ~5 s per million names (PostgreSQL extracts the trigrams character by character
 through the C library's locale). Here each searched text column ``c`` has a column
-``c_grams`` (``int4[]``) holding its bigrams, computed by the writer, under a plain
-GIN index that builds in ~1.9 s per million names:
+``c_grams`` (``int4[]``) holding its bigrams under a plain GIN index that builds in
+~1.9 s per million names:
 
 - a gram packs two characters' code points (each to 16 bits) into one signed int32;
 - each value starts with the gram of (start, first character), so one character can
@@ -19,9 +19,13 @@ GIN index that builds in ~1.9 s per million names:
 
 Two characters that pack alike only make a false candidate: a search always rechecks
 its candidates with ILIKE, so the grams decide how fast a search is, never what it finds.
-Like ``h3_cell`` and the jurisdiction, the grams are the writer's to set: the ORM sets
-them on every write (``layers.features.models``), the importers and the demo loader
-write them with their rows; a row written by plain SQL without them is not found.
+
+The database keeps the grams: ``text_grams(text)`` (migration 0011) computes the same
+arrays as ``grams_of`` — one gram per character in order, then the end gram — and a
+row trigger sets ``c_grams`` on every insert and every update of ``c``, whoever writes
+the row (the ORM, an import, psql, an ETL tool). Only the bulk loaders, which fill
+tables without that trigger (an import's new table before its swap, the demo city's
+COPY), write them themselves, with ``grams_of_values``.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ def grams_of(value: str | None) -> list[int] | None:
     """
     if value is None:
         return None
-    return sorted(set(grams_of_values([value])[1].tolist()))
+    return grams_of_values([value])[1].tolist()
 
 
 def query_grams(q: str) -> list[int]:

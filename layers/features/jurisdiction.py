@@ -4,6 +4,12 @@ A feature belongs to the precinct that contains its representative point (the po
 itself for point layers, ``ST_PointOnSurface`` for areas, so a concave polygon is never
 assigned by a centroid lying outside it). A precinct belongs to itself and to its
 district; a district to itself.
+
+The writer of a feature assigns it (``assign_jurisdiction``, or ``Precincts.locate``
+for an import). The boundaries are the database's: whenever a statement inserts,
+changes or deletes districts or precincts — the feature service, an import, psql —
+a statement trigger reassigns them and every feature of the area they cover, in that
+statement's transaction (``reassign_jurisdiction``, migration 0012).
 """
 
 from __future__ import annotations
@@ -38,35 +44,19 @@ FROM precincts AS p
 WHERE ST_Intersects(p.geom, {point}) {only}
 """
 
-_ASSIGN_PRECINCTS = """
-UPDATE precincts AS t
-SET precinct_id = t.id,
-    district_id = (
-        SELECT d.id FROM districts AS d
-        WHERE ST_Intersects(d.geom, ST_PointOnSurface(t.geom)) LIMIT 1
-    )
-WHERE true {only}
-"""
-
-_ASSIGN_DISTRICTS = (
-    "UPDATE districts AS t SET district_id = t.id, precinct_id = NULL WHERE true {only}"
-)
-
 
 def assign_jurisdiction(session: Session, table: str, ids: list[int] | None = None) -> None:
-    """Set ``precinct_id``/``district_id`` of rows of ``table`` (all rows, or only ``ids``)."""
+    """Set ``precinct_id``/``district_id`` of rows of ``table`` (all rows, or only ``ids``).
+
+    Boundary rows need none: the database assigned them when they were written.
+    """
+    if table in BOUNDARY_TABLES:
+        return
     only = "AND t.id = ANY(:ids)" if ids is not None else ""
     params = {"ids": ids} if ids is not None else {}
-    if table == "districts":
-        session.execute(text(_ASSIGN_DISTRICTS.format(only=only)), params)
-    elif table == "precincts":
-        session.execute(text(_ASSIGN_PRECINCTS.format(only=only)), params)
-    else:
-        point = (
-            "t.geom" if get_layer(table).geometry_type == "Point" else "ST_PointOnSurface(t.geom)"
-        )
-        session.execute(text(_RESET.format(table=table, only=only)), params)
-        session.execute(text(_ASSIGN_FEATURES.format(table=table, point=point, only=only)), params)
+    point = "t.geom" if get_layer(table).geometry_type == "Point" else "ST_PointOnSurface(t.geom)"
+    session.execute(text(_RESET.format(table=table, only=only)), params)
+    session.execute(text(_ASSIGN_FEATURES.format(table=table, point=point, only=only)), params)
 
 
 @dataclass(frozen=True)

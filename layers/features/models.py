@@ -18,15 +18,13 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    event,
-    inspect,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from layers.base import AreaFeature, Base, Feature, grams_column
-from layers.features.grams import column_of, grams_of
+from layers.features.grams import column_of
 
 
 def _point() -> Any:
@@ -50,9 +48,10 @@ class _Indexed:
     """Adds the GiST index on ``geom`` and a GIN index on the grams of each searched text.
 
     ``__text_search__`` names the text columns searched anywhere (``name`` unless a layer
-    says more); each column ``c`` has ``c_grams`` (``layers.features.grams``), kept by
-    the writer, with its own GIN index ``ix_<table>_c_grams`` over the rows that have
-    the text: a bulk load builds them side by side, and a search ORs them.
+    says more); each column ``c`` has ``c_grams`` (``layers.features.grams``), set from
+    ``c`` by a row trigger whoever writes the row, with its own GIN index
+    ``ix_<table>_c_grams`` over the rows that have the text: a bulk load builds them
+    side by side, and a search ORs them.
     """
 
     __tablename__: str
@@ -235,16 +234,3 @@ def text_search_columns(table: str, among: Collection[str] | None = None) -> tup
     """
     texts = _TEXT_SEARCH[table]
     return texts if among is None else tuple(t for t in texts if t in among)
-
-
-def _keep_grams(mapper: Any, connection: Any, target: Any) -> None:
-    """Set ``c_grams`` from ``c`` for each searched text an ORM write sets or changes."""
-    state = inspect(target)
-    for text in type(target).__text_search__:
-        if state.attrs[text].history.has_changes() or not state.has_identity:
-            setattr(target, column_of(text), grams_of(getattr(target, text)))
-
-
-for _model in _Indexed.__subclasses__():  # every write through the ORM
-    event.listen(_model, "before_insert", _keep_grams)
-    event.listen(_model, "before_update", _keep_grams)

@@ -47,6 +47,8 @@ from layers.features.filters import (
     text_search_clause,
 )
 from layers.features.registry import AttrType, LayerSpec
+from layers.features.timespan import TimeInterval, interval_clause
+from layers.values import storable_instant, text_problem
 
 META_PROPERTIES = ("external_id", "version", "district_id", "precinct_id", "updated_at")
 GEOJSON_DECIMALS = 7  # ~1 cm; GeoJSON text stays short
@@ -69,6 +71,7 @@ class FeatureQuery:
     bbox: BBox | None = None
     filters: tuple[AttributeFilter, ...] = ()
     q: str | None = None
+    interval: TimeInterval | None = None
     where: tuple[ColumnElement[bool], ...] = ()
     sort: Sort = field(default_factory=Sort)
     limit: int = 100
@@ -133,6 +136,8 @@ def conditions(spec: LayerSpec, actor: Actor, query: FeatureQuery) -> list[Colum
     clauses += [filter_clause(spec, f) for f in query.filters]
     if query.q:
         clauses.append(text_search_clause(spec, query.q))
+    if query.interval is not None:
+        clauses.append(interval_clause(spec, query.interval))
     return clauses
 
 
@@ -175,31 +180,52 @@ def encode_cursor(sort: Sort, value: Any, feature_id: int) -> str:
 
 
 def decode_cursor(spec: LayerSpec, sort: Sort, cursor: str) -> tuple[Any, int]:
-    """Return ``(sort value, id)`` of a cursor made for ``sort``, or raise ``InvalidInput``."""
+    """Return ``(sort value, id)`` of a cursor made for ``sort``, or raise ``InvalidInput``.
+
+    A cursor is only a position in the order (scope and filters apply to every page
+    anew), so it is not signed: it is checked to be one this order could have written,
+    its value of the sort column's type. That holds across workers and restarts.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, descending, value, feature_id = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
+        parts = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise InvalidInput("invalid cursor: use the 'next' link of the previous page") from None
-    if (name, descending) != (sort.name, sort.descending) or type(feature_id) is not int:
+    if not isinstance(parts, list) or len(parts) != 4:
+        raise InvalidInput("invalid cursor: use the 'next' link of the previous page")
+    name, descending, value, feature_id = parts
+    if (name, descending) != (sort.name, sort.descending) or type(descending) is not bool:
         raise InvalidInput("invalid cursor: it belongs to another sort order; start again")
+    if not _is_bigint(feature_id) or (sort.name == "id" and value != feature_id):
+        raise InvalidInput("invalid cursor: bad feature id")
     if value is not None and sort.name != "id":
         try:
-            value = _typed(spec, sort.name, value)
-        except (ValueError, TypeError):
-            raise InvalidInput("invalid cursor: bad sort value") from None
+            value = _cursor_value(spec.attribute(sort.name).type, value)
+        except (ValueError, TypeError, InvalidInput) as exc:
+            raise InvalidInput(f"invalid cursor: bad {sort.name} value ({exc})") from None
     return value, feature_id
 
 
-def _typed(spec: LayerSpec, name: str, value: Any) -> Any:
-    kind = spec.attribute(name).type
-    if kind is AttrType.DATE:
+def _is_bigint(value: Any) -> bool:
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _cursor_value(kind: AttrType, value: Any) -> Any:
+    """Return a cursor's sort value as the column's type, or raise ``ValueError``."""
+    if isinstance(value, str) and kind is AttrType.STRING:
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+    if isinstance(value, str) and kind is AttrType.DATE:
         return date.fromisoformat(value)
-    if kind is AttrType.DATETIME:
-        return datetime.fromisoformat(value)
-    if not isinstance(value, str | int | bool):
-        raise TypeError("unexpected cursor value")
-    return value
+    if isinstance(value, str) and kind is AttrType.DATETIME:
+        return storable_instant(datetime.fromisoformat(value), "time")
+    if (kind is AttrType.INTEGER and _is_bigint(value)) or (
+        kind is AttrType.BOOLEAN and type(value) is bool
+    ):
+        return value
+    raise ValueError(f"{value!r:.40} is not of type {kind}")
 
 
 def _after(spec: LayerSpec, sort: Sort, cursor: str) -> ColumnElement[bool]:

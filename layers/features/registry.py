@@ -40,6 +40,14 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class TimeExtent:
+    """When a feature is: from attribute ``start`` to ``end`` (an instant if there is no end)."""
+
+    start: str
+    end: str | None = None
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """What a layer is: id, Chinese title, geometry type, attributes and its ORM model."""
 
@@ -52,6 +60,7 @@ class LayerSpec:
     max_zoom: int = 22
     point_zoom: int = 0
     searchable: tuple[str, ...] = ("name",)
+    time: TimeExtent | None = None  # None: a datetime filter reads the last change, updated_at
     extra: dict[str, str] = field(default_factory=dict)
 
     def attribute(self, name: str) -> Attribute:
@@ -155,6 +164,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             Attribute("starts_on", D, "开工日期", tile=True),
             Attribute("ends_on", D, "竣工日期"),
         ),
+        time=TimeExtent("starts_on", "ends_on"),
     ),
     LayerSpec(
         "key_station_areas", "重点站区", "MultiPolygon", models.KeyStationArea,
@@ -175,7 +185,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             ),
             Attribute("occurred_at", DT, "发生时间", required=True, tile=True),
         ),
-        point_zoom=10,
+        point_zoom=10, time=TimeExtent("occurred_at"),
     ),
     LayerSpec(
         "vehicles", "车辆", "Point", models.Vehicle,
@@ -185,7 +195,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             Attribute("kind", S, "类型", required=True, tile=True, choices=VEHICLE_KINDS),
             Attribute("position_at", DT, "定位时间", tile=True),
         ),
-        searchable=("name", "plate"),
+        searchable=("name", "plate"), time=TimeExtent("position_at"),
     ),
     _boundary("districts", "分局辖区", models.District),
     _boundary("precincts", "派出所辖区", models.Precinct),

@@ -13,6 +13,9 @@ Candidates found by their grams are checked with ILIKE.
 
 A layer contributes at most ``CANDIDATES`` matches to the ranking, plus every exact
 name: a query as broad as "有限公司" (half the units) ranks a sample, not them all.
+Matches are counted in the same statement up to ``COUNT_CAP`` a layer: beyond it the
+count says "at least" (``SearchResults.exact`` is false), so a broad query never
+counts half a million rows.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     ColumnElement,
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     case,
     func,
@@ -52,6 +57,7 @@ MIN_QUERY_LENGTH = 1
 MAX_QUERY_LENGTH = 100
 MIN_SUBSTRING = 2  # the grams look up a substring of two characters or more
 CANDIDATES = 200
+COUNT_CAP = 1000  # matches counted per layer; more is "at least COUNT_CAP"
 CODES = frozenset({"code", "credit_code"})
 PLATES = frozenset({"plate"})
 ADDRESSES = frozenset({"address"})
@@ -69,6 +75,15 @@ class SearchHit:
     score: float
     lon: float
     lat: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The best hits and how many features matched (a lower bound unless ``exact``)."""
+
+    hits: list[SearchHit]
+    matched: int
+    exact: bool
 
 
 _Q = bindparam("q", type_=String)
@@ -120,20 +135,27 @@ def _patterns(q: str) -> dict[str, Any]:
             "grams": query_grams(q), "name_grams": grams_of(q)}  # fmt: skip
 
 
-def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object, ...]]:
-    """Return the best hits of one layer, from its candidates and exact names."""
+def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> tuple[Select[Any], CTE]:
+    """Return one layer's best hits and its matches to count (up to ``COUNT_CAP + 1`` ids).
+
+    The hits are ranked from the first ``CANDIDATES`` matches and every exact name.
+    """
     model = spec.model
     columns = [getattr(model, c) for c in spec.searchable]
     matches = [(m, c) for c in columns if (m := column_match(c, shape)) is not None]
     mine = scope.clause(model)
-    found = select(model.id).where(mine, or_(*(m for m, _ in matches))).limit(CANDIDATES)
+    matching = (
+        select(model.id).where(mine, or_(*(m for m, _ in matches)))
+        .limit(COUNT_CAP + 1).cte(f"{spec.id}_matching")
+    )  # fmt: skip
+    found = select(matching.c.id).limit(CANDIDATES)
     exact = narrowed_by_grams(model, "name", model.name == _Q, _NAME_GRAMS)
     picked = union(found, select(model.id).where(mine, exact)).subquery()
     matched = case(*matches, else_=model.name)
     similarity = func.greatest(*(func.similarity(func.coalesce(c, ""), _Q) for c in columns))
     score = similarity + case((model.name == _Q, 1.0), else_=0.0)
     anchor = func.ST_PointOnSurface(model.geom)  # type: ignore[attr-defined]
-    return (
+    hits = (
         select(
             literal(spec.id).label("layer"), model.id.label("id"), model.name.label("name"),
             func.cast(matched, model.name.type).label("matched"), score.label("score"),
@@ -143,6 +165,7 @@ def _branch(spec: LayerSpec, scope: Scope, shape: _Shape) -> Select[tuple[object
         .order_by(score.desc(), model.id)
         .limit(_LIMIT)
     )  # fmt: skip
+    return hits, matching
 
 
 @lru_cache(maxsize=128)
@@ -154,32 +177,43 @@ def _statement(layers: tuple[str, ...], kind: ScopeKind, shape: _Shape) -> Selec
     is a parameter too, so one statement serves every precinct.
     """
     scope = Scope(kind, cast(Any, _SCOPE_ID))
-    branches = (_branch(get_layer(layer), scope, shape) for layer in layers)
-    combined = union_all(*branches).subquery()
+    branches = [_branch(get_layer(layer), scope, shape) for layer in layers]
+    combined = union_all(*(hits for hits, _ in branches)).subquery()
+    counts = [select(func.count()).select_from(m).scalar_subquery() for _, m in branches]
+    capped = [func.least(n, COUNT_CAP) for n in counts]
+    total = sum(capped[1:], capped[0])
+    exact = and_(*(n <= COUNT_CAP for n in counts))
     c = combined.c
-    return select(combined).order_by(c.score.desc(), c.layer, c.id).limit(_LIMIT)
+    return (
+        select(combined, total.label("total"), exact.label("total_exact"))
+        .order_by(c.score.desc(), c.layer, c.id).limit(_LIMIT)
+    )  # fmt: skip
 
 
 def search_features(
     *, session: Session, actor: Actor, q: str, specs: tuple[LayerSpec, ...], limit: int
-) -> list[SearchHit]:
+) -> SearchResults:
     """Return up to ``limit`` features across ``specs`` whose text matches ``q``, best first.
 
     The score is the best trigram similarity of a searchable column to ``q``, plus
-    one for an exact name; each layer contributes at most ``limit`` hits.
+    one for an exact name; each layer contributes at most ``limit`` hits. Every match
+    is counted, up to ``COUNT_CAP`` a layer.
     """
     actor.require(Permission.FEATURES_READ)
     q = q.strip()
     if not MIN_QUERY_LENGTH <= len(q) <= MAX_QUERY_LENGTH:
         raise InvalidInput(f"q must be 1..{MAX_QUERY_LENGTH} characters after trimming")
     if not specs:
-        return []
+        return SearchResults([], 0, True)
     plain_plans(session)
     statement = _statement(tuple(spec.id for spec in specs), actor.scope.kind, _Shape.of(q))
     values = {"q": q, "limit": limit, "scope_id": actor.scope.id, **_patterns(q)}
     rows = session.execute(statement, values).all()
-    return [
+    hits = [
         SearchHit(r.layer, int(r.id), r.name, str(r.matched), round(float(r.score), 4),
                   float(r.lon), float(r.lat))
         for r in rows
     ]  # fmt: skip
+    if not rows:  # every layer with a match has a hit: nothing matched
+        return SearchResults(hits, 0, True)
+    return SearchResults(hits, int(rows[0].total), bool(rows[0].total_exact))

@@ -124,3 +124,22 @@ def test_logout_is_immediate_even_with_the_session_cache(
         assert app_client.get("/api/auth/me", headers=headers).status_code == 200
         assert app_client.post("/api/auth/logout", headers=headers).status_code == 204
         assert app_client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_session_probe_says_only_whether_the_caller_is_logged_in(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    client.cookies.clear()
+    anonymous = client.get("/api/auth/session")  # what the page asks before login: not a 401
+    assert anonymous.status_code == 200 and anonymous.json() == {"authenticated": False}
+    unknown = client.get("/api/auth/session", headers={"Authorization": "Bearer not-a-token"})
+    assert unknown.status_code == 200 and unknown.json() == {"authenticated": False}
+    name = make_user(session_factory, Role.PLANNER)
+    client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+    assert client.get("/api/auth/session").json() == {"authenticated": True}  # the cookie
+    client.cookies.clear()
+    headers = bearer(client, name)
+    assert client.get("/api/auth/session", headers=headers).json() == {"authenticated": True}
+    client.post("/api/auth/logout", headers=headers)
+    ended = client.get("/api/auth/session", headers=headers)
+    assert ended.status_code == 200 and ended.json() == {"authenticated": False}

@@ -216,7 +216,8 @@ def test_export_over_http_in_gcj02_csv(client: TestClient, admin: dict[str, str]
     assert response.status_code == 200, response.text
     assert "rail_stations_gcj02.csv" in response.headers["content-disposition"]
     frame = pd.read_csv(io.BytesIO(response.content))
-    assert {"external_id", "name", "lon", "lat"} <= set(frame.columns) and len(frame) > 0
+    assert {"id", "external_id", "name", "lon_gcj02", "lat_gcj02"} <= set(frame.columns)
+    assert len(frame) > 0
     bad = client.get("/api/layers/rail_stations/export?format=parquet", headers=admin)
     assert bad.status_code == 422
     geojson = client.get("/api/layers/rail_stations/export?format=geojson", headers=admin)

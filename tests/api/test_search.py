@@ -160,3 +160,21 @@ def test_an_exact_name_ranks_first_however_broad_the_query(
         deleted = client.delete(f"/api/layers/units/features/{created.json()['id']}",
                                 headers={**admin, "If-Match": '"1"'})  # fmt: skip
         assert deleted.status_code == 204
+
+
+def test_count_says_how_many_matched_not_how_many_came_back(
+    client: TestClient, session_factory: sessionmaker[Session], admin: dict[str, str]
+) -> None:
+    def matching(q: str) -> int:
+        with session_factory() as session:
+            return int(session.scalar(select(func.count()).where(
+                Unit.name.contains(q) | Unit.address.contains(q))) or 0)  # fmt: skip
+
+    narrow, broad = "学校", "有限公司"
+    assert 5 < matching(narrow) <= search.COUNT_CAP < matching(broad)
+    for q, count, exact in ((narrow, matching(narrow), True), (broad, search.COUNT_CAP, False)):
+        response = client.get("/api/search", params={"q": q, "layers": "units", "limit": 5},
+                              headers=admin)  # fmt: skip
+        body = response.json()
+        assert (body["count"], body["count_is_exact"]) == (count, exact), q
+        assert body["returned"] == len(body["data"]) == 5

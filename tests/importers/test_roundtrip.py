@@ -48,16 +48,14 @@ def test_every_export_format_round_trips(
     before = _snapshot(scratch)
     spec = get_layer("units")
     for fmt, (suffix, _) in WRITE_FORMATS.items():
-        for crs in ("wgs84", "gcj02"):
+        for crs in ("wgs84", "gcj02") if fmt != "kml" else ("wgs84",):
             path = tmp_path / f"units_{fmt}_{crs}{suffix}"
             with scratch() as session:
-                assert (
-                    export_layer(
-                        session=session, spec=spec, actor=SYSTEM, fmt=fmt, crs=crs, path=path
-                    )
-                    == 44
+                done = export_layer(
+                    session=session, spec=spec, actor=SYSTEM, fmt=fmt, crs=crs, path=path
                 )
-            report = run(path, "units", mode="upsert", crs=crs)
+                assert done.count == 44
+            report = run(path, "units", mode="upsert")  # each file names its own CRS
             assert (report.inserted, report.updated, report.rejected) == (0, 44, 0), (fmt, crs)
             assert _close(before, _snapshot(scratch)), (fmt, crs)
 

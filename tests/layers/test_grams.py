@@ -35,7 +35,7 @@ def test_many_values_at_once_give_each_value_its_grams(values: list[str | None])
     assert len(offsets) == len(values) + 1
     for i, value in enumerate(values):
         mine = grams[offsets[i] : offsets[i + 1]].tolist()
-        assert sorted(set(mine)) == (grams_of(value) or [])
+        assert mine == (grams_of(value) or [])  # the very arrays the database computes
         assert len(mine) == (len(value) + 1 if value else 0)  # a gram per character, an end
 
 
