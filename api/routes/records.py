@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
 from geoalchemy2.shape import to_shape
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep
-from api.routes.features import parse_if_match
+from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep, if_match_version
 from api.schemas.records import (
     ActionPublic,
     FeatureRecordsPublic,
@@ -23,6 +23,7 @@ from api.schemas.records import (
     TransitionPublic,
 )
 from layers.accounts.scope import Actor
+from layers.records.approvals import take_step
 from layers.records.catalog import KINDS, get_kind
 from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
@@ -35,7 +36,6 @@ from layers.records.service import (
     history_of,
     links_of,
     read_record,
-    transition_record,
 )
 
 router = APIRouter(tags=["records"])
@@ -43,6 +43,7 @@ router = APIRouter(tags=["records"])
 # Where each kind's own routes live; scored forms are created by api/routes/forms.py,
 # notices by api/routes/notices.py.
 KIND_PATHS = {
+    "approval": "/api/approvals",
     "task": "/api/tasks", "hazard": "/api/hazards", "activity": "/api/activities",
     "construction_start": "/api/construction-starts", "clue": "/api/clues",
     "staff_registration": "/api/staff-registrations", "police_support": "/api/police-support",
@@ -145,6 +146,15 @@ def created(
     return to_full(session, record, actor, response)
 
 
+def waiting(session: Session, approval: Record, actor: Actor) -> JSONResponse:
+    """Return 202 with the approval a change now waits for, and where to follow it."""
+    response = Response()
+    body = to_full(session, approval, actor, response).model_dump(mode="json")
+    return JSONResponse(body, status_code=202, headers={
+        "Location": f"/api/approvals/{approval.id}", "ETag": response.headers["ETag"],
+    })  # fmt: skip
+
+
 def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -> APIRouter:
     """Return the read and transition routes of one record kind under ``prefix``.
 
@@ -171,15 +181,21 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
         record = read_record(session=session, record_id=record_id, actor=actor, kind=kind)
         return to_full(session, record, actor, response)
 
-    @routes.post("/{record_id}/transitions")
+    @routes.post(
+        "/{record_id}/transitions",
+        response_model=RecordPublic,
+        responses={202: {"description": "the step waits for an approval"}},
+    )
     def transition_of_kind(
         record_id: int, body: TransitionIn, session: SessionDep, actor: CurrentActor,
         response: Response, if_match: Annotated[str | None, Header(max_length=40)] = None,
-    ) -> RecordPublic:  # fmt: skip
-        record = transition_record(
+    ) -> RecordPublic | JSONResponse:  # fmt: skip
+        record = take_step(
             session=session, kind=kind, record_id=record_id, action=body.action,
-            expected_version=parse_if_match(if_match), actor=actor, note=body.note,
+            expected_version=if_match_version(if_match), actor=actor, note=body.note,
         )  # fmt: skip
+        if record.kind != kind.id:
+            return waiting(session, record, actor)
         return to_full(session, record, actor, response)
 
     read_of_kind.__doc__ = f"Return one {kind.id} with its features, history and actions."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from layers.errors import NotFound
 from layers.records.activities import ACTIVITY, CONSTRUCTION_START
+from layers.records.approvals import APPROVAL
 from layers.records.clues import CLUE
 from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
@@ -15,7 +16,7 @@ from layers.records.tasks import TASK
 
 _ALL = (
     TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
-    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE,
+    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE, APPROVAL,
 )  # fmt: skip
 KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
 

@@ -16,11 +16,12 @@ from sqlalchemy import BigInteger, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from layers.accounts.roles import Role
+from layers.accounts.scope import Actor
 from layers.base import Base
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.refs import Assignee, FeatureRef
-from layers.records.workflow import Party, Workflow, step
+from layers.records.workflow import Party, Step, Workflow, step
 
 
 class HazardCategory(StrEnum):
@@ -133,6 +134,17 @@ def risk_of(session: Session, layer: str, feature_id: int) -> FeatureRisk | None
     return session.get(FeatureRisk, (layer, feature_id))
 
 
+HIGH_LEVEL = 3
+
+
+def closing_needs_a_commander(record: Record, taken: Step, actor: Actor) -> frozenset[Role]:
+    """Return who must approve ``taken``: closing a level 3-4 hazard needs a commander."""
+    closing = taken.target in HAZARD_WORKFLOW.closed
+    if closing and record.details["level"] >= HIGH_LEVEL and actor.role is not Role.COMMANDER:
+        return frozenset({Role.COMMANDER})
+    return frozenset()
+
+
 HAZARD = RecordKind(
     id="hazard",
     title="隐患",
@@ -141,4 +153,5 @@ HAZARD = RecordKind(
     creators=frozenset({*_POLICE, Role.UNIT}),  # a unit reports its own hazards too
     after_write=keep_feature_risk,
     notify_on_create=frozenset({Party.ASSIGNEE}),
+    approval=closing_needs_a_commander,
 )

@@ -6,25 +6,30 @@ A kind module (``layers.records.tasks``...) builds one ``RecordKind``;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from layers.accounts.roles import Role
 from layers.errors import InvalidInput
-from layers.records.workflow import Party, Workflow
+from layers.records.workflow import Party, Step, Workflow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from layers.accounts.scope import Actor
     from layers.records.models import Record
     from layers.records.refs import FeatureRef
 
 # Called in the writing transaction after a record of the kind is created or moved,
 # with the features it concerns: how a kind keeps what it derives on them right.
 AfterWrite = Callable[["Session", "Record", "Sequence[FeatureRef]"], None]
+# The roles that must approve ``actor`` taking a step on a record (none: no approval).
+ApprovalRule = Callable[["Record", "Step", "Actor"], frozenset[Role]]
+# Called in the transaction that moves a record into a state, with who moved it.
+OnEnter = Callable[["Session", "Record", "Actor"], None]
 
 TOPICS: dict[str, str] = {
     "internal_security": "内保综合管理",
@@ -53,6 +58,8 @@ class RecordKind:
     personal: frozenset[str] = frozenset()
     notify_on_create: frozenset[Party] = frozenset()
     needs_features: bool = True
+    approval: ApprovalRule | None = None
+    on_enter: Mapping[str, OnEnter] = field(default_factory=dict)
 
     def check_details(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` validated by this kind's schema, JSON-ready, or raise 422."""

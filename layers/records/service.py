@@ -288,6 +288,25 @@ def _lock(
     return record
 
 
+def check_step(record: Record, kind: RecordKind, action: str, actor: Actor) -> Step:
+    """Return the step ``action`` from the record's state if ``actor`` may take it.
+
+    Raises ``Conflict`` listing the allowed actions when there is no such step, and
+    ``PermissionDenied`` when the actor may not take it.
+    """
+    chosen = kind.workflow.step(record.state, action)
+    if chosen is None:
+        allowed = [s.action for s in allowed_steps(record, kind, actor)]
+        raise Conflict(
+            f"a {kind.id} in state {record.state!r} cannot be {action!r}ed; "
+            f"allowed now: {', '.join(allowed) or 'none'}",
+            allowed=allowed,
+        )
+    if not may_take(chosen, actor.role, parties_of(record, actor)):
+        raise PermissionDenied(f"you may not {action} this {kind.id}")
+    return chosen
+
+
 def transition_record(
     *,
     session: Session,
@@ -297,21 +316,19 @@ def transition_record(
     expected_version: int | None,
     actor: Actor,
     note: str | None = None,
+    approved: bool = False,
 ) -> Record:
-    """Take workflow step ``action`` on a record; 409 lists the actions its state allows."""
+    """Take workflow step ``action`` on a record; 409 lists the actions its state allows.
+
+    A step the kind wants approved is refused unless ``approved`` (see
+    ``layers.records.approvals.take_step``, which asks for the approval instead).
+    """
     with audited_denials(session, actor, f"{kind.id}.{action}", kind.id, record_id):
         actor.require(Permission.RECORDS_WRITE)
         record = _lock(session, kind, record_id, expected_version, actor)
-        chosen = kind.workflow.step(record.state, action)
-        if chosen is None:
-            allowed = [s.action for s in allowed_steps(record, kind, actor)]
-            raise Conflict(
-                f"a {kind.id} in state {record.state!r} cannot be {action!r}ed; "
-                f"allowed now: {', '.join(allowed) or 'none'}",
-                allowed=allowed,
-            )
-        if not may_take(chosen, actor.role, parties_of(record, actor)):
-            raise PermissionDenied(f"you may not {action} this {kind.id}")
+        chosen = check_step(record, kind, action, actor)
+        if not approved and kind.approval and kind.approval(record, chosen, actor):
+            raise PermissionDenied(f"{action} on this {kind.id} needs an approval first")
     before = snapshot(record, kind)
     session.add(RecordTransition(record_id=record.id, action=action, from_state=record.state,
                                  to_state=chosen.target, actor_id=actor.user_id,
@@ -320,6 +337,8 @@ def transition_record(
     record.version += 1
     record.updated_at = datetime.now(UTC)
     session.flush()
+    if hook := kind.on_enter.get(record.state):
+        hook(session, record, actor)
     if kind.after_write:
         kind.after_write(session, record, links_of(session, record.id))
     send_messages(session, record, recipients_of(record, chosen.notify), f"{kind.id}.{action}")

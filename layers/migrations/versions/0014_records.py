@@ -1,7 +1,7 @@
 """records: business records on features, their links and workflow history
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-03
 
 One ``records`` table for every kind (tasks, hazards, inspections...: the kind's own
@@ -20,7 +20,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
