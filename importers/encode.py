@@ -64,7 +64,7 @@ def copy_columns(spec: LayerSpec, attributes: list[str], *, by_id: bool = False)
     mercator = [MERCATOR] if has_mercator(spec) else []
     feature_id = ["id"] if by_id else []
     return ["external_id", *feature_id, *attributes, *grams, "geom", *mercator, "h3_cell",
-            *cover, "precinct_id", "district_id"]  # fmt: skip
+            "h3_coarse", *cover, "precinct_id", "district_id"]  # fmt: skip
 
 
 def has_mercator(spec: LayerSpec) -> bool:
@@ -186,17 +186,29 @@ def _grams(values: pd.Series) -> Fields:
     return _with_nulls(fields, pc.is_null(text).to_numpy(zero_copy_only=False))
 
 
+def _int8_rows(matrix: npt.NDArray[np.int64]) -> Fields:
+    """Return each row of an integer matrix as an ``int8[]`` field."""
+    n, width = matrix.shape
+    body = np.empty(n, dtype=[*_ARRAY_HEAD[1:], ("items", [("size", ">i4"), ("value", ">i8")],
+                                                    (width,))])  # fmt: skip
+    body["ndim"], body["nulls"], body["oid"], body["length"], body["lower"] = (
+        1, 0, _ELEMENT_OID["int8"], width, 1)  # fmt: skip
+    body["items"]["size"], body["items"]["value"] = 8, matrix
+    return _fixed(body)
+
+
 def _ids(ids: IdArray) -> Fields:
     return _fixed(ids.astype(">i8"), ids == NO_ID)
 
 
 def _places(spec: LayerSpec, placed: CheckedPlaces) -> list[Fields]:
-    """Return ``geom`` (and ``geom_3857``), ``h3_cell`` (and ``h3_cover``) of every row."""
+    """Return ``geom`` (and ``geom_3857``), ``h3_cell``, ``h3_coarse`` (and ``h3_cover``)."""
     cells = hexes.cells_of_points(placed.x, placed.y)
     fields = [_variable(placed.places.ewkb())]
     if has_mercator(spec):
         fields.append(_variable(point_ewkb(*lonlat_to_mercator(placed.x, placed.y), 3857)))
     fields.append(_fixed(cells.astype(">i8")))
+    fields.append(_int8_rows(hexes.coarser_cells(placed.x, placed.y, cells)))
     if has_cover(spec):
         covers = [_array([struct.pack("!q", c) for c in hexes.cover_polygon(shape)], "int8")
                   for shape in placed.places.as_shapes()]  # fmt: skip

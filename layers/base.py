@@ -47,7 +47,8 @@ class Feature:
     """Columns shared by every feature layer; subclasses add ``geom`` and attributes.
 
     ``district_id``/``precinct_id`` are filled spatially by the write path, ``h3_cell``
-    is the resolution-9 cell of the geometry's representative point and ``version``
+    is the resolution-9 cell of the geometry's representative point (``h3_coarse`` its
+    cells at resolutions 0-8) and ``version``
     increases on every write (it is the ETag).
     """
 
@@ -57,6 +58,9 @@ class Feature:
     name: Mapped[str] = mapped_column(String(200))
     name_grams: Mapped[list[int] | None] = grams_column()
     h3_cell: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # h3_coarse[r + 1]: the resolution-r cell (r = 0..8) holding the same point, which is
+    # not always h3_cell's ancestor (geo.hexes.coarser_cells). Only hexbins read it.
+    h3_coarse: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger), deferred=True)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from geo.hexes import cells_of_points, cover_polygon
+from geo.hexes import cells_of_points, coarser_cells, cover_polygon
 from layers.demo.data import Column, LayerData
 from layers.features.grams import column_of, grams_of_values
 from layers.features.models import text_search_columns
@@ -23,7 +23,8 @@ def copy_columns(layer: LayerData) -> list[str]:
     """Return the table columns a COPY of ``layer`` fills, in row order."""
     area = _is_area(layer)
     grams = [column_of(text) for text in text_search_columns(layer.table, among=layer.columns)]
-    return [*layer.columns, *grams, "h3_cell", *(["h3_cover"] if area else []), "geom"]
+    return [*layer.columns, *grams, "h3_cell", "h3_coarse", *(["h3_cover"] if area else []),
+            "geom"]  # fmt: skip
 
 
 def copy_text(layer: LayerData, start: int, stop: int) -> str:
@@ -35,7 +36,9 @@ def copy_text(layer: LayerData, start: int, stop: int) -> str:
     fields: list[list[str]] = [_text(values[start:stop]) for values in layer.columns.values()]
     for text in text_search_columns(layer.table, among=layer.columns):
         fields.append(_grams_text(list(layer.columns[text][start:stop])))
-    fields.append(cells_of_points(xy[:, 0], xy[:, 1]).astype(str).tolist())
+    cells = cells_of_points(xy[:, 0], xy[:, 1])
+    fields.append(cells.astype(str).tolist())
+    fields.append([_array(row) for row in coarser_cells(xy[:, 0], xy[:, 1], cells).tolist()])
     if area:
         fields.append([_array(cover_polygon(g)) for g in geoms])
     ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)

@@ -15,10 +15,11 @@ ACCEPTED_TYPES = {"Point": {"Point"}, "MultiPolygon": {"Polygon", "MultiPolygon"
 
 @dataclass(frozen=True)
 class PreparedGeometry:
-    """A stored-ready geometry with its H3 centre cell and, for areas, its cover."""
+    """A stored-ready geometry with its H3 centre cell (and coarser) and, for areas, cover."""
 
     geometry: BaseGeometry
     h3_cell: int
+    h3_coarse: list[int]
     h3_cover: list[int] | None
 
 
@@ -39,5 +40,6 @@ def prepare_geometry(
         raise InvalidInput(f"invalid geometry: {exc}") from exc
     point = geometry.representative_point()
     cell = hexes.cell_of_point(point.x, point.y)
+    coarse = hexes.coarser_cells([point.x], [point.y], [cell])[0].tolist()
     cover = hexes.cover_polygon(geometry) if spec.geometry_type == "MultiPolygon" else None
-    return PreparedGeometry(geometry, cell, cover)
+    return PreparedGeometry(geometry, cell, coarse, cover)

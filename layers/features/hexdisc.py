@@ -2,9 +2,10 @@
 
 Around a circle every resolution-9 H3 cell is wholly inside it, wholly outside it, or on
 its edge. A feature whose stored ``h3_cell`` is an inside cell lies inside, so inside
-cells are summed from ``hex_counts`` (compacted: seven inside children are read as their
-parent's stored row). Only the features of edge cells, and any without a cell, are tested
-with the exact geodesic distance: at a dense 2 km circle about 8,000 of 26,000 candidates.
+cells are summed from the resolution-9 rows of ``hex_counts`` (never from a coarser row:
+a parent's row counts the points inside the parent, and H3 children are not inside
+their parent). Only the features of edge cells, and any without a cell, are tested with
+the exact geodesic distance: at a dense 2 km circle about 8,000 of 26,000 candidates.
 
 Cell outlines are great-circle polygons, and a geodesic disc this small is convex, so a
 cell lies inside when its vertices do. Cells are classified ring by ring around the
@@ -29,7 +30,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
-    SmallInteger,
     any_,
     case,
     exists,
@@ -58,7 +58,7 @@ _MARGIN_M = 1.0
 
 @dataclass(frozen=True)
 class DiscCells:
-    """The cells of a circle: wholly inside (compacted, resolution <= 9) and on its edge."""
+    """The resolution-9 cells of a circle: wholly inside it and on its edge."""
 
     inside: list[int]
     edge: list[int]
@@ -129,17 +129,15 @@ def disc_cells(
         return None
     if len(inside) + len(edge) > max_cells:
         return None
-    return DiscCells(sorted(basic_int.compact_cells(inside)), sorted(edge))
+    return DiscCells(sorted(inside), sorted(edge))
 
 
 def _stored(spec: LayerSpec, cells: list[int], where: ColumnElement[bool]) -> ColumnElement[int]:
-    """Return the stored count of compacted ``cells`` (each row of the resolution it has)."""
+    """Return the stored count of the features in resolution-9 ``cells``."""
     c = hexagg.HexCount.__table__.c
-    resolutions = sorted({basic_int.get_resolution(cell) for cell in cells})
     return (
         select(func.coalesce(func.sum(c.n), 0))
-        .where(c.layer == spec.id, where,
-               c.resolution == any_(literal(resolutions, ARRAY(SmallInteger))),
+        .where(c.layer == spec.id, where, c.resolution == hexagg.FINEST,
                c.cell == any_(literal(cells, ARRAY(BigInteger))))
         .scalar_subquery()
     )  # fmt: skip

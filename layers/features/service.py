@@ -94,6 +94,7 @@ def _store_geometry(
     prepared = prepare_geometry(spec, geometry, max_vertices=max_vertices)
     feature.geom = from_shape(prepared.geometry, srid=4326)  # type: ignore[attr-defined]
     feature.h3_cell = prepared.h3_cell
+    feature.h3_coarse = prepared.h3_coarse
     if prepared.h3_cover is not None:
         feature.h3_cover = prepared.h3_cover  # type: ignore[attr-defined]
 

@@ -138,14 +138,14 @@ def test_hexbins_count_and_sum_every_unit_in_the_box(
     assert response.status_code == 200, response.text
     cells = response.json()["features"]
     with session_factory() as session:
-        rows = session.execute(select(Unit.h3_cell, Unit.risk_level).where(
+        place = (func.ST_X(Unit.geom), func.ST_Y(Unit.geom))
+        rows = session.execute(select(*place, Unit.risk_level).where(
             func.ST_Intersects(Unit.geom, func.ST_MakeEnvelope(116.2, 39.8, 116.6, 40.05, 4326)),
             Unit.category.in_(["school", "bank", "hospital"]),
         )).all()  # fmt: skip
     expected: dict[str, list[int]] = {}
-    for cell, risk in rows:
-        parent = h3.cell_to_parent(h3.int_to_str(cell), 7)
-        expected.setdefault(parent, []).append(risk)
+    for lon, lat, risk in rows:  # the cell holding the unit, not its res-9 cell's ancestor
+        expected.setdefault(h3.latlng_to_cell(lat, lon, 7), []).append(risk)
     got = {c["properties"]["h3"]: c for c in cells}
     assert set(got) == set(expected)
     for key, risks in expected.items():

@@ -14,6 +14,7 @@ from geo.hexes import (
     cells_of_points,
     cells_to_multipolygon,
     children,
+    coarser_cells,
     cover_polygon,
     parent,
 )
@@ -150,3 +151,59 @@ def test_cover_rejects_what_it_cannot_do() -> None:
         cover_polygon(Polygon())
     with pytest.raises(ValueError, match="even at resolution 0"):
         cover_polygon(box(73.0, 18.0, 135.0, 53.0), max_cells=2)
+
+
+def _truth(lons: np.ndarray, lats: np.ndarray, resolutions: int) -> np.ndarray:
+    return np.array(
+        [[h3.str_to_int(h3.latlng_to_cell(y, x, r)) for r in range(resolutions)]
+         for x, y in zip(lons.tolist(), lats.tolist(), strict=True)],
+        dtype=np.int64,
+    ).reshape(len(lons), resolutions)  # fmt: skip
+
+
+def _edge_points() -> tuple[np.ndarray, np.ndarray]:
+    """Return cell vertices and edge midpoints around Beijing: points on cell edges."""
+    points = []
+    for res in (2, 5, 7, 8):
+        for cell in h3.grid_disk(h3.latlng_to_cell(39.9, 116.4, res), 2):
+            ring = h3.cell_to_boundary(cell)
+            points += [(lng, lat) for lat, lng in ring]
+            points += [((a[1] + b[1]) / 2, (a[0] + b[0]) / 2)
+                       for a, b in zip(ring, ring[1:] + ring[:1], strict=True)]  # fmt: skip
+    xy = np.array(points)
+    return xy[:, 0], xy[:, 1]
+
+
+@pytest.mark.parametrize("where", ["beijing", "city-cluster", "world", "pentagons", "edges"])
+def test_coarser_cells_are_the_cells_h3_finds(where: str) -> None:
+    rng = np.random.default_rng(12)
+    if where == "beijing":
+        lons, lats = rng.uniform(115.4, 117.6, 20_000), rng.uniform(39.4, 41.1, 20_000)
+    elif where == "city-cluster":  # many points per cell: the cell-wise path
+        lons, lats = rng.normal(116.40, 0.03, 40_000), rng.normal(39.91, 0.03, 40_000)
+    elif where == "world":  # cells cut by icosahedron edges, scattered points
+        lons = rng.uniform(-180, 180, 20_000)
+        lats = np.degrees(np.arcsin(rng.uniform(-1, 1, 20_000)))
+    elif where == "pentagons":
+        centres = np.array([h3.cell_to_latlng(p) for p in h3.get_pentagons(2)])
+        lats = (centres[:, 0][:, None] + rng.normal(0, 2, (12, 2000))).clip(-89.9, 89.9).ravel()
+        lons = (centres[:, 1][:, None] + rng.normal(0, 2, (12, 2000))).ravel()
+        lons = (lons + 180) % 360 - 180
+    else:
+        lons, lats = _edge_points()
+    cells = cells_of_points(lons, lats, 9)
+    got = coarser_cells(lons, lats, cells)
+    assert got.shape == (len(lons), 9)
+    assert (got == _truth(lons, lats, 9)).all()
+
+
+def test_coarser_cells_differ_from_ancestors_and_follow_the_given_resolution() -> None:
+    rng = np.random.default_rng(3)
+    lons, lats = rng.normal(116.40, 0.05, 5_000), rng.normal(39.91, 0.05, 5_000)
+    fine = cells_of_points(lons, lats, 9)
+    coarse = coarser_cells(lons, lats, fine)
+    ancestors = np.array([[parent(int(c), r) for r in range(9)] for c in fine])
+    assert 0.03 < (coarse[:, 7] != ancestors[:, 7]).mean() < 0.12  # why this exists
+    at_six = coarser_cells(lons, lats, cells_of_points(lons, lats, 6))
+    assert (at_six == coarse[:, :6]).all()
+    assert coarser_cells(np.array([]), np.array([]), np.array([], dtype=np.int64)).shape == (0, 0)

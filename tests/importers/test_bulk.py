@@ -106,15 +106,17 @@ def test_a_bulk_insert_swaps_in_a_rebuilt_layer_with_the_same_schema(
     command.check(alembic_config(scratch_database_url))  # still what the models describe
     assert _scalar(city_db, "SELECT count(*) FROM units") == 700
     assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
-    # Every row sits in the precinct the SQL rule gives and in the H3 cell of its point.
+    # Every row sits in the precinct the SQL rule gives and in the H3 cells of its point.
     assert _scalar(city_db, """
         SELECT count(*) FROM units AS u WHERE u.precinct_id IS DISTINCT FROM (
             SELECT p.id FROM precincts AS p WHERE ST_Intersects(p.geom, u.geom)
             ORDER BY p.id LIMIT 1)""") == 0  # fmt: skip
     with city_db() as session:
-        rows = session.execute(text("SELECT ST_X(geom), ST_Y(geom), h3_cell FROM units "
-                                    "WHERE external_id LIKE 'b%'")).all()  # fmt: skip
-    assert all(hexes.cell_of_point(x, y) == cell for x, y, cell in rows)
+        rows = session.execute(text("SELECT ST_X(geom), ST_Y(geom), h3_cell, h3_coarse FROM units"
+                                    " WHERE external_id LIKE 'b%'")).all()  # fmt: skip
+    assert all(hexes.cell_of_point(x, y) == cell for x, y, cell, _ in rows)
+    assert all([hexes.cell_of_point(x, y, r) for r in range(9)] == coarse
+               for x, y, _, coarse in rows)  # fmt: skip
     # The key from users still holds, the triggers still queue changes, the sequence counts on.
     with city_db() as session, pytest.raises(IntegrityError), session.begin():
         session.execute(text("DELETE FROM units WHERE id = :id"), {"id": unit})

@@ -1,4 +1,4 @@
-"""Stored hex counts: whatever writes the features, they answer what a full count answers."""
+"""Hexbins: each feature in the cell holding its point (as h3 says), stored or counted."""
 
 from __future__ import annotations
 
@@ -22,24 +22,26 @@ from tests.utils.users import bearer, make_user
 UNITS = get_layer("units")
 AGGREGATED = [spec for spec in all_layers() if hexagg.aggregated(spec)]
 SNAPSHOT = text(
-    "SELECT layer, resolution, cell, district_id, precinct_id, n, sums FROM hex_counts"
-    " ORDER BY 1, 2, 3, 4, 5"
+    "SELECT layer, resolution, cell, district_id, precinct_id, coarse, n, sums FROM hex_counts"
+    " ORDER BY 1, 2, 3, 4, 5, 6"
 )
+RESOLUTIONS = range(10)  # every resolution the API serves
+CITY_BOX = (115.4, 39.4, 117.6, 41.1)
 Bins = dict[int, tuple[int, int | None]]
 
 
 def counted(session: Session, spec: LayerSpec, resolution: int, sum_of: str | None,
             where: str = "TRUE") -> Bins:  # fmt: skip
-    """Count the features themselves, coarsening cells with h3 (the oracle)."""
-    total = f"sum({sum_of})" if sum_of else "NULL"
+    """Bin the features' points with ``h3.latlng_to_cell`` (the oracle)."""
+    value = sum_of or "NULL"
     rows = session.execute(text(
-        f"SELECT h3_cell, count(*), {total} FROM {spec.table}"
-        f" WHERE h3_cell IS NOT NULL AND {where} GROUP BY h3_cell"
+        f"SELECT ST_X(geom), ST_Y(geom), {value} FROM {spec.table}"
+        f" WHERE h3_cell IS NOT NULL AND {where}"
     )).all()  # fmt: skip
     bins: dict[int, list[int]] = {}
-    for cell, n, s in rows:
-        acc = bins.setdefault(int(basic_int.cell_to_parent(cell, resolution)), [0, 0])
-        acc[0] += n
+    for lon, lat, s in rows:
+        acc = bins.setdefault(basic_int.latlng_to_cell(lat, lon, resolution), [0, 0])
+        acc[0] += 1
         acc[1] += s or 0
     return {cell: (n, s if sum_of else None) for cell, (n, s) in bins.items()}
 
@@ -61,7 +63,7 @@ def assert_exact(factory: sessionmaker[Session], spec: LayerSpec = UNITS) -> Non
     """Assert stored and counted bins agree at every resolution, for every sum."""
     sums: list[str | None] = [a.name for a in hexagg.summed(spec)] or [None]
     with factory() as session, session.begin():
-        for resolution in (9, 8, 7, 5, 0):
+        for resolution in RESOLUTIONS:
             for sum_of in sums:
                 expected = counted(session, spec, resolution, sum_of)
                 assert stored(session, spec, resolution, sum_of) == expected, (resolution, sum_of)
@@ -76,8 +78,8 @@ def test_after_the_demo_load_stored_bins_are_exact(
         assert counted(session, spec, 7, None)  # the layer is not empty
 
 
-def _hexbins_http(client: TestClient, headers: dict[str, str]) -> Bins:
-    response = client.get("/api/layers/units/hexbins?resolution=8&sum=risk_level", headers=headers)
+def _hexbins_http(client: TestClient, headers: dict[str, str], query: str = "resolution=8") -> Bins:
+    response = client.get(f"/api/layers/units/hexbins?{query}&sum=risk_level", headers=headers)
     assert response.status_code == 200, response.text
     return {
         basic_int.str_to_int(f["properties"]["h3"]):
@@ -86,9 +88,37 @@ def _hexbins_http(client: TestClient, headers: dict[str, str]) -> Bins:
     }  # fmt: skip
 
 
-def _counted_units(factory: sessionmaker[Session], where: str = "TRUE") -> Bins:
+def _counted_units(
+    factory: sessionmaker[Session], where: str = "TRUE", resolution: int = 8
+) -> Bins:
     with factory() as session:
-        return counted(session, UNITS, 8, "risk_level", where)
+        return counted(session, UNITS, resolution, "risk_level", where)
+
+
+@pytest.mark.parametrize("boxed", [True, False], ids=["counted-in-a-box", "stored"])
+def test_every_unit_counts_in_the_cell_holding_it_at_every_resolution(
+    boxed: bool, client: TestClient, session_factory: sessionmaker[Session], city: None
+) -> None:
+    admin = bearer(client, make_user(session_factory, Role.ADMIN))
+    west, south, east, north = CITY_BOX
+    inside = f"geom && ST_MakeEnvelope({west}, {south}, {east}, {north}, 4326)"
+    with session_factory() as session:  # the box holds the whole demo city
+        assert session.scalar(text(f"SELECT bool_and({inside}) FROM units"))
+    box = f"bbox={west},{south},{east},{north}&" if boxed else ""
+    moved = 0
+    for resolution in RESOLUTIONS:
+        expected = _counted_units(session_factory, resolution=resolution)
+        got = _hexbins_http(client, admin, f"{box}resolution={resolution}")
+        assert got == expected, resolution
+        with session_factory() as session:
+            moved += sum(
+                basic_int.cell_to_parent(cell, resolution)
+                != basic_int.latlng_to_cell(lat, lon, resolution)
+                for cell, lon, lat in session.execute(
+                    text("SELECT h3_cell, ST_X(geom), ST_Y(geom) FROM units")
+                )
+            )
+    assert moved > 100  # the demo city has units outside their cell's ancestor
 
 
 def test_api_writes_keep_the_stored_bins_exact(
@@ -117,10 +147,10 @@ def test_api_writes_keep_the_stored_bins_exact(
 
 def _copy_units(session: Session, where: str) -> None:
     session.execute(text(
-        "INSERT INTO units (name, category, risk_level, is_key_unit, geom, h3_cell, district_id,"
-        " precinct_id)"
-        " SELECT name, category, risk_level, is_key_unit, geom, h3_cell, district_id, precinct_id"
-        f" FROM units WHERE {where}"
+        "INSERT INTO units (name, category, risk_level, is_key_unit, geom, h3_cell, h3_coarse,"
+        " district_id, precinct_id)"
+        " SELECT name, category, risk_level, is_key_unit, geom, h3_cell, h3_coarse, district_id,"
+        f" precinct_id FROM units WHERE {where}"
     ))  # fmt: skip
 
 
