@@ -50,7 +50,6 @@ class DatabaseSettings(BaseSettings):
         return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-
 class ClusterSettings(BaseSettings):
     """The project-local PostgreSQL cluster that ``make run`` starts when no URL is given."""
 

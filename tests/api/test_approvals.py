@@ -106,6 +106,16 @@ def test_a_unit_edit_waits_for_its_officer_and_then_applies(
     )
 
 
+def test_a_unit_user_cannot_delete_its_unit(client: TestClient, cast: Cast) -> None:
+    version = _unit(client, cast)["properties"]["version"]
+    response = client.delete(
+        f"/api/layers/units/features/{cast.unit.id}",
+        headers={**cast.owner, "If-Match": f'"{version}"'},
+    )
+    assert response.status_code == 403
+    assert _unit(client, cast)["properties"]["version"] == version
+
+
 def test_a_rejected_or_stale_edit_changes_nothing(client: TestClient, cast: Cast) -> None:
     version = _unit(client, cast)["properties"]["version"]
     url = f"/api/layers/units/features/{cast.unit.id}"
