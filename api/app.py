@@ -26,7 +26,9 @@ from api.routes import (
     records,
     search,
     spatial,
+    stats,
     tiles,
+    topics,
 )
 from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
@@ -93,6 +95,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         forms,
         notices,
         inbox,
+        topics,
+        stats,
     ):
         app.include_router(module.router)
     document_bodies(app)

@@ -43,7 +43,7 @@ router = APIRouter(tags=["records"])
 # Where each kind's own routes live; scored forms are created by api/routes/forms.py,
 # notices by api/routes/notices.py.
 KIND_PATHS = {
-    "approval": "/api/approvals",
+    "approval": "/api/approvals", "case": "/api/cases",
     "task": "/api/tasks", "hazard": "/api/hazards", "activity": "/api/activities",
     "construction_start": "/api/construction-starts", "clue": "/api/clues",
     "staff_registration": "/api/staff-registrations", "police_support": "/api/police-support",

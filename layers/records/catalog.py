@@ -5,6 +5,7 @@ from __future__ import annotations
 from layers.errors import NotFound
 from layers.records.activities import ACTIVITY, CONSTRUCTION_START
 from layers.records.approvals import APPROVAL
+from layers.records.cases import CASE
 from layers.records.clues import CLUE
 from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
@@ -16,7 +17,7 @@ from layers.records.tasks import TASK
 
 _ALL = (
     TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
-    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE, APPROVAL,
+    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE, APPROVAL, CASE,
 )  # fmt: skip
 KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
 
