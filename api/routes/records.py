@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep, if_match_version
 from api.schemas.records import (
     ActionPublic,
+    BulkCreate,
+    BulkCreated,
     FeatureRecordsPublic,
     FeatureRefIn,
     RecordCreate,
@@ -24,6 +26,7 @@ from api.schemas.records import (
 )
 from layers.accounts.scope import Actor
 from layers.records.approvals import take_step
+from layers.records.bulk import create_per_feature
 from layers.records.catalog import KINDS, get_kind
 from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
@@ -172,7 +175,22 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
             record = create_record(session=session, kind=kind, new=body.to_domain(), actor=actor)
             return created(session, record, actor, response, prefix)
 
+        @routes.post("/bulk", status_code=201)
+        def create_many_of_kind(
+            body: BulkCreate, session: SessionDep, actor: CurrentActor
+        ) -> BulkCreated:
+            if body.one_per_feature:
+                ids = create_per_feature(session=session, kind=kind, new=body.to_domain(),
+                                         actor=actor)  # fmt: skip
+            else:
+                ids = [create_record(session=session, kind=kind, new=body.to_domain(),
+                                     actor=actor).id]  # fmt: skip
+            return BulkCreated(ids=ids, count=len(ids))
+
         create_of_kind.__doc__ = f"Create a {kind.id} about one or more features."
+        create_many_of_kind.__doc__ = (
+            f"Create a {kind.id} for each of up to 5,000 features, or one for them all."
+        )
 
     @routes.get("/{record_id}")
     def read_of_kind(

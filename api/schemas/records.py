@@ -44,6 +44,19 @@ class RecordCreate(BaseModel):
         )  # fmt: skip
 
 
+class BulkCreate(RecordCreate):
+    """Records for many features: one per feature, or one for them all."""
+
+    one_per_feature: bool = True
+
+
+class BulkCreated(BaseModel):
+    """The ids of the records a bulk create made."""
+
+    ids: list[int]
+    count: int
+
+
 class TransitionIn(BaseModel):
     """A workflow action to take, with an optional note."""
 

@@ -6,7 +6,7 @@ when it was first read and by whom — a notice's read receipts are its messages
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -65,6 +66,20 @@ def send_messages(
     if rows:
         session.execute(insert(Message), rows)
     return len(rows)
+
+
+def send_messages_bulk(
+    session: Session, record_ids: Sequence[int], recipients: Sequence[Recipient], reason: str
+) -> None:
+    """Put each of ``record_ids`` in each recipient's inbox, in one statement."""
+    types, ids = zip(*dict.fromkeys(recipients), strict=True)
+    params = {"types": list(types), "ids": list(ids), "records": list(record_ids), "reason": reason}
+    session.execute(text(
+        "INSERT INTO messages (recipient_type, recipient_id, record_id, reason) "
+        "SELECT r.type, r.id, m.id, :reason "
+        "FROM unnest(CAST(:types AS text[]), CAST(:ids AS bigint[])) AS r(type, id) "
+        "CROSS JOIN unnest(CAST(:records AS bigint[])) AS m(id)"
+    ), params)  # fmt: skip
 
 
 def addressed_to(actor: Actor) -> ColumnElement[bool]:

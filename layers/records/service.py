@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
@@ -93,14 +93,21 @@ def parties_of(record: Record, actor: Actor) -> set[Party]:
     return parties
 
 
+def recipients_in(
+    details: dict[str, Any], created_by: int | None, parties: Collection[Party]
+) -> list[Recipient]:
+    """Return who ``parties`` of a record are, as message recipients."""
+    found: list[Recipient] = []
+    if Party.CREATOR in parties and created_by is not None:
+        found.append(("user", created_by))
+    if Party.ASSIGNEE in parties:
+        found += [(a["type"], a["id"]) for a in details.get("assignees", ())]
+    return found
+
+
 def recipients_of(record: Record, parties: Collection[Party]) -> list[Recipient]:
     """Return who ``parties`` of ``record`` are, as message recipients."""
-    found: list[Recipient] = []
-    if Party.CREATOR in parties and record.created_by is not None:
-        found.append(("user", record.created_by))
-    if Party.ASSIGNEE in parties:
-        found += [(a["type"], a["id"]) for a in record.details.get("assignees", ())]
-    return found
+    return recipients_in(record.details, record.created_by, parties)
 
 
 def _linked_to_unit(session: Session, record_id: int, unit_id: int | None) -> bool:
@@ -227,8 +234,10 @@ def require_creator(session: Session, kind: RecordKind, actor: Actor) -> None:
             raise PermissionDenied(f"role {actor.role.value!r} may not create {kind.id} records")
 
 
-def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: Actor) -> Record:
-    """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
+def checked_new(
+    session: Session, kind: RecordKind, new: NewRecord, actor: Actor
+) -> tuple[dict[str, Any], list[FeatureRef]]:
+    """Return the checked details and distinct features of a new record, or raise."""
     require_creator(session, kind, actor)
     kind.check_topic(new.topic)
     if new.starts_at and new.ends_at and new.ends_at < new.starts_at:
@@ -238,6 +247,12 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     if kind.needs_features and not features:
         raise InvalidInput(f"a {kind.id} concerns at least one feature")
     check_features(session, features, actor)
+    return details, features
+
+
+def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: Actor) -> Record:
+    """Create a record of ``kind`` about ``new.features``; audited, with its first step kept."""
+    details, features = checked_new(session, kind, new, actor)
     record = Record(
         kind=kind.id, topic=new.topic, state=kind.workflow.initial, title=new.title,
         priority=new.priority, due_at=new.due_at, starts_at=new.starts_at, ends_at=new.ends_at,
@@ -247,8 +262,10 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
         _place(session, record, features[0])
     session.add(record)
     session.flush()
-    session.add_all(RecordLink(record_id=record.id, layer=f.layer, feature_id=f.id)
-                    for f in features)  # fmt: skip
+    if features:
+        session.execute(insert(RecordLink), [
+            {"record_id": record.id, "layer": f.layer, "feature_id": f.id} for f in features
+        ])  # fmt: skip
     session.add(RecordTransition(record_id=record.id, action="create", from_state=None,
                                  to_state=record.state, actor_id=actor.user_id,
                                  actor_name=actor.username))  # fmt: skip
