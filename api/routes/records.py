@@ -31,12 +31,10 @@ from layers.records.catalog import KINDS, get_kind
 from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
+from layers.records.reading import active_records, feature_timeline, history_of
 from layers.records.service import (
-    active_records,
     allowed_steps,
     create_record,
-    feature_timeline,
-    history_of,
     links_of,
     read_record,
 )

@@ -18,7 +18,7 @@ from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.records.kinds import RecordKind
 from layers.records.models import Record, RecordTransition
-from layers.records.service import visible_clause
+from layers.records.reading import visible_clause
 
 
 def _groupings(zone: str) -> dict[str, Any]:
