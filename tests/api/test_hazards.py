@@ -79,7 +79,8 @@ def test_a_hazard_is_fixed_by_its_unit_and_the_risk_follows(
     refused = client.post(f"/api/hazards/{hazard['id']}/transitions", json={"action": "verify"},
                           headers={**owner, "If-Match": f'"{hazard["version"]}"'})  # fmt: skip
     assert refused.status_code == 403
-    hazard = _move(client, hazard, "verify", officer)
+    commander = bearer(client, make_user(session_factory, Role.COMMANDER))
+    hazard = _move(client, hazard, "verify", commander)  # a level-4 hazard: a commander closes it
     assert hazard["state"] == "verified"
     assert _risk(client, unit.id, officer) == {"open_hazards": 1, "hazard_level": 2}
     assert _sql_risk(session_factory, unit.id) == (1, 2)
