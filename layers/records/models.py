@@ -29,7 +29,8 @@ class Record(Base):
     ``geom`` is where the record happens (its first feature's representative point);
     ``district_id``/``precinct_id`` are that feature's jurisdiction. ``starts_at`` and
     ``ends_at`` are the period an activity, a construction or a support request runs
-    (open-ended without an end). ``version`` increases on every write (the ETag).
+    (open-ended without an end). ``overdue_at`` is when the record was announced
+    overdue (once). ``version`` increases on every write (the ETag).
     """
 
     __tablename__ = "records"
@@ -53,6 +54,7 @@ class Record(Base):
     title: Mapped[str] = mapped_column(String(200))
     priority: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
