@@ -184,7 +184,8 @@ def test_a_unit_does_its_own_task_and_never_sees_anothers(
     timeline = client.get(
         f"/api/layers/units/features/{people.neighbour.id}/records", headers=people.other_unit_user
     )
-    assert timeline.status_code == 200 and timeline.json()["data"] == []
+    assert timeline.status_code == 200
+    assert task["id"] not in [r["id"] for r in timeline.json()["data"]]
 
 
 def test_who_may_create_and_about_what(client: TestClient, people: People) -> None:
@@ -224,10 +225,11 @@ def test_a_features_timeline_is_newest_first_paged_and_filtered(
         cursor = page["next"]
         if cursor is None:
             break
-    assert seen == [t["id"] for t in reversed(made)]
+    assert seen[:5] == [t["id"] for t in reversed(made)]  # then the demo year's, older
     assigned = client.get(url, params={"state": "assigned"}, headers=people.officer).json()
-    assert [r["id"] for r in assigned["data"]] == [made[1]["id"]]
-    assert client.get(url, params={"kind": "task"}, headers=people.officer).json()["count"] == 5
+    assert assigned["data"][0]["id"] == made[1]["id"]
+    assert {r["state"] for r in assigned["data"]} == {"assigned"}
+    assert client.get(url, params={"kind": "task"}, headers=people.officer).json()["count"] >= 5
     assert client.get(url, params={"kind": "nope"}, headers=people.officer).status_code == 404
     assert client.get(url, params={"cursor": "bm9wZQ"}, headers=people.officer).status_code == 422
     # the stranger may not see the unit, so not its records either
