@@ -134,8 +134,7 @@ FROM records AS r JOIN record_links AS l ON l.record_id = r.id
 WHERE r.kind = 'hazard' AND r.state <> ALL(CAST(:hazard_closed AS text[]))
 GROUP BY l.layer, l.feature_id
 """
-_STATEMENTS = (
-    _FORM,
+_WORK = (
     _per_unit(_COMMON, _TASK, _YEAR, "random() < 0.4"),
     _per_unit(_COMMON, _HAZARD, _YEAR, "random() < 0.15"),
     _per_unit("kind, topic, state, title, details, created_at, updated_at", _INSPECTION,
@@ -143,15 +142,18 @@ _STATEMENTS = (
     _per_unit("kind, topic, state, title, details, starts_at, ends_at, created_at, updated_at",
               _ACTIVITY, _ACTIVITY_START,
               "u.category IN ('mall', 'school', 'hotel') AND random() < 0.05"),
-    _HISTORY,
-    _NOTICES,
-    _RECEIPTS,
-    _RISKS,
 )  # fmt: skip
+_AFTER_WORK = (_HISTORY, _NOTICES, _RECEIPTS, _RISKS)
 
 
-def load_demo_records(session: Session, *, seed: int, now: datetime) -> dict[str, int]:
-    """Generate the demo year of records in ``session``; return how many of each kind."""
+def load_demo_records(
+    session: Session, *, seed: int, now: datetime, rounds: int = 1
+) -> dict[str, int]:
+    """Generate the demo year of records in ``session``; return how many of each kind.
+
+    ``rounds`` draws the year's tasks, hazards, inspections and activities that many
+    times over (benchmarks use it for millions of records).
+    """
     session.execute(text(
         "TRUNCATE records, record_links, record_transitions, messages, feature_risks"
     ))  # fmt: skip
@@ -166,7 +168,7 @@ def load_demo_records(session: Session, *, seed: int, now: datetime) -> dict[str
         "hazard_categories": ["fire", "electrical", "public_security", "structural"],
         "activity_titles": ["周年庆典", "促销活动", "文艺演出", "运动会"],
     }  # fmt: skip
-    for statement in _STATEMENTS:
+    for statement in (_FORM, *(_WORK * rounds), *_AFTER_WORK):
         session.execute(text(statement), params)
     rows = session.execute(text("SELECT kind, count(*) FROM records GROUP BY kind"))
     return {kind: int(n) for kind, n in rows}
