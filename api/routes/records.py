@@ -16,6 +16,8 @@ from api.schemas.records import (
     ActionPublic,
     BulkCreate,
     BulkCreated,
+    CommentIn,
+    CommentPublic,
     FeatureRecordsPublic,
     FeatureRefIn,
     RecordCreate,
@@ -33,7 +35,9 @@ from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.reading import active_records, feature_timeline, history_of
 from layers.records.service import (
+    add_comment,
     allowed_steps,
+    comments_of,
     create_record,
     links_of,
     read_record,
@@ -80,6 +84,8 @@ def to_full(session: Session, record: Record, actor: Actor, response: Response) 
                          actor=t.actor_name, at=t.at, note=t.note)
         for t in history_of(session, record.id)
     ]  # fmt: skip
+    public.comments = [CommentPublic(author=c.actor_name, at=c.at, body=c.body)
+                       for c in comments_of(session, record.id)]  # fmt: skip
     public.actions = [
         ActionPublic(action=s.action, title=s.title, to_state=s.target)
         for s in allowed_steps(record, kind, actor)
@@ -135,6 +141,16 @@ def read_any_record(
     record_id: int, session: SessionDep, actor: CurrentActor, response: Response
 ) -> RecordPublic:
     """Return one record of any kind with its features, history and allowed actions."""
+    record = read_record(session=session, record_id=record_id, actor=actor)
+    return to_full(session, record, actor, response)
+
+
+@router.post("/api/records/{record_id}/comments", status_code=201)
+def create_record_comment(
+    record_id: int, body: CommentIn, session: SessionDep, actor: CurrentActor, response: Response
+) -> RecordPublic:
+    """Add a remark to a record (its creator and assignees find it in their inbox)."""
+    add_comment(session=session, record_id=record_id, body=body.body, actor=actor)
     record = read_record(session=session, record_id=record_id, actor=actor)
     return to_full(session, record, actor, response)
 

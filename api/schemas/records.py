@@ -77,6 +77,22 @@ class TransitionPublic(BaseModel):
     note: str | None
 
 
+class CommentIn(BaseModel):
+    """A remark to add to a record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class CommentPublic(BaseModel):
+    """A remark on a record: who, when, what."""
+
+    author: str
+    at: datetime
+    body: str
+
+
 class ActionPublic(BaseModel):
     """A workflow action the reader may take now."""
 
@@ -107,6 +123,7 @@ class RecordPublic(BaseModel):
     updated_at: datetime
     features: list[FeatureRefIn] | None = None
     history: list[TransitionPublic] | None = None
+    comments: list[CommentPublic] | None = None
     actions: list[ActionPublic] | None = None
 
 

@@ -155,7 +155,8 @@ def load_demo_records(
     times over (benchmarks use it for millions of records).
     """
     session.execute(text(
-        "TRUNCATE records, record_links, record_transitions, messages, feature_risks"
+        "TRUNCATE records, record_links, record_transitions, record_comments, messages, "
+        "feature_risks"
     ))  # fmt: skip
     session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
     params = {

@@ -102,3 +102,18 @@ class RecordTransition(Base):
     actor_name: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(2000))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RecordComment(Base):
+    """A remark on a record by someone who may see it."""
+
+    __tablename__ = "record_comments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("records.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(String(5000))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -234,3 +234,15 @@ def test_a_features_timeline_is_newest_first_paged_and_filtered(
     assert client.get(url, params={"cursor": "bm9wZQ"}, headers=people.officer).status_code == 422
     # the stranger may not see the unit, so not its records either
     assert client.get(url, headers=people.stranger).status_code in (403, 404)
+
+
+def test_comments_reach_the_other_parties(client: TestClient, people: People) -> None:
+    task = client.post("/api/tasks", json=_new_task(people), headers=people.commander).json()
+    url = f"/api/records/{task['id']}/comments"
+    response = client.post(url, json={"body": "请优先检查地下车库"}, headers=people.commander)
+    assert response.status_code == 201, response.text
+    assert [c["body"] for c in response.json()["comments"]] == ["请优先检查地下车库"]
+    inbox = client.get("/api/inbox", headers=people.officer).json()["data"]
+    assert any(m["record"]["id"] == task["id"] and m["reason"] == "task.comment" for m in inbox)
+    assert client.post(url, json={"body": "看不到"}, headers=people.stranger).status_code == 404
+    assert client.post(url, json={"body": ""}, headers=people.officer).status_code == 422

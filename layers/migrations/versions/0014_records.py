@@ -109,6 +109,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_record_transitions_record_id", "record_transitions", ["record_id"])
     op.create_table(
+        "record_comments",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        sa.Column("actor_name", sa.String(64), nullable=False),
+        sa.Column("body", sa.String(5000), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["records.id"],
+            ondelete="CASCADE",
+            name="fk_record_comments_record_id_records",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_record_comments"),
+    )
+    op.create_index("ix_record_comments_record_id", "record_comments", ["record_id"])
+    op.create_table(
         "messages",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("recipient_type", sa.String(8), nullable=False),
@@ -161,6 +178,7 @@ def downgrade() -> None:
     op.drop_table("feature_risks")
     op.drop_table("form_templates")
     op.drop_table("messages")
+    op.drop_table("record_comments")
     op.drop_table("record_transitions")
     op.drop_table("record_links")
     op.drop_table("records")
