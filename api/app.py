@@ -11,7 +11,10 @@ from api.bodies import document_bodies
 from api.errors import register_error_handlers
 from api.guard import UnstorableTextGuard
 from api.limits import RequestLimits
+from api.links import TrustedHosts
 from api.ogc import routes as ogc
+from api.ops.metrics import Metrics
+from api.ops.middleware import RequestObserver
 from api.routes import (
     auth,
     exports,
@@ -22,6 +25,7 @@ from api.routes import (
     imports,
     inbox,
     layers,
+    metrics,
     notices,
     records,
     search,
@@ -58,6 +62,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
             engine.url, size=db.pool_size + db.max_overflow, keep=db.pool_size,
             statement_timeout_ms=db.statement_timeout_ms,
         )  # fmt: skip
+        app.state.probe_pool = health.make_probe_pool(engine.url)  # health's own connection
         # this worker's own writes drop its tiles at commit; the listener hears every worker's
         unsubscribe = subscribe(lambda change: tile_cache.invalidate(change.layer, change.bounds))
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -67,6 +72,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         listener.stop()
         unsubscribe()
         app.state.tile_pool.close()
+        app.state.probe_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
@@ -74,10 +80,14 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.session_cache = SessionCache(settings.security.session_cache_seconds)
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
+    app.state.metrics = Metrics(app.state)
     register_error_handlers(app)
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
-    app.add_middleware(RequestLimits)  # outermost: no body is read before its caps and login
+    app.add_middleware(RequestLimits)  # no body is read before its caps and login
+    app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts)  # (api/links.py)
+    # outermost: every answer gets an id, a log line and a count (api/ops/middleware.py)
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.state.query_slots = QuerySlots(settings.limits)
     for module in (
         health,
@@ -97,6 +107,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         inbox,
         topics,
         stats,
+        metrics,
     ):
         app.include_router(module.router)
     document_bodies(app)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api.ops.context import note_user
 from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
 from layers.accounts.service import hash_token, resolve_session
@@ -61,11 +62,15 @@ def bearer_token(request: Request, settings: SettingsDep) -> str:
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
+def source_of(request: Request) -> str:
+    """Return the caller's network address: the peer's (X-Forwarded-For is not trusted)."""
+    return request.client.host if request.client else "?"
+
+
 def client_of(request: Request) -> str | None:
-    """Return a short description of the caller for the audit log."""
-    host = request.client.host if request.client else "?"
+    """Return a short description of the caller for the audit log: its address, then agent."""
     agent = request.headers.get("user-agent", "")[:150]
-    return f"{host} {agent}".strip()
+    return f"{source_of(request)} {agent}".strip()
 
 
 def current_actor(
@@ -77,9 +82,11 @@ def current_actor(
     client = client_of(request)
     cached = cache.get(digest)
     if cached is not None:
+        note_user(cached.user_id)
         return replace(cached, client=client)
     actor = resolve_session(session=session, token=token, policy=settings.security, client=client)
     cache.put(digest, actor)
+    note_user(actor.user_id)
     return actor
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ops.context import current_request_id
 from layers.errors import (
-    AccountLocked,
     Conflict,
     InvalidInput,
     NotAuthenticated,
@@ -31,7 +31,6 @@ QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     NotFound: 404,
     InvalidInput: 422,
-    AccountLocked: 423,
     NotAuthenticated: 401,
     PermissionDenied: 403,
     PreconditionRequired: 428,
@@ -107,12 +106,13 @@ async def _pool_busy(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    incident = uuid.uuid4().hex[:12]
-    logger.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
+    reference = current_request_id() or uuid.uuid4().hex  # the id its log lines carry
+    logger.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
     return JSONResponse(
-        {"detail": f"internal error, reference {incident}", "code": "InternalError"},
+        {"detail": f"internal error, reference {reference}", "code": "InternalError",
+         "reference": reference},
         status_code=500,
-    )
+    )  # fmt: skip
 
 
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]

@@ -6,7 +6,8 @@ Creates (or reuses) the database ``warroom_bench_query`` on 127.0.0.1:5432, load
 demo city if it is empty (or with ``--reload``), serves the app with uvicorn (1 worker) and, if
 ``--tipg`` points at a uvicorn with tipg installed, tipg on the same database, and with
 ``--baseline DIR`` the app of another checkout (the code before a change) beside ours,
-the two taking turns request by request. One
+the two taking turns request by request (on ``--baseline-database``, a copy of ours made
+before the change's migrations, when the old code cannot read the new schema). One
 sequential httpx client measures p50/p95 per question; the in-database time is the
 sum of ``EXPLAIN ANALYZE`` planning + execution of the exact statements the domain
 function issues (captured from the engine), median over the same request mix.
@@ -61,6 +62,8 @@ PASSWORD = "bench-password-123"
 CENTRES = [(116.3912, 39.9073), (116.4610, 39.9090), (116.3160, 39.9830),
            (116.4700, 39.9900), (116.3740, 39.9130), (116.3790, 39.8650)]  # fmt: skip
 UNITS = get_layer("units")
+HEX_BOUNDS = (116.30, 39.85, 116.50, 39.98)  # the old city, counted unit by unit
+HEX_BOX = ",".join(map(str, HEX_BOUNDS))
 
 
 def prepare_database(units: int, seed: int, database: str, *, reload: bool) -> str:
@@ -183,6 +186,8 @@ def http_cases(terms: SearchTerms) -> dict[str, Case]:
         "search, names and addresses (all layers)": search(terms.words),
         "search, 1-2 characters (all layers)": search(terms.short),
         "search, code and plate prefixes (all layers)": search(terms.codes),
+        "hexbins in a box (res 8, counted)": lambda i: (
+            "GET", f"/api/layers/units/hexbins?bbox={HEX_BOX}&resolution=8", None),
     }  # fmt: skip
 
 
@@ -215,6 +220,8 @@ def db_cases(terms: SearchTerms) -> dict[str, Callable[[Session, int], Any]]:
         names[5]: search(terms.words),
         names[6]: search(terms.short),
         names[7]: search(terms.codes),
+        names[8]: lambda s, i: hexbins(session=s, spec=UNITS, actor=SYSTEM, resolution=8,
+                                       query=FeatureQuery(bbox=HEX_BOUNDS)),
     }  # fmt: skip
 
 
@@ -308,6 +315,11 @@ def main() -> None:
         help="another checkout of this project (the code before a change): served beside ours on "
         "the same database, every question taking turns between the two",
     )
+    parser.add_argument(
+        "--baseline-database",
+        default="",
+        help="the baseline's own database, already loaded (default: ours)",
+    )
     args = parser.parse_args()
     url = prepare_database(args.units, args.seed, args.database, reload=args.reload)
     user = ensure_user(url)
@@ -317,12 +329,16 @@ def main() -> None:
     tipg_cmd = [args.tipg, "tipg.main:app", "--host", "127.0.0.1", "--port",
                 tipg.rsplit(":", 1)[1], "--workers", "1", "--log-level", "warning"]  # fmt: skip
     env = {"WARROOM_DATABASE_URL": url}
+    base_env = env
+    if args.baseline_database:
+        base_env = {"WARROOM_DATABASE_URL": ensure_database(SERVER, args.baseline_database)}
+        ensure_user(base_env["WARROOM_DATABASE_URL"])
     rows: dict[str, list[float]] = {}
     baseline: dict[str, list[float]] = {}
     with ExitStack() as stack:
         stack.enter_context(serve(app_command(ours.rsplit(":", 1)[1]), env, f"{ours}/api/health"))
         if args.baseline:
-            stack.enter_context(serve(app_command(base.rsplit(":", 1)[1], args.baseline), env,
+            stack.enter_context(serve(app_command(base.rsplit(":", 1)[1], args.baseline), base_env,
                                       f"{base}/api/health", cwd=args.baseline))  # fmt: skip
         if args.tipg:
             stack.enter_context(serve(tipg_cmd, {"DATABASE_URL": pg}, f"{tipg}/collections"))

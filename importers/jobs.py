@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from importers.pipeline import run_import
-from importers.report import ImportRequest
+from importers.report import ImportRequest, hide_folder
 from layers.accounts.scope import Actor
 from layers.database import make_engine, make_sessionmaker, transaction
 from layers.errors import WarroomError
@@ -40,6 +40,7 @@ def run_job(
 ) -> None:  # fmt: skip
     """Run one import job to its end, recording progress, then the report or the error."""
     last = 0.0
+    folder = request.path.parent  # the job's own folder on the server: shown to nobody
 
     def progress(phase: str, done: int, total: int) -> None:
         nonlocal last
@@ -55,7 +56,7 @@ def run_job(
         report = run_import(session_factory=session_factory, request=request, actor=actor,
                             max_vertices=max_vertices, progress=progress)  # fmt: skip
     except WarroomError as exc:
-        error = exc.message
+        error = hide_folder(exc.message, folder)
     except Exception:  # a job must always end in a state the user can read
         logger.exception("import job %s failed", job_id)
         error = "internal error while importing; see the server log"
@@ -65,7 +66,7 @@ def run_job(
         if report is None:
             fail_job(session=session, job_id=job_id, error=error)
         else:
-            finish_job(session=session, job_id=job_id, report=report.as_dict(),
+            finish_job(session=session, job_id=job_id, report=report.shown(folder),
                        reject_file=report.reject_file)  # fmt: skip
 
 

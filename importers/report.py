@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +12,17 @@ from layers.errors import InvalidInput
 
 Mode = Literal["insert", "upsert", "replace"]
 MODES: tuple[Mode, ...] = ("insert", "upsert", "replace")
+
+
+def hide_folder(value: Any, folder: Path) -> Any:
+    """Return ``value`` (text, or JSON-ready values holding text) with ``folder/`` left out."""
+    if isinstance(value, str):
+        return value.replace(f"{folder}{os.sep}", "")
+    if isinstance(value, dict):
+        return {key: hide_folder(item, folder) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [hide_folder(item, folder) for item in value]
+    return value
 
 
 def parse_mode(value: str) -> Mode:
@@ -80,6 +92,10 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready values."""
         return asdict(self) | {"loaded": self.loaded}
+
+    def shown(self, folder: Path) -> dict[str, Any]:
+        """Return the report for users of the API: file names, never the server's ``folder``."""
+        return dict(hide_folder(self.as_dict(), folder))
 
     def summary(self) -> str:
         """Return a few human lines about the import."""

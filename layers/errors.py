@@ -26,10 +26,6 @@ class NotAuthenticated(WarroomError):
     """No valid session: missing, expired, revoked or wrong credentials."""
 
 
-class AccountLocked(NotAuthenticated):
-    """Too many failed logins; the account is locked for a while."""
-
-
 class PermissionDenied(WarroomError):
     """The actor's role or jurisdiction does not allow this."""
 

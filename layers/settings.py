@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -78,7 +80,14 @@ class SecuritySettings(BaseSettings):
 
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_max_hours: int = Field(default=12, ge=1, le=24 * 7)
-    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    max_failed_logins: int = Field(
+        default=5, ge=1, le=100, description="Refused logins of one account from one address "
+        "within lockout_minutes that lock that account for that address.",
+    )  # fmt: skip
+    max_failed_logins_per_source: int = Field(
+        default=20, ge=1, le=10_000, description="Refused logins from one address, any "
+        "account, within lockout_minutes that refuse every login from it.",
+    )  # fmt: skip
     lockout_minutes: int = Field(default=15, ge=1)
     min_password_length: int = Field(default=10, ge=8)
     session_cache_seconds: float = Field(
@@ -122,6 +131,23 @@ class LimitSettings(BaseSettings):
     retry_after_s: int = Field(default=2, ge=1)
 
 
+class OpsSettings(BaseSettings):
+    """Logs and metrics: how the process reports on itself."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_OPS_", extra="ignore")
+
+    log_format: Literal["json", "plain"] = Field(
+        default="json", description="One JSON object per line, or plain text for a terminal."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="Bearer token a Prometheus scraper may send to GET /metrics instead of "
+        "an admin, security_admin or auditor session; unset means sessions only.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -129,6 +155,16 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None,
+        description="Absolute base URL users reach the app at (https://warroom.bureau.local); "
+        "every link is built from it. Unset: from the request's Host, if trusted.",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (comma-separated, '*.example' for subdomains, '*' for any) "
+        "answered besides localhost, WARROOM_HOST and the public URL's; others get 400.",
+    )
     timezone: str = Field(
         default="Asia/Shanghai",
         description="The bureau's time zone (IANA name): the day a date means, times without one.",
@@ -138,6 +174,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -149,6 +186,33 @@ class Settings(BaseSettings):
                 f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
             ) from None
         return name
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_base(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"public URL {url!r} must be absolute: https://host[:port][/path]")
+        if parts.query or parts.fragment:
+            raise ValueError(f"public URL {url!r} must not have a query or fragment")
+        return url.rstrip("/")
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """Return the Host names the app answers (patterns as in ``trusted_hosts``)."""
+        own = {"localhost", "127.0.0.1", "::1", self.host.lower()} - {"0.0.0.0", "::"}
+        if self.public_url:
+            own.add((urlsplit(self.public_url).hostname or "").lower())
+        return frozenset(own | {host.lower() for host in self.trusted_hosts})
 
     @property
     def zone(self) -> ZoneInfo:

@@ -93,6 +93,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database=DatabaseSettings(url=database_url),
         security=SecuritySettings(session_cache_seconds=0),
+        trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
     )
 
 

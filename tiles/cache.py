@@ -95,6 +95,8 @@ class TileCache:
         self._bytes = 0
         self._generation = 0
         self._lock = threading.Lock()
+        self.hits = 0  # lookups answered from the cache, since start (for the metrics)
+        self.misses = 0  # lookups that had to render
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -109,7 +111,9 @@ class TileCache:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
+                self.misses += 1
                 return None
+            self.hits += 1
             self._entries.move_to_end(key)
             return entry[0]
 

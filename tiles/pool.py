@@ -95,29 +95,43 @@ def _wrapped(error: psycopg2.Error, sql: str | None, *, dead: bool) -> Exception
 class TilePool:
     """At most ``size`` asynchronous connections to the database at ``url``, ``keep`` idle."""
 
-    def __init__(self, url: str | URL, *, size: int, keep: int, statement_timeout_ms: int) -> None:
+    def __init__(
+        self, url: str | URL, *, size: int, keep: int, statement_timeout_ms: int,
+        application_name: str = APPLICATION_NAME,
+    ) -> None:  # fmt: skip
         options = (
             f"-c statement_timeout={statement_timeout_ms} -c jit=off"
             " -c max_parallel_workers_per_gather=0"
         )
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._dsn = make_dsn(libpq, application_name=APPLICATION_NAME, options=options)
+        self._dsn = make_dsn(libpq, application_name=application_name, options=options)
+        self.size = size
         self._slots = asyncio.Semaphore(size)
         self._keep = keep
         self._idle: list[Connection] = []
         self._closed = False
+        self.in_use = 0  # slots taken: statements running or connecting (for the metrics)
+
+    @property
+    def idle(self) -> int:
+        """Return how many open connections wait in the pool."""
+        return len(self._idle)
 
     async def fetch(self, sql: str, params: Mapping[str, Any]) -> Row:
         """Run ``sql`` (psycopg2 ``%(name)s`` parameters) and return its one row."""
         async with self._slots:
-            if self._idle:
-                try:
-                    return await self._use(self._idle.pop(), sql, params)
-                except DBAPIError as error:
-                    if not error.connection_invalidated:
-                        raise
-                # it had died in the pool (a restart, a terminated backend): ask once more
-            return await self._use(await self._connect(), sql, params)
+            self.in_use += 1
+            try:
+                if self._idle:
+                    try:
+                        return await self._use(self._idle.pop(), sql, params)
+                    except DBAPIError as error:
+                        if not error.connection_invalidated:
+                            raise
+                    # it had died in the pool (a restart, a terminated backend): ask once more
+                return await self._use(await self._connect(), sql, params)
+            finally:
+                self.in_use -= 1
 
     async def _connect(self) -> Connection:
         conn: Connection | None = None

@@ -1,8 +1,9 @@
 """The API's app with the map page and its front-end libraries, all served locally.
 
-The page loads MapLibre from ``node_modules`` (installed from the npm registry at setup,
-``make ui``), never from a CDN, and draws the layers' vector tiles on a plain background:
-a police network has no base-map server to ask.
+The page loads MapLibre and its Chinese font (Noto Sans SC, woff2 slices by unicode range)
+from ``node_modules`` (installed from the npm registry at setup, ``make ui``), never from a
+CDN, and draws the layers' vector tiles on a plain background: a police network has no
+base-map server to ask, and a workstation may have no Chinese font of its own.
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ from layers.settings import Settings
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-MAPLIBRE = HERE / "node_modules" / "maplibre-gl" / "dist"
+NODE_MODULES = HERE / "node_modules"
+# URL under /ui/vendor/ -> (npm package directory, a file that proves it is installed)
+VENDOR = {
+    "maplibre": (NODE_MODULES / "maplibre-gl" / "dist", "maplibre-gl.js"),
+    "noto-sans-sc": (NODE_MODULES / "@fontsource-variable" / "noto-sans-sc", "index.css"),
+}
 
 
 def create_ui_app(settings: Settings) -> FastAPI:
     """Return the API's app serving the map page at ``/ui/`` (and ``/`` leading there)."""
-    if not (MAPLIBRE / "maplibre-gl.js").is_file():
-        raise RuntimeError(f"{MAPLIBRE} is missing: run 'make ui' (npm ci in warroom_ui)")
+    for directory, marker in VENDOR.values():
+        if not (directory / marker).is_file():
+            raise RuntimeError(f"{directory} is missing: run 'make ui' (npm ci in warroom_ui)")
     app = create_app(settings)
-    app.mount("/ui/vendor/maplibre", StaticFiles(directory=MAPLIBRE), name="maplibre")
+    for name, (directory, _) in VENDOR.items():
+        app.mount(f"/ui/vendor/{name}", StaticFiles(directory=directory), name=name)
     app.mount("/ui", StaticFiles(directory=STATIC, html=True), name="ui")
 
     @app.get("/", include_in_schema=False)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from api.cli.backup import backup, restore
 from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
@@ -28,6 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.command("import")(import_)
 app.command("export")(export)
+app.command("backup")(backup)
+app.command("restore")(restore)
 console = Console()
 
 

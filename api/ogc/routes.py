@@ -19,6 +19,7 @@ from api.deps import (
     SettingsDep,
     extra_params,
 )
+from api.links import public_base, public_href
 from api.ogc import documents
 from api.ogc.html import render
 from api.routes.features import to_public
@@ -42,7 +43,7 @@ _CRS84_NAMES = {documents.CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326"}
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return public_base(request) + "/ogc"
 
 
 def _html(request: Request, f: str | None) -> bool:
@@ -152,12 +153,12 @@ def list_items(
         cursor=cursor, properties=parse_properties(spec, properties),
     )  # fmt: skip
     page = list_features(session=session, spec=spec, actor=actor, query=query)
-    self_href = str(request.url)
+    self_href = public_href(request)
     links = [documents.link(self_href, "self", documents.GEOJSON),
              documents.link(f"{_base(request)}/collections/{spec.id}", "collection",
                             documents.JSON)]  # fmt: skip
     if page.next_cursor is not None:
-        href = str(request.url.include_query_params(cursor=page.next_cursor))
+        href = public_href(request, request.url.include_query_params(cursor=page.next_cursor))
         links.append(documents.link(href, "next", documents.GEOJSON, "next page"))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     members: dict[str, Any] = {"links": links, "numberReturned": len(page.features),

@@ -12,6 +12,7 @@ from api.deps import (
     bearer_token,
     client_of,
     current_actor,
+    source_of,
 )
 from api.schemas.auth import LoginRequest, Me, SessionState, Token
 from layers.accounts.service import hash_token, login, logout
@@ -27,7 +28,8 @@ def create_session(
 ) -> Token:  # fmt: skip
     """Log in with username and password."""
     result = login(session=session, username=body.username, password=body.password,
-                   policy=settings.security, client=client_of(request))  # fmt: skip
+                   policy=settings.security, source=source_of(request),
+                   client=client_of(request))  # fmt: skip
     response.set_cookie(
         settings.security.cookie_name, result.token, httponly=True, samesite="strict",
         secure=settings.security.cookie_secure, path="/",

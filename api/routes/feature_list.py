@@ -16,6 +16,7 @@ from api.deps import (
     SessionDep,
     extra_params,
 )
+from api.links import public_href
 from api.schemas.geojson import GEOJSON, GeoJSONResponse, collection_text
 from layers.features.filters import parse_filters
 from layers.features.query import (
@@ -35,7 +36,7 @@ def next_link(request: Request, cursor: str | None) -> list[dict[str, str]]:
     """Return the ``next`` link of a page (none on the last page)."""
     if cursor is None:
         return []
-    href = str(request.url.include_query_params(cursor=cursor))
+    href = public_href(request, request.url.include_query_params(cursor=cursor))
     return [{"rel": "next", "type": GEOJSON, "href": href}]
 
 

@@ -17,6 +17,7 @@ from api.deps import (
     SettingsDep,
     if_match_version,
 )
+from api.links import public_href
 from api.routes.records import waiting
 from api.schemas.features import FeaturePatch, FeaturePublic
 from api.schemas.spatial import FeatureCreate, to_wgs84
@@ -90,8 +91,9 @@ def create_feature_route(
         max_vertices=settings.features.max_vertices,
     )  # fmt: skip
     _tagged(response, feature)
-    response.headers["Location"] = str(request.url_for("read_feature", layer=spec.id,
-                                                       feature_id=str(feature.id)))  # fmt: skip
+    response.headers["Location"] = public_href(
+        request, request.url_for("read_feature", layer=spec.id, feature_id=str(feature.id))
+    )
     return to_public(spec, feature, crs)
 
 

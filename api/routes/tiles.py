@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import CurrentActor, SessionDep, bearer_token, current_actor, get_settings
 from api.errors import error_response
+from api.links import public_base
+from api.ops.context import note_user
 from layers.accounts.scope import Actor
 from layers.accounts.service import hash_token
 from tiles.cache import EncodedTile
@@ -67,6 +69,7 @@ async def tile_actor(request: Request) -> Actor:
     actor: Actor | None = request.app.state.session_cache.get(hash_token(token))
     if actor is None:
         actor = await run_in_threadpool(_resolve_actor, request, token)
+    note_user(actor.user_id)
     return actor
 
 
@@ -132,6 +135,7 @@ async def read_tile_route(request: Request) -> Response:
     return tile_response(encoded, headers.get("if-none-match"), headers.get("accept-encoding"))
 
 
+_TILE_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is read_tile_route)
 # What Starlette compiles the route's path to: each {parameter} is one path segment.
 _TILE_PATH = re.compile(r"/tiles/(?P<layers>[^/]+)/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/]+)\.mvt")
 
@@ -157,6 +161,7 @@ class TileFastPath:
         if match is None:
             await self.app(scope, receive, send)
             return
+        scope["route"] = _TILE_ROUTE  # as the router would: the request metrics read it
         request = Request({**scope, "path_params": match.groupdict()}, receive)
         try:
             response: Response = await read_tile_route(request)
@@ -173,7 +178,7 @@ def read_tilejson(
     """Return the TileJSON 3.0 of one or more comma-separated layers."""
     specs = parse_layers(layers)
     layer_filters(specs, filter_text)  # a bad filter fails here, not in every tile
-    url = f"{str(request.base_url).rstrip('/')}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt"
+    url = f"{public_base(request)}/tiles/{layers}/{{z}}/{{x}}/{{y}}.mvt"
     if filter_text:
         url += f"?filter={quote(filter_text, safe='')}"
     bounds = visible_bounds(session=session, specs=specs, actor=actor)

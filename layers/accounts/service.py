@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from layers.accounts.models import AuthSession, User
 from layers.accounts.roles import JURISDICTION_ROLES, Permission, Role
 from layers.accounts.scope import CITY, Actor, Scope, ScopeKind
+from layers.accounts.throttle import LOGIN, Refusals, hold_source, recent_refusals
 from layers.audit.service import record_audit
-from layers.errors import AccountLocked, Conflict, InvalidInput, NotAuthenticated
+from layers.errors import Conflict, InvalidInput, NotAuthenticated
 from layers.features.models import District, Precinct, Unit
 from layers.settings import SecuritySettings
 
@@ -25,6 +26,8 @@ _hasher = PasswordHasher()
 LAST_SEEN_RESOLUTION = timedelta(seconds=30)
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("warroom-dummy-password")
+# The one answer to every refused login, so it tells no name, lock or throttle apart.
+REFUSED = "wrong username or password, or too many failed logins: try again later"
 
 
 @dataclass(frozen=True)
@@ -132,30 +135,33 @@ def login(
     username: str,
     password: str,
     policy: SecuritySettings,
+    source: str,
     client: str | None = None,
 ) -> LoginResult:
-    """Check credentials (with lockout) and open a server-side session."""
+    """Check credentials and the lockouts, then open a server-side session.
+
+    ``source`` is the caller's address (``client`` starts with it). Every refusal -
+    unknown name, wrong password, inactive, locked, throttled - is the same
+    ``NotAuthenticated`` after the same password hashing, and is audited with its reason.
+    """
     now = datetime.now(UTC)
-    user = session.scalar(select(User).where(User.username == username).with_for_update())
-    if user is None:
-        _safe_verify(_DUMMY_HASH, password)
-        raise NotAuthenticated("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(f"account locked until {user.locked_until.isoformat()}")
-    if not user.is_active or not _safe_verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= policy.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
-            user.failed_logins = 0
+    hold_source(session, source)
+    user = session.scalar(select(User).where(User.username == username))
+    user_id = user.id if user else None
+    since = now - timedelta(minutes=policy.lockout_minutes)
+    refusals = recent_refusals(session, source=source, user_id=user_id, since=since)
+    verified = _safe_verify(user.password_hash if user else _DUMMY_HASH, password)
+    reason = _refusal(user, verified, refusals, policy)
+    if reason is not None:
         record_audit(
-            session, actor=actor_for(user, client), action="auth.login",
-            target_type="user", target_id=user.id, result="denied",
+            session, actor=actor_for(user, client) if user else None, action=LOGIN,
+            target_type="user", target_id=user_id, result="denied", detail=reason,
+            claimed=(username, client),
         )  # fmt: skip
-        # The failure count and its audit record must survive the error the caller sees.
+        # The refusal must count even though the caller sees an error.
         session.commit()
-        raise NotAuthenticated("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
+        raise NotAuthenticated(REFUSED)
+    assert user is not None  # no refusal: the name is known
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
@@ -168,8 +174,23 @@ def login(
         )
     )
     actor = actor_for(user, client)
-    record_audit(session, actor=actor, action="auth.login", target_type="user", target_id=user.id)
+    record_audit(session, actor=actor, action=LOGIN, target_type="user", target_id=user.id)
     return LoginResult(token, policy.session_idle_minutes * 60, actor)
+
+
+def _refusal(
+    user: User | None, verified: bool, refusals: Refusals, policy: SecuritySettings
+) -> str | None:
+    """Return why a login is refused (for the audit log only), or None to let it in."""
+    if refusals.source >= policy.max_failed_logins_per_source:
+        return "throttled: too many refused logins from this address"
+    if refusals.account >= policy.max_failed_logins:
+        return "locked: too many refused logins of this account from this address"
+    if user is None:
+        return "unknown username"
+    if not user.is_active:
+        return "account disabled"
+    return None if verified else "wrong password"
 
 
 def _safe_verify(password_hash: str, password: str) -> bool:

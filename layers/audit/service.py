@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Actor
 from layers.audit.models import AuditRecord, Event
-from layers.errors import PermissionDenied
+from layers.errors import NotFound, PermissionDenied
 
 GENESIS_HASH = "0" * 64
 # One advisory lock key serialises appends to the hash chain and the event log.
@@ -60,20 +60,24 @@ def record_audit(
     detail: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    claimed: tuple[str, str | None] | None = None,
 ) -> AuditRecord:
-    """Append one audit record to the chain within the caller's transaction."""
+    """Append one audit record to the chain within the caller's transaction.
+
+    ``claimed`` is (name, client) of a caller who is no actor, e.g. an unknown name at login.
+    """
     lock_event_log(session)
     prev = session.scalar(select(AuditRecord.chain_hash).order_by(AuditRecord.id.desc()).limit(1))
     record = AuditRecord(
         at=datetime.now(UTC),
         actor_id=actor.user_id if actor else None,
-        actor_name=actor.username if actor else "system",
+        actor_name=actor.username if actor else (claimed[0] if claimed else "system"),
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         result=result,
         detail=detail,
-        client=actor.client if actor else None,
+        client=actor.client if actor else (claimed[1] if claimed else None),
         before=before,
         after=after,
         prev_hash=prev or GENESIS_HASH,
@@ -127,10 +131,14 @@ def append_event(
 def audited_denials(
     session: Session, actor: Actor, action: str, target_type: str, target_id: int | None
 ) -> Iterator[None]:
-    """Audit a refused write: undo its partial work, record the denial, commit, re-raise."""
+    """Audit a refused write: undo its partial work, record the denial, commit, re-raise.
+
+    A write to nothing the actor may see (``NotFound``) is refused alike, whether the
+    target is in another jurisdiction or absent, so both take the same time.
+    """
     try:
         yield
-    except PermissionDenied as exc:
+    except (PermissionDenied, NotFound) as exc:
         session.rollback()
         record_audit(session, actor=actor, action=action, target_type=target_type,
                      target_id=target_id, result="denied", detail=exc.message)  # fmt: skip

@@ -22,6 +22,7 @@ from layers.demo.encode import copy_columns, copy_text
 from layers.demo.generate import DEFAULT_SEED, DEFAULT_UNITS, generate_city
 from layers.demo.records import load_demo_records
 from layers.errors import Conflict
+from layers.features.grams import trigger_of
 from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
 from layers.features.models import FEATURE_MODELS
 
@@ -209,7 +210,7 @@ def _strip(session: Session, table: str) -> _Stripped:
         session.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
     own = session.execute(text(_FILLFACTOR), {"table": table}).scalar_one_or_none()
     session.execute(text(f"ALTER TABLE {table} SET (fillfactor = 50)"))
-    session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_grams"))
+    session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger_of(table)}"))
     return _Stripped(
         [definition for _, definition in indexes],
         [(name, definition) for name, definition in foreign_keys],
@@ -232,7 +233,7 @@ def _restore(
     for done, (table, taken) in enumerate(stripped.items()):
         notify("indexes", done, len(stripped))
         with report.timed(f"indexes {table}"):
-            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_grams"))
+            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger_of(table)}"))
             if taken.fillfactor is None:
                 session.execute(text(f"ALTER TABLE {table} RESET (fillfactor)"))
             else:

@@ -23,9 +23,10 @@ its candidates with ILIKE, so the grams decide how fast a search is, never what 
 The database keeps the grams: ``text_grams(text)`` (migration 0011) computes the same
 arrays as ``grams_of`` — one gram per character in order, then the end gram — and a
 row trigger sets ``c_grams`` on every insert and every update of ``c``, whoever writes
-the row (the ORM, an import, psql, an ETL tool). Only the bulk loaders, which fill
-tables without that trigger (an import's new table before its swap, the demo city's
-COPY), write them themselves, with ``grams_of_values``.
+the row (the ORM, psql, an ETL tool). Only the loaders write them themselves, with
+``grams_of_values``, into tables they alone may write meanwhile: an import's new table
+before its swap (no trigger yet), and with the trigger switched off inside their
+transaction, an import into the locked layer and the demo city's COPY.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ Grams = npt.NDArray[np.int32]
 def column_of(text: str) -> str:
     """Return the name of the column keeping the grams of text column ``text``."""
     return f"{text}{SUFFIX}"
+
+
+def trigger_of(table: str) -> str:
+    """Return the name of the row trigger keeping the grams of feature table ``table``."""
+    return f"{table}{SUFFIX}"
 
 
 def text_of(column: str) -> str:

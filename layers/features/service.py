@@ -8,7 +8,7 @@ from typing import Any
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,34 +51,34 @@ def feature_snapshot(spec: LayerSpec, feature: Feature) -> dict[str, Any]:
     }
 
 
-def _outside(spec: LayerSpec, feature_id: int) -> PermissionDenied:
-    return PermissionDenied(f"feature {feature_id} of {spec.id!r} is outside your jurisdiction")
+def _visible(spec: LayerSpec, feature_id: int, actor: Actor) -> Select[Feature]:
+    """Select the feature if it lies in the actor's scope."""
+    # Hidden and absent get one answer: ids of other jurisdictions cannot be enumerated.
+    return select(spec.model).where(spec.model.id == feature_id, actor.scope.clause(spec.model))
+
+
+def _unseen(spec: LayerSpec, feature_id: int) -> NotFound:
+    return NotFound(f"layer {spec.id!r} has no feature {feature_id} that you may see")
 
 
 def get_feature(*, session: Session, spec: LayerSpec, feature_id: int, actor: Actor) -> Feature:
-    """Return one feature the actor may see, or raise ``NotFound``/``PermissionDenied``."""
+    """Return one feature the actor may see, or raise ``NotFound``."""
     actor.require(Permission.FEATURES_READ)
-    feature = session.get(spec.model, feature_id)
+    feature = session.scalar(_visible(spec, feature_id, actor))
     if feature is None:
-        raise NotFound(f"layer {spec.id!r} has no feature {feature_id}")
-    if not actor.scope.contains(feature):
-        raise _outside(spec, feature_id)
+        raise _unseen(spec, feature_id)
     return feature
 
 
 def _lock_for_write(
     session: Session, spec: LayerSpec, feature_id: int, expected_version: int | None, actor: Actor
 ) -> Feature:
-    """Lock the feature row, then check scope before version so outsiders learn nothing."""
+    """Lock the feature row if the actor may see it; only then compare versions."""
     if expected_version is None:
         raise PreconditionRequired("writes need the version they replace (If-Match header)")
-    feature = session.scalar(
-        select(spec.model).where(spec.model.id == feature_id).with_for_update()
-    )
+    feature = session.scalar(_visible(spec, feature_id, actor).with_for_update())
     if feature is None:
-        raise NotFound(f"layer {spec.id!r} has no feature {feature_id}")
-    if not actor.scope.contains(feature):
-        raise _outside(spec, feature_id)
+        raise _unseen(spec, feature_id)
     if feature.version != expected_version:
         raise VersionConflict(
             f"feature {feature_id} is at version {feature.version}, not {expected_version}; "

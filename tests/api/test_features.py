@@ -166,8 +166,8 @@ def test_officer_is_limited_to_his_precinct(
     headers = bearer(client, officer)
     assert client.get(f"/api/layers/units/features/{mine.id}", headers=headers).status_code == 200
     response = client.get(f"/api/layers/units/features/{other.id}", headers=headers)
-    assert response.status_code == 403
-    assert "outside your jurisdiction" in response.json()["detail"]
+    assert response.status_code == 404  # as if absent: ids elsewhere cannot be enumerated
+    assert "that you may see" in response.json()["detail"]
     # Moving his own unit out of his precinct is refused too, and audited as denied.
     with session_factory() as session:
         lon, lat = session.execute(
@@ -194,9 +194,9 @@ def test_unit_user_sees_only_its_own_unit(
         station_id = session.scalar(select(func.min(RailStation.id)))
     headers = bearer(client, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=own.id)))
     assert client.get(f"/api/layers/units/features/{own.id}", headers=headers).status_code == 200
-    assert client.get(f"/api/layers/units/features/{other.id}", headers=headers).status_code == 403
+    assert client.get(f"/api/layers/units/features/{other.id}", headers=headers).status_code == 404
     station = client.get(f"/api/layers/rail_stations/features/{station_id}", headers=headers)
-    assert station.status_code == 403
+    assert station.status_code == 404
     layers = {
         layer["id"]: layer for layer in client.get("/api/layers", headers=headers).json()["data"]
     }

@@ -63,6 +63,7 @@ def tile_server(
     settings = Settings(
         database=DatabaseSettings(url=database_url, **database),
         security=SecuritySettings(session_cache_seconds=0),
+        trusted_hosts=["testserver"],
     )
     with TestClient(create_app(settings, TileSettings(cache_bytes=0))) as client:
         yield client, bearer(client, make_user(session_factory, Role.ADMIN))

@@ -37,6 +37,7 @@ def own_city(scratch_database_url: str) -> Iterator[City]:
     settings = Settings(
         database=DatabaseSettings(url=scratch_database_url),
         security=SecuritySettings(session_cache_seconds=0),
+        trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
     )
     with TestClient(create_app(settings)) as client:
         admin = make_user(sessionmaker(bind=engine), Role.ADMIN)

@@ -1,6 +1,9 @@
 // The war-room map: log in, list the layers the user may see, draw their vector tiles.
-// Talks to the API over HTTP only (session cookie); no base map, no remote fonts.
+// Talks to the API over HTTP only (session cookie); no base map, no remote fonts: labels are
+// drawn by MapLibre itself (no `glyphs` URL) with the page's own font, served by the app.
 "use strict";
+
+const FONT = "Noto Sans SC Variable";  // @font-face from npm @fontsource-variable/noto-sans-sc
 
 const COLOURS = ["#4fc3f7", "#ffb74d", "#e57373", "#81c784", "#ba68c8", "#fff176",
                  "#4db6ac", "#f06292", "#a1887f", "#90a4ae"];
@@ -41,6 +44,20 @@ function styleLayers(layer, colour) {
   } }];
 }
 
+// Names from the tiles, in the page's font (every glyph drawn locally: text-font is a CSS
+// family). Cluster points have no name, so only single features are labelled.
+function labelLayer(layer, colour) {
+  const area = layer.geometry_type.endsWith("Polygon");
+  return { id: `${layer.id}-label`, type: "symbol", source: layer.id, "source-layer": layer.id,
+    layout: { "text-field": ["get", "name"], "text-font": [FONT], "text-size": area ? 14 : 12,
+              "text-max-width": 8, "text-anchor": area ? "center" : "top",
+              "text-offset": area ? [0, 0] : [0, 0.7] },
+    paint: { "text-color": area ? colour : "#e5e9f0", "text-halo-color": "#0b1220",
+             "text-halo-width": 1.2 } };
+}
+
+const named = layer => layer.attributes.some(attribute => attribute.name === "name");
+
 function union(extents) {
   const boxes = extents.filter(Boolean);
   if (!boxes.length) return BEIJING;
@@ -54,12 +71,20 @@ const RANK = type => type.endsWith("Polygon") ? 0 : type.endsWith("LineString") 
 function showLayers(map, layers) {
   const styles = new Map(layers.map((layer, i) =>
     [layer.id, styleLayers(layer, COLOURS[i % COLOURS.length])]));
-  [...layers].sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type)).forEach(layer => {
+  const labels = new Map(layers.flatMap((layer, i) => named(layer)
+    ? [[layer.id, labelLayer(layer, COLOURS[i % COLOURS.length])]] : []));
+  const ranked = [...layers].sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type));
+  ranked.forEach(layer => {
     map.addSource(layer.id, {
       type: "vector", minzoom: 0, maxzoom: 22,
       tiles: [`${location.origin}/tiles/${layer.id}/{z}/{x}/{y}.mvt`],
     });
     styles.get(layer.id).forEach(style => map.addLayer(style));
+  });
+  // Labels above every shape, so no area covers a station's name.
+  ranked.filter(layer => labels.has(layer.id)).forEach(layer => {
+    map.addLayer(labels.get(layer.id));
+    styles.get(layer.id).push(labels.get(layer.id));
   });
   const list = document.getElementById("layers");
   list.replaceChildren();
@@ -118,10 +143,26 @@ function explainClicks(map, layers) {
   });
 }
 
+// MapLibre draws label glyphs on a canvas, which uses only font files already loaded (a
+// glyph drawn before is kept): load every slice of the map's font before the map starts.
+function loadFont() {
+  const faces = [...document.fonts].filter(face => face.family.replace(/["']/g, "") === FONT);
+  return Promise.allSettled(faces.map(face => face.load()));
+}
+
+let shownMap = null;
+
+function showLogin() {
+  document.getElementById("sidebar").hidden = true;
+  document.getElementById("login").reset();
+  document.getElementById("login-error").textContent = "";
+  document.getElementById("login").hidden = false;
+}
+
 async function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("sidebar").hidden = false;
-  const { data: layers } = await api("/api/layers");
+  const [{ data: layers }] = await Promise.all([api("/api/layers"), loadFont()]);
   const map = new maplibregl.Map({
     container: "map",
     style: { version: 8, sources: {}, layers: [
@@ -129,15 +170,24 @@ async function start() {
     bounds: union(layers.filter(l => l.count > 0).map(l => l.extent)),
     fitBoundsOptions: { padding: 40 },
     attributionControl: false,
+    localIdeographFontFamily: FONT,
   });
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
-  window.warroomMap = map;  // for operators' consoles and the browser tests
+  shownMap = window.warroomMap = map;  // for operators' consoles and the browser tests
   map.on("load", () => { showLayers(map, layers); explainClicks(map, layers); });
   map.on("idle", () => {
     document.getElementById("status").textContent = `缩放级别 ${map.getZoom().toFixed(1)}`;
   });
 }
+
+// The map goes first, so no tile is asked for after the session has ended.
+document.getElementById("logout").addEventListener("click", async () => {
+  shownMap?.remove();
+  shownMap = window.warroomMap = null;
+  await api("/api/auth/logout", { method: "POST" }).catch(() => {});
+  showLogin();
+});
 
 document.getElementById("login").addEventListener("submit", async event => {
   event.preventDefault();
@@ -154,4 +204,8 @@ document.getElementById("login").addEventListener("submit", async event => {
   }
 });
 
-api("/api/auth/me").then(start, () => {});  // a session cookie from before: straight to the map
+// A session cookie from before goes straight to the map; the probe answers 200 either way,
+// so a visitor who is not logged in sees the form and no failed request.
+api("/api/auth/session")
+  .then(session => session.authenticated ? start() : showLogin())
+  .catch(showLogin);
