@@ -16,7 +16,8 @@ def test_tasks_in_every_state_and_each_record_on_its_unit(engine: Engine, city: 
         misplaced = conn.scalar(
             text(
                 "SELECT count(*) FROM records r JOIN record_links l ON l.record_id = r.id "
-                "JOIN units u ON u.id = l.feature_id WHERE r.kind <> 'notice' AND r.created_by IS NULL "
+                "JOIN units u ON u.id = l.feature_id"
+                " WHERE r.kind <> 'notice' AND r.created_by IS NULL "
                 "AND (NOT ST_Equals(r.geom, u.geom)"
                 " OR r.precinct_id IS DISTINCT FROM u.precinct_id)"
             )
@@ -57,7 +58,8 @@ def test_risks_scores_and_receipts_agree_with_the_records(engine: Engine, city: 
         notices, read, sent = conn.execute(
             text(
                 "SELECT count(DISTINCT r.id), count(m.read_at), count(m.id) FROM records r"
-                " JOIN messages m ON m.record_id = r.id WHERE r.kind = 'notice' AND r.created_by IS NULL"
+                " JOIN messages m ON m.record_id = r.id"
+                " WHERE r.kind = 'notice' AND r.created_by IS NULL"
             )
         ).one()
         hazards = conn.scalar(text("SELECT count(*) FROM feature_risks"))
