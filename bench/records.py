@@ -22,7 +22,8 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench.query import prepare_database
-from layers.accounts.scope import SYSTEM
+from layers.accounts.roles import Role
+from layers.accounts.scope import Actor
 from layers.demo.records import load_demo_records
 from layers.features.models import Unit
 from layers.features.registry import get_layer
@@ -35,6 +36,7 @@ from layers.records.stats import count_records
 from layers.records.tasks import TASK
 
 UNITS = get_layer("units")
+COMMANDER = Actor(user_id=None, username="bench", role=Role.COMMANDER)
 DATABASE = "warroom_bench_records"
 
 _HAND_TIMELINE = """
@@ -81,7 +83,7 @@ def main() -> None:
     engine = create_engine(url, pool_size=4)
     with Session(engine) as session:
         records = session.scalar(select(func.count()).select_from(Record)) or 0
-        if args.regenerate or records < 1000:
+        if args.regenerate or records < args.units * args.rounds * 0.8:
             started = time.perf_counter()
             load_demo_records(session, seed=42, now=datetime.now(UTC), rounds=args.rounds)
             session.commit()
@@ -95,7 +97,7 @@ def main() -> None:
 
     def timeline(session: Session) -> object:
         return feature_timeline(session=session, spec=UNITS, feature_id=rng.choice(unit_ids),
-                                actor=SYSTEM, limit=20)  # fmt: skip
+                                actor=COMMANDER, limit=20)  # fmt: skip
 
     def hand_timeline(session: Session) -> object:
         return session.execute(text(_HAND_TIMELINE), {"id": rng.choice(unit_ids)}).all()
@@ -104,13 +106,13 @@ def main() -> None:
                     features=[FeatureRef("units", u) for u in unit_ids])  # fmt: skip
 
     def bulk(session: Session) -> object:
-        return create_per_feature(session=session, kind=TASK, new=new, actor=SYSTEM)
+        return create_per_feature(session=session, kind=TASK, new=new, actor=COMMANDER)
 
     def hand_bulk(session: Session) -> object:
         return session.execute(text(_HAND_BULK), {"ids": unit_ids})
 
     def stats(session: Session) -> object:
-        return count_records(session=session, actor=SYSTEM, group_by=["district", "state"],
+        return count_records(session=session, actor=COMMANDER, group_by=["district", "state"],
                              zone="Asia/Shanghai")  # fmt: skip
 
     def hand_stats(session: Session) -> object:
