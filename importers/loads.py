@@ -65,6 +65,8 @@ class InPlaceLoad:
         table, trigger = staging.quote(self.spec.table), trigger_of(self.spec.table)
         self.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         self._change(report)
+        # ALTER TABLE waits for no key check: those of the rows written run now.
+        self.session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         self.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
 
     def _change(self, report: ImportReport) -> None:

@@ -65,11 +65,12 @@ class Feature:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    # Checked at commit: a boundary change reassigns the features first (migration 0014).
     @declared_attr
     def district_id(cls) -> Mapped[int | None]:
         return mapped_column(
             BigInteger,
-            ForeignKey("districts.id", ondelete="SET NULL", use_alter=True),
+            ForeignKey("districts.id", deferrable=True, initially="DEFERRED", use_alter=True),
             index=True,
         )
 
@@ -77,7 +78,7 @@ class Feature:
     def precinct_id(cls) -> Mapped[int | None]:
         return mapped_column(
             BigInteger,
-            ForeignKey("precincts.id", ondelete="SET NULL", use_alter=True),
+            ForeignKey("precincts.id", deferrable=True, initially="DEFERRED", use_alter=True),
             index=True,
         )
 

@@ -142,10 +142,19 @@ class OpsSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: SecretStr | None = Field(
         default=None,
-        min_length=24,
         description="Bearer token a Prometheus scraper may send to GET /metrics instead of "
         "an admin, security_admin or auditor session; unset means sessions only.",
     )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 24:
+            raise ValueError(
+                "must be 24 characters or more, e.g. the output of "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return token
 
 
 class Settings(BaseSettings):

@@ -6,8 +6,10 @@ a client's, so one id follows a request across systems), otherwise it is made he
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import secrets
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
@@ -24,6 +26,28 @@ class RequestContext:
     user_id: int | None = None
 
 
+class _MadeIds:
+    """Request ids made here: a random prefix of the process and a count.
+
+    Unique without a uuid4 per request (~4 us here, a tenth of a cached tile); ids name
+    requests, they are no secret.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Start a new prefix and count (a forked worker must not repeat its parent's)."""
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def next(self) -> str:
+        """Return a new id: 32 hexadecimal digits."""
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_made = _MadeIds()
+os.register_at_fork(after_in_child=_made.reseed)
 _current: ContextVar[RequestContext | None] = ContextVar("warroom_request", default=None)
 
 
@@ -33,7 +57,7 @@ def request_id_from(header: bytes | None) -> str:
         text = header.decode("latin-1")
         if _SAFE_ID.fullmatch(text):
             return text
-    return uuid.uuid4().hex
+    return _made.next()
 
 
 def current_request() -> RequestContext | None:

@@ -179,7 +179,7 @@ def _rolled_up_rows(spec: LayerSpec, resolution: int, cells: list[int] | None) -
     cell, coarse = c.coarse[resolution + 1], c.coarse[1:resolution]
     where: ColumnElement[bool] = true()
     if cells is not None:
-        near = {n for cell_ in cells for n in basic_int.grid_disk(cell_, 1)}
+        near = {n for k in cells for n in basic_int.grid_disk(k, 1)}
         below = [child for n in sorted(near) for child in hexes.children(n, resolution + 1)]
         where = and_(_among(c.cell, below), _among(cell, cells))
     sums = [func.sum(c.sums[i + 1]) for i in range(len(summed(spec)))]
@@ -193,8 +193,10 @@ def _rolled_up_rows(spec: LayerSpec, resolution: int, cells: list[int] | None) -
 
 
 def refresh(session: Session, spec: LayerSpec, cells: list[int] | None) -> None:
-    """Recompute the stored rows of resolution-9 ``cells`` and the coarser cells holding
-    their features, before or after (everything if None)."""
+    """Recompute resolution-9 ``cells`` and the coarser cells their features were or are in.
+
+    ``None`` rebuilds the whole layer.
+    """
     table: Table = HexCount.__table__  # type: ignore[assignment]  # Core: keys are lists
     c = table.c
     for resolution in range(FINEST, -1, -1):

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,7 +149,7 @@ def test_metrics_need_a_monitoring_role(
 
 
 def test_metrics_count_requests_by_route_template(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], settings: Settings
 ) -> None:
     before = samples(client, admin)
     for feature_id in (1, 2, 3):
@@ -166,7 +166,7 @@ def test_metrics_count_requests_by_route_template(
     assert after[latency] == before.get(latency, 0.0) + 3
     plain = frozenset[tuple[str, str]]()
     assert after[("warroom_tile_cache_hits_total", plain)] >= 1  # the second tile was cached
-    assert after[("warroom_db_pool_size", plain)] == 8
+    assert after[("warroom_db_pool_size", plain)] == settings.database.pool_size
     assert ("warroom_tile_pool_in_use", plain) in after
     assert after[("warroom_stream_clients", plain)] == 0
 
@@ -179,6 +179,8 @@ def test_a_scraper_may_use_the_configured_token(settings: Settings, city: None) 
         assert allowed.status_code == 200 and "warroom_http_requests_total" in allowed.text
         wrong = app_client.get("/metrics", headers={"Authorization": f"Bearer {token}y"})
         assert wrong.status_code == 401
+    with pytest.raises(ValidationError, match="must be 24 characters or more"):
+        OpsSettings(metrics_token=SecretStr("too-short-to-guess-hard"))
 
 
 def _raw_get(client: TestClient, path: str, request_id: bytes) -> dict[bytes, bytes]:

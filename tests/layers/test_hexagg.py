@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from h3.api import basic_int
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
@@ -17,6 +19,7 @@ from layers.features import hexagg
 from layers.features.query import FeatureQuery
 from layers.features.registry import LayerSpec, all_layers, get_layer
 from layers.features.spatial import hexbins
+from layers.migrate import alembic_config
 from tests.utils.users import bearer, make_user
 
 UNITS = get_layer("units")
@@ -217,3 +220,28 @@ def test_cells_of_a_box() -> None:
     assert hexagg.cells_in(point) == [basic_int.latlng_to_cell(39.909, 116.397, 9)]
     assert len(hexagg.cells_in((116.39, 39.90, 116.40, 39.91)) or []) > 10
     assert hexagg.cells_in((115.4, 39.4, 117.5, 41.1)) is None
+
+
+def test_the_0013_migration_gives_existing_units_their_coarse_cells(
+    scratch_database_url: str,
+) -> None:
+    config = alembic_config(scratch_database_url)
+    engine = create_engine(scratch_database_url)
+    command.downgrade(config, "0012")
+    rng = np.random.default_rng(5)
+    lons, lats = rng.normal(116.4, 0.02, 500).tolist(), rng.normal(39.9, 0.02, 500).tolist()
+    points = [{"x": x, "y": y, "cell": basic_int.latlng_to_cell(y, x, 9)}
+              for x, y in zip(lons, lats, strict=True)]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO units (name, category, risk_level, is_key_unit, geom, h3_cell)"
+            " VALUES ('旧单位', 'bank', 1, false, ST_Point(:x, :y, 4326), :cell)"
+        ), points)  # fmt: skip
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom), h3_coarse FROM units")).all()
+        queued = conn.scalar(text("SELECT count(*) FROM hex_count_dirty WHERE layer = 'units'"))
+    engine.dispose()
+    assert len(rows) == 500 and queued
+    assert all(coarse == [basic_int.latlng_to_cell(y, x, r) for r in range(9)]
+               for x, y, coarse in rows)  # fmt: skip
