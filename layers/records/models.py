@@ -117,3 +117,21 @@ class RecordComment(Base):
     actor_name: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(String(5000))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RecordCount(Base):
+    """How many records there are of each topic, kind, state, district and precinct.
+
+    Kept by statement triggers on ``records`` (migration of the records), so statistics
+    read a few thousand rows instead of counting millions; -1 stands for "none" in the
+    jurisdiction columns (a key column cannot be NULL).
+    """
+
+    __tablename__ = "record_counts"
+
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    district_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    precinct_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -1,7 +1,9 @@
 """Statistics of records (战果统计): counts by topic, kind, state, place and day, overdue work,
 hazards opened and closed per week, and the results of topic cases.
 
-Every figure is one SQL aggregate over the records the asking user may see.
+Every figure is one SQL aggregate over the records of the asking user's jurisdiction
+(what a unit user may see); counts by topic, kind, state and place come from the rollup
+``record_counts``, kept by triggers, unless they ask for days or a period.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
-from layers.accounts.scope import Actor
+from layers.accounts.scope import Actor, ScopeKind
 from layers.errors import InvalidInput
 from layers.records.kinds import RecordKind
-from layers.records.models import Record, RecordTransition
+from layers.records.models import Record, RecordCount, RecordTransition
 from layers.records.reading import visible_clause
 
 
@@ -33,6 +35,17 @@ def _groupings(zone: str) -> dict[str, Any]:
 
 
 GROUPS = tuple(_groupings("UTC"))
+
+
+def in_jurisdiction(actor: Actor) -> ColumnElement[bool]:
+    """Return "the record counts for ``actor``": in their district or precinct (all for the
+    city); a unit user counts what it may see."""
+    scope = actor.scope
+    if scope.kind is ScopeKind.DISTRICT:
+        return Record.district_id == scope.id
+    if scope.kind is ScopeKind.PRECINCT:
+        return Record.precinct_id == scope.id
+    return visible_clause(actor)
 
 
 def open_clause(kinds: Sequence[RecordKind]) -> ColumnElement[bool]:
@@ -57,8 +70,15 @@ def count_records(
     if unknown or not group_by:
         raise InvalidInput(f"group by and filter on some of {', '.join(groupings)}; "
                            f"got {', '.join(unknown) or 'nothing to group by'}")  # fmt: skip
+    if (
+        actor.scope.kind is not ScopeKind.UNIT
+        and not since
+        and not until
+        and "day" not in (*group_by, *(where or {}))
+    ):
+        return _from_rollup(session, actor, group_by, where or {})
     columns = [groupings[g].label(g) for g in group_by]
-    query = select(*columns, func.count().label("count")).where(visible_clause(actor))
+    query = select(*columns, func.count().label("count")).where(in_jurisdiction(actor))
     for name, value in (where or {}).items():
         query = query.where(cast(groupings[name], Record.kind.type) == value)
     if since is not None:
@@ -69,6 +89,33 @@ def count_records(
     return [dict(row._mapping) for row in session.execute(query)]
 
 
+_ROLLUP: dict[str, Any] = {
+    "topic": RecordCount.topic,
+    "kind": RecordCount.kind,
+    "state": RecordCount.state,
+    "district": func.nullif(RecordCount.district_id, -1),
+    "precinct": func.nullif(RecordCount.precinct_id, -1),
+}
+
+
+def _from_rollup(
+    session: Session, actor: Actor, group_by: Sequence[str], where: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Answer a count from ``record_counts``: records in the actor's jurisdiction."""
+    scope = actor.scope
+    columns = [_ROLLUP[g].label(g) for g in group_by]
+    total = func.sum(RecordCount.n)
+    query = select(*columns, cast(total, BigInteger).label("count"))
+    if scope.kind is ScopeKind.DISTRICT:
+        query = query.where(RecordCount.district_id == scope.id)
+    elif scope.kind is ScopeKind.PRECINCT:
+        query = query.where(RecordCount.precinct_id == scope.id)
+    for name, value in where.items():
+        query = query.where(cast(_ROLLUP[name], Record.kind.type) == value)
+    query = query.group_by(*columns).having(total > 0).order_by(*columns)
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
 def count_overdue(
     *, session: Session, actor: Actor, kinds: Sequence[RecordKind], at: datetime
 ) -> list[dict[str, Any]]:
@@ -76,7 +123,7 @@ def count_overdue(
     actor.require(Permission.RECORDS_READ)
     query = (
         select(Record.kind, func.count().label("overdue"))
-        .where(open_clause(kinds), Record.due_at < at, visible_clause(actor))
+        .where(open_clause(kinds), Record.due_at < at, in_jurisdiction(actor))
         .group_by(Record.kind).order_by(Record.kind)
     )  # fmt: skip
     return [dict(row._mapping) for row in session.execute(query)]
@@ -93,13 +140,13 @@ def hazards_by_week(
 
     found = (
         select(week_of(Record.created_at).label("week"), func.count().label("found"))
-        .where(Record.kind == hazard.id, visible_clause(actor)).group_by("week")
+        .where(Record.kind == hazard.id, in_jurisdiction(actor)).group_by("week")
     ).subquery()  # fmt: skip
     closed = (
         select(week_of(RecordTransition.at).label("week"), func.count().label("closed"))
         .join(Record, Record.id == RecordTransition.record_id)
         .where(Record.kind == hazard.id, RecordTransition.to_state.in_(hazard.workflow.closed),
-               visible_clause(actor))
+               in_jurisdiction(actor))
         .group_by("week")
     ).subquery()  # fmt: skip
     week = func.coalesce(found.c.week, closed.c.week)
@@ -123,7 +170,7 @@ def results_by_topic(*, session: Session, actor: Actor, case: RecordKind) -> lis
         select(Record.topic, func.count().label("records"),
                number("cases").label("cases"), number("people").label("people"),
                number("value_yuan").label("value_yuan"))
-        .where(Record.kind == case.id, visible_clause(actor))
+        .where(Record.kind == case.id, in_jurisdiction(actor))
         .group_by(Record.topic).order_by(Record.topic)
     )  # fmt: skip
     return [dict(row._mapping) for row in session.execute(query)]

@@ -66,3 +66,26 @@ def test_risks_scores_and_receipts_agree_with_the_records(engine: Engine, city: 
     assert wrong_risk == 0 and hazards > 0
     assert wrong_score == 0
     assert notices == 24 and 0 < read < sent
+
+
+def test_the_rollup_of_counts_equals_the_records(engine: Engine, city: None) -> None:
+    with engine.connect() as conn:
+        rollup = set(
+            conn.execute(
+                text(
+                    "SELECT topic, kind, state, district_id, precinct_id, n FROM record_counts"
+                    " WHERE n > 0"
+                )
+            ).all()
+        )
+        counted = set(
+            conn.execute(
+                text(
+                    "SELECT topic, kind, state, coalesce(district_id, -1),"
+                    " coalesce(precinct_id, -1), count(*) FROM records GROUP BY 1, 2, 3, 4, 5"
+                )
+            ).all()
+        )
+        negative = conn.scalar(text("SELECT count(*) FROM record_counts WHERE n < 0"))
+    # what the statement triggers keep equals what a count finds
+    assert rollup == counted and len(rollup) > 100 and negative == 0

@@ -1,7 +1,7 @@
 """records: business records on features, their links and workflow history
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03
 
 One ``records`` table for every kind (tasks, hazards, inspections...: the kind's own
@@ -19,10 +19,47 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
+
+
+_COUNT_FUNCTIONS = """
+CREATE FUNCTION records_count_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO record_counts AS c (topic, kind, state, district_id, precinct_id, n)
+    SELECT topic, kind, state, coalesce(district_id, -1), coalesce(precinct_id, -1), count(*)
+    FROM added GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (topic, kind, state, district_id, precinct_id) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION records_count_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE record_counts AS c SET n = c.n - r.n
+    FROM (SELECT topic, kind, state, coalesce(district_id, -1) AS d,
+                 coalesce(precinct_id, -1) AS p, count(*) AS n
+          FROM removed GROUP BY 1, 2, 3, 4, 5) AS r
+    WHERE (c.topic, c.kind, c.state, c.district_id, c.precinct_id)
+        = (r.topic, r.kind, r.state, r.d, r.p);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION records_count_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE record_counts;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER records_count_insert AFTER INSERT ON records
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION records_count_add();
+CREATE TRIGGER records_count_delete AFTER DELETE ON records
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION records_count_remove();
+CREATE TRIGGER records_count_update_old AFTER UPDATE ON records
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION records_count_remove();
+CREATE TRIGGER records_count_update_new AFTER UPDATE ON records
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION records_count_add();
+CREATE TRIGGER records_count_truncate AFTER TRUNCATE ON records
+    FOR EACH STATEMENT EXECUTE FUNCTION records_count_clear();
+"""
 
 
 def upgrade() -> None:
@@ -165,6 +202,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", "version", name="uq_form_templates_code_version"),
     )
     op.create_table(
+        "record_counts",
+        sa.Column("topic", sa.String(32), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("state", sa.String(32), nullable=False),
+        sa.Column("district_id", sa.BigInteger(), nullable=False),
+        sa.Column("precinct_id", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "topic", "kind", "state", "district_id", "precinct_id", name="pk_record_counts"
+        ),
+    )
+    op.execute(_COUNT_FUNCTIONS)
+    op.create_table(
         "feature_risks",
         sa.Column("layer", sa.String(32), nullable=False),
         sa.Column("feature_id", sa.BigInteger(), nullable=False),
@@ -176,6 +226,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feature_risks")
+    op.drop_table("record_counts")
+    for name in ("records_count_add", "records_count_remove", "records_count_clear"):
+        op.execute(f"DROP FUNCTION {name}() CASCADE")
     op.drop_table("form_templates")
     op.drop_table("messages")
     op.drop_table("record_comments")
