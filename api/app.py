@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,6 +69,10 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
         listener.start()
+        # The ~220,000 objects of start-up live as long as the process: frozen, a full
+        # collection skips them instead of holding the event loop ~200 ms to walk them.
+        gc.collect()
+        gc.freeze()
         yield
         listener.stop()
         unsubscribe()

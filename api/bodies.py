@@ -12,15 +12,26 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 # Below this a body parses in well under a millisecond: not worth a thread hop.
 THREAD_FROM_BYTES = 32 * 1024
+# Parsing holds the GIL: more threads at it would only keep the event loop from its turn.
+PARSERS = 2
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _parsers(request: Request) -> CapacityLimiter:
+    """Return the app's limiter of body-parsing threads (made in its event loop)."""
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "body_parsers", None)
+    if limiter is None:
+        limiter = state.body_parsers = CapacityLimiter(PARSERS)
+    return limiter
 
 
 # Models read by a JSONBody, by name: their schemas go in the OpenAPI components.
@@ -46,7 +57,8 @@ class JSONBody(Generic[ModelT]):
         try:
             if len(body) < THREAD_FROM_BYTES:
                 return self.model.model_validate_json(body)
-            return await run_in_threadpool(self.model.model_validate_json, body)
+            return await to_thread.run_sync(self.model.model_validate_json, body,
+                                            limiter=_parsers(request))  # fmt: skip
         except ValidationError as exc:
             errors = [{**error, "loc": ("body", *error["loc"])}
                       for error in exc.errors(include_url=False, include_input=False)]  # fmt: skip

@@ -4,7 +4,7 @@ Each spatial query holds a pooled database connection and a worker thread for as
 long as it runs. Without a bound, sixteen broad questions of one planner take the
 whole pool, and logins and every other read wait behind them. A query that would
 pass ``queries_per_user`` for its user or ``queries_total`` for the worker gets a 429
-with ``Retry-After`` at once, before it touches the database. The counts are per
+with ``Retry-After`` at once, before its query runs. The counts are per
 worker process: with ``--workers N`` a user may run N times as many.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from api.deps import CurrentActor
 from layers.settings import LimitSettings
 
 
@@ -40,8 +40,9 @@ class QuerySlots:
             return None
         return HTTPException(429, message, headers={"Retry-After": str(limits.retry_after_s)})
 
+    @contextmanager
     def hold(self, user: str) -> Iterator[None]:
-        """Hold one slot of ``user`` while the caller runs, or raise a 429."""
+        """Hold one slot of ``user`` while the block runs, or raise a 429."""
         with self._lock:
             busy = self._busy(user)
             if busy is not None:
@@ -56,10 +57,10 @@ class QuerySlots:
                     del self._running[user]
 
 
-def query_slot(request: Request, actor: CurrentActor) -> Iterator[None]:
-    """Hold one of the actor's spatial query slots for the route's run."""
+def query_slots(request: Request) -> QuerySlots:
+    """Return the app's spatial query slots."""
     slots: QuerySlots = request.app.state.query_slots
-    yield from slots.hold(actor.username)
+    return slots
 
 
-QuerySlotDep = Annotated[None, Depends(query_slot, scope="function")]
+QuerySlotsDep = Annotated[QuerySlots, Depends(query_slots)]

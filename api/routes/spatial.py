@@ -13,7 +13,7 @@ from api.bodies import JSONBody
 from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
 from api.schemas.geojson import GeoJSONResponse, collection_pieces, collection_text
 from api.schemas.spatial import SpatialQuery, to_wgs84
-from api.slots import QuerySlotDep
+from api.slots import QuerySlotsDep
 from geo import hexes
 from layers.errors import InvalidInput
 from layers.features.filters import parse_filters
@@ -43,7 +43,7 @@ _QUERY = JSONBody(SpatialQuery)
 @router.post("/api/spatial/query", response_class=GeoJSONResponse, openapi_extra=_QUERY.openapi)
 def spatial_query(
     session: SessionDep, actor: CurrentActor, settings: SettingsDep, crs: CrsDep,
-    _slot: QuerySlotDep, body: Annotated[SpatialQuery, Depends(_QUERY)],
+    slots: QuerySlotsDep, body: Annotated[SpatialQuery, Depends(_QUERY)],
 ) -> GeoJSONResponse:  # fmt: skip
     """Return, per layer, the exact count and the first ``limit`` features in the region.
 
@@ -62,14 +62,16 @@ def spatial_query(
         region_of(geom, max_vertices=max_vertices) if distance_m is None
         else region_around(geom, distance_m, max_vertices=max_vertices, grown=grown)
     )  # fmt: skip
+    queries = [FeatureQuery(filters=parse_filters(spec, body.filters.get(spec.id, {})),
+                            limit=body.limit, crs=crs) for spec in specs]  # fmt: skip
     pieces = [f'{{"relation":"{body.relation.value}","layers":{{'.encode()]
-    for i, spec in enumerate(specs):
-        query = FeatureQuery(filters=parse_filters(spec, body.filters.get(spec.id, {})),
-                             limit=body.limit, crs=crs)  # fmt: skip
-        count, features = query_region(session=session, spec=spec, actor=actor, region=region,
-                                       relation=body.relation, query=query)  # fmt: skip
-        pieces.append(f"{',' if i else ''}{json.dumps(spec.id)}:".encode())
-        pieces += collection_pieces(features, count=count, truncated=count > body.limit)
+    with slots.hold(actor.username):  # a question refused above takes no slot
+        for i, (spec, query) in enumerate(zip(specs, queries, strict=True)):
+            count, features = query_region(session=session, spec=spec, actor=actor,
+                                           region=region, relation=body.relation,
+                                           query=query)  # fmt: skip
+            pieces.append(f"{',' if i else ''}{json.dumps(spec.id)}:".encode())
+            pieces += collection_pieces(features, count=count, truncated=count > body.limit)
     pieces.append(b"}}")
     return GeoJSONResponse(b"".join(pieces))
 

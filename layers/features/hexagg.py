@@ -36,6 +36,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Identity,
+    Index,
     Integer,
     Select,
     SmallInteger,
@@ -78,6 +79,8 @@ class HexCount(Base):
     """Features of one layer in one H3 cell, district and precinct: count and sums."""
 
     __tablename__ = "hex_counts"
+    # The key carries ``coarse`` (a 9-element array): reads of a resolution use this one.
+    __table_args__ = (Index("ix_hex_counts_cell", "layer", "resolution", "cell"),)
 
     layer: Mapped[str] = mapped_column(String(64), primary_key=True)
     resolution: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -145,7 +145,7 @@ def test_a_tile_query_that_times_out_is_503_not_500(
         response = tiles.get(path(area.tile), headers=headers)
         locker.rollback()
         assert response.status_code == 503, response.text
-        assert response.json()["code"] == "Unavailable"
+        assert response.json()["code"] == "QueryTimeout"
         assert tiles.get(path(area.tile), headers=headers).status_code == 200
 
 

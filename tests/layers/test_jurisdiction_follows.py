@@ -105,6 +105,24 @@ def test_moving_a_boundary_moves_exactly_the_units_on_either_side(own_city: City
     assert _moved(before, city) == dict.fromkeys(units, (taker, district))
 
 
+def test_a_district_taking_a_precinct_takes_its_units_along(own_city: City) -> None:
+    with own_city.engine.begin() as connection:
+        before = placements(connection)
+        # a precinct of a higher-id district beside a lower-id one, which swallows it
+        precinct, district = connection.execute(text("""
+            SELECT p.id, d.id FROM precincts AS p JOIN districts AS d
+              ON d.id < p.district_id AND ST_Touches(d.geom, p.geom)
+            ORDER BY p.id LIMIT 1
+        """)).one()  # fmt: skip
+        connection.execute(text(
+            "UPDATE districts SET geom = ST_Multi(ST_Union(geom, "
+            "(SELECT geom FROM precincts WHERE id = :precinct))) WHERE id = :district"
+        ), {"precinct": precinct, "district": district})  # fmt: skip
+    moved = _moved(before, own_city)
+    units = {u for u, (p, _) in before.items() if p == precinct}
+    assert units and moved == dict.fromkeys(units, (precinct, district))
+
+
 def test_a_boundary_written_by_plain_sql_takes_its_features_along(own_city: City) -> None:
     city = own_city
     with city.engine.begin() as connection:

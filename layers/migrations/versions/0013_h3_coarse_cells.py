@@ -84,10 +84,13 @@ def upgrade() -> None:
     op.drop_constraint("pk_hex_counts", "hex_counts", type_="primary")
     op.add_column("hex_counts", sa.Column("coarse", ARRAY(sa.BigInteger()), nullable=False))
     op.create_primary_key("pk_hex_counts", "hex_counts", [*KEY, "coarse"])
+    # the key's array makes it ~6x larger: reads of a resolution get a small index
+    op.create_index("ix_hex_counts_cell", "hex_counts", ["layer", "resolution", "cell"])
 
 
 def downgrade() -> None:
     _rebuild_hex_counts()
+    op.drop_index("ix_hex_counts_cell", table_name="hex_counts")
     op.drop_constraint("pk_hex_counts", "hex_counts", type_="primary")
     op.drop_column("hex_counts", "coarse")
     op.create_primary_key("pk_hex_counts", "hex_counts", list(KEY))
