@@ -140,7 +140,7 @@ def load_demo_city(
         notify("jurisdiction", len(city.layers), len(city.layers))
         _restore(session, report, stripped, notify)
         notify("records", 0, 1)
-        with report.timed("records"):
+        with report.timed("generate records"):
             made = load_demo_records(session, seed=seed, now=city.reference_time)
             report.counts["records"] = sum(made.values())
         notify("records", 1, 1)
