@@ -125,7 +125,7 @@ def main() -> None:
     ]
     print(f"{'question':40} {'ours p50':>10} {'SQL p50':>10} {'ratio':>7}")
     for name, ours, hand in rows:
-        print(f"{name:40} {ours:9.1f}ms {hand:9.1f}ms {ours / hand:6.2f}x")
+        print(f"{name:40} {ours:9.1f}ms {hand:9.1f}ms {ours / hand:7.3f}x")
     with Session(engine) as session:
         print("units:", session.scalar(select(func.count()).select_from(Unit)))
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.audit.models import AuditRecord
-from layers.features.models import Precinct, Unit
+from layers.features.models import Unit
+from tests.utils.places import precincts_with_units
 from tests.utils.users import bearer, make_user
 
 
@@ -21,7 +22,7 @@ class Cast:
 
     def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
         with factory() as session:
-            precincts = session.scalars(select(Precinct).order_by(Precinct.id)).all()
+            precincts = precincts_with_units(session)
             here, there = precincts[4], precincts[5]
             self.unit = session.scalars(
                 select(Unit).where(Unit.precinct_id == here.id).order_by(Unit.id)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
-from layers.features.models import Precinct, Unit
+from layers.features.models import Unit
+from tests.utils.places import precincts_with_units
 from tests.utils.users import bearer, make_user
 
 
@@ -46,7 +47,7 @@ class Cast:
 
     def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
         with factory() as session:
-            precinct = session.scalars(select(Precinct).order_by(Precinct.id.desc())).first()
+            precinct = precincts_with_units(session)[-1]
             assert precinct is not None
             unit = session.scalars(select(Unit).where(Unit.precinct_id == precinct.id)).first()
             assert unit is not None

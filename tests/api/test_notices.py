@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
-from layers.features.models import Precinct, Unit
+from layers.features.models import Unit
 from layers.records.models import RecordLink
+from tests.utils.places import precincts_with_units
 from tests.utils.users import bearer, make_user
 
 
@@ -25,7 +26,7 @@ class Cast:
 
     def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
         with factory() as session:
-            self.precinct = session.scalars(select(Precinct).order_by(Precinct.id)).all()[3]
+            self.precinct = precincts_with_units(session)[3]
             units = session.scalars(
                 select(Unit).where(Unit.precinct_id == self.precinct.id).order_by(Unit.id)
             ).all()

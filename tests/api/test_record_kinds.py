@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.audit.models import AuditRecord
-from layers.features.models import ConstructionSite, Precinct, Unit
+from layers.features.models import ConstructionSite, Unit
+from tests.utils.places import precincts_with_units
 from tests.utils.users import bearer, make_user
 
 NOW = datetime.now(UTC)
@@ -24,7 +25,7 @@ class Cast:
 
     def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
         with factory() as session:
-            precincts = session.scalars(select(Precinct).order_by(Precinct.id)).all()
+            precincts = precincts_with_units(session)
             self.precinct, elsewhere = precincts[1], precincts[2]
             unit = session.scalars(select(Unit).where(Unit.precinct_id == self.precinct.id)).first()
             assert unit is not None

@@ -15,6 +15,7 @@ from layers.accounts.service import Jurisdiction
 from layers.audit.models import AuditRecord
 from layers.features.models import Precinct, Unit
 from layers.records.models import RecordTransition
+from tests.utils.places import precincts_with_units
 from tests.utils.users import bearer, make_user
 
 
@@ -23,7 +24,7 @@ class People:
 
     def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
         with factory() as session:
-            self.precinct = session.scalars(select(Precinct).order_by(Precinct.id)).first()
+            self.precinct = precincts_with_units(session)[0]
             assert self.precinct is not None
             units = session.scalars(
                 select(Unit).where(Unit.precinct_id == self.precinct.id).order_by(Unit.id)
