@@ -21,13 +21,19 @@ from api.routes import (
     exports,
     feature_list,
     features,
+    forms,
     health,
     imports,
+    inbox,
     layers,
     metrics,
+    notices,
+    records,
     search,
     spatial,
+    stats,
     tiles,
+    topics,
 )
 from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
@@ -100,6 +106,12 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         tiles,
         imports,
         exports,
+        records,
+        forms,
+        notices,
+        inbox,
+        topics,
+        stats,
         metrics,
     ):
         app.include_router(module.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -124,3 +125,18 @@ def serve(
     ready_engine(settings).dispose()
     uvicorn.run("api.app:app_from_env", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, proxy_headers=False)  # fmt: skip
+
+
+@app.command()
+def overdue() -> None:
+    """Announce every open record newly past its due time (run it every minute from cron)."""
+    from layers.records.catalog import KINDS
+    from layers.records.overdue import announce_overdue
+
+    settings = load_settings()
+    with database_problems(), explained(settings):
+        engine = ready_engine(settings)
+        with transaction(make_sessionmaker(engine)) as session:
+            count = announce_overdue(session, list(KINDS.values()), datetime.now(UTC))
+        engine.dispose()
+    console.print(f"{count} records newly overdue")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
@@ -17,9 +18,11 @@ from api.deps import (
     if_match_version,
 )
 from api.links import public_href
+from api.routes.records import waiting
 from api.schemas.features import FeaturePatch, FeaturePublic
 from api.schemas.spatial import FeatureCreate, to_wgs84
 from geo.crs import CoordSystem, transform_geometry
+from layers.accounts.roles import Role
 from layers.base import Feature
 from layers.features.registry import LayerSpec
 from layers.features.service import (
@@ -29,6 +32,7 @@ from layers.features.service import (
     get_feature,
     update_feature,
 )
+from layers.records.approvals import request_feature_update
 
 router = APIRouter(prefix="/api/layers/{layer}/features", tags=["features"])
 
@@ -111,13 +115,30 @@ def replace_feature_route(
     return to_public(spec, feature, crs)
 
 
-@router.patch("/{feature_id}")
+@router.patch(
+    "/{feature_id}",
+    response_model=FeaturePublic,
+    responses={202: {"description": "a unit user's edit, waiting for approval"}},
+)
 def update_feature_route(
     spec: LayerDep, feature_id: int, body: FeaturePatch, session: SessionDep,
     actor: CurrentActor, settings: SettingsDep, response: Response, crs: CrsDep,
     if_match: str | None = Header(default=None),
-) -> FeaturePublic:  # fmt: skip
-    """Change properties and/or geometry of a feature at the version given in If-Match."""
+) -> FeaturePublic | JSONResponse:  # fmt: skip
+    """Change properties and/or geometry of a feature at the version given in If-Match.
+
+    A unit user's edit of its own unit is not applied: it waits as an approval (202)
+    until an officer of its precinct approves it.
+    """
+    if actor.role is Role.UNIT:
+        geometry = to_wgs84(body.geometry.to_shape(), crs) if body.geometry else None
+        approval = request_feature_update(
+            session=session, layer=spec.id, feature_id=feature_id,
+            expected_version=if_match_version(if_match), actor=actor,
+            properties=body.properties, geometry=dict(mapping(geometry)) if geometry else None,
+            max_vertices=settings.features.max_vertices,
+        )  # fmt: skip
+        return waiting(session, approval, actor)
     feature = update_feature(
         session=session, spec=spec, feature_id=feature_id,
         expected_version=if_match_version(if_match), actor=actor,

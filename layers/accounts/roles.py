@@ -25,10 +25,12 @@ class Permission(StrEnum):
     FEATURES_WRITE = "features:write"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    RECORDS_READ = "records:read"
+    RECORDS_WRITE = "records:write"
 
 
-_READ = {Permission.FEATURES_READ}
-_EDIT = {Permission.FEATURES_READ, Permission.FEATURES_WRITE}
+_READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
+_EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({*_EDIT, Permission.USERS_MANAGE}),

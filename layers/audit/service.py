@@ -39,6 +39,11 @@ def _canonical(record: AuditRecord) -> bytes:
     return json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()
 
 
+def lock_event_log(session: Session) -> None:
+    """Hold the lock that orders appends to the audit chain and the event log until commit."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+
+
 def chain_hash(prev_hash: str, record: AuditRecord) -> str:
     """Return the SM3 chain hash of ``record`` following ``prev_hash``."""
     return hashlib.new("sm3", prev_hash.encode() + _canonical(record)).hexdigest()
@@ -61,7 +66,7 @@ def record_audit(
 
     ``claimed`` is (name, client) of a caller who is no actor, e.g. an unknown name at login.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    lock_event_log(session)
     prev = session.scalar(select(AuditRecord.chain_hash).order_by(AuditRecord.id.desc()).limit(1))
     record = AuditRecord(
         at=datetime.now(UTC),
@@ -108,7 +113,7 @@ def append_event(
     The same transaction-scoped lock as the audit chain is held until commit, so events
     become visible in id order and a reader polling ``id > last_seen`` misses none.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    lock_event_log(session)
     event = Event(
         type=type,
         layer=layer,

@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from layers.accounts.roles import Permission
+from layers.accounts.roles import Permission, Role
 from layers.accounts.scope import Actor
 from layers.audit.service import append_event, audited_denials, record_audit
 from layers.base import Feature
@@ -200,6 +200,8 @@ def delete_feature(
     """Delete a feature if ``expected_version`` is current; audited with its last state."""
     with audited_denials(session, actor, f"{spec.id}.delete", spec.id, feature_id):
         actor.require_layer_write(spec.id)
+        if actor.role is Role.UNIT:
+            raise PermissionDenied("a unit user may not delete its unit; ask its officer")
         feature = _lock_for_write(session, spec, feature_id, expected_version, actor)
     before = feature_snapshot(spec, feature)
     shape = to_shape(feature.geom)  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ import layers.accounts.models
 import layers.audit.models
 import layers.features.hexagg
 import layers.features.models
-import layers.imports.models  # noqa: F401  (register tables on Base.metadata)
+import layers.imports.models
+import layers.records.catalog  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base
 
 config = context.config

@@ -1,0 +1,74 @@
+"""Form templates (表单服务) and the routes that submit filled-in forms about features."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import CurrentActor, SessionDep
+from api.routes.records import FORM_PATHS, created, to_public
+from api.schemas.forms import (
+    SubmissionCreate,
+    SubmissionPublic,
+    TemplateCreate,
+    TemplatePublic,
+    TemplatesPublic,
+)
+from layers.records.catalog import KINDS
+from layers.records.forms import FormTemplate, create_template, get_template, list_templates
+from layers.records.submissions import submit_form
+
+router = APIRouter(tags=["forms"])
+
+
+def template_public(template: FormTemplate) -> TemplatePublic:
+    """Return a template version as clients read it."""
+    return TemplatePublic.model_validate(template, from_attributes=True)
+
+
+@router.post("/api/forms", status_code=201)
+def create_form_template(
+    body: TemplateCreate, session: SessionDep, actor: CurrentActor, response: Response
+) -> TemplatePublic:
+    """Add a form, or the next version of it (earlier versions stay as they were)."""
+    template = create_template(session=session, new=body.to_domain(), actor=actor)
+    response.headers["Location"] = f"/api/forms/{template.code}?version={template.version}"
+    return template_public(template)
+
+
+@router.get("/api/forms")
+def list_form_templates(session: SessionDep, actor: CurrentActor) -> TemplatesPublic:
+    """Return the latest version of every form."""
+    data = [template_public(t) for t in list_templates(session=session, actor=actor)]
+    return TemplatesPublic(data=data, count=len(data))
+
+
+@router.get("/api/forms/{code}")
+def read_form_template(
+    code: str, session: SessionDep, actor: CurrentActor,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> TemplatePublic:  # fmt: skip
+    """Return a form's latest version, or ``?version=N``."""
+    return template_public(get_template(session=session, code=code, actor=actor, version=version))
+
+
+def _submit_route(kind_id: str, prefix: str) -> None:
+    kind = KINDS[kind_id]
+
+    @router.post(prefix, status_code=201, tags=[kind_id])
+    def submit(
+        body: SubmissionCreate, session: SessionDep, actor: CurrentActor, response: Response
+    ) -> SubmissionPublic:
+        record, hazards = submit_form(
+            session=session, kind=kind, submission=body.to_domain(), actor=actor
+        )
+        public = created(session, record, actor, response, prefix)
+        opened = [to_public(h, KINDS["hazard"]) for h in hazards]
+        return SubmissionPublic(**public.model_dump(), opened_hazards=opened)
+
+    submit.__doc__ = f"Submit a filled-in {kind.title}表 about features: checked, scored, kept."
+
+
+for _kind_id, _prefix in FORM_PATHS.items():
+    _submit_route(_kind_id, _prefix)

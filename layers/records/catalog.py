@@ -1,0 +1,30 @@
+"""Every record kind the product knows, by id."""
+
+from __future__ import annotations
+
+from layers.errors import NotFound
+from layers.records.activities import ACTIVITY, CONSTRUCTION_START
+from layers.records.approvals import APPROVAL
+from layers.records.cases import CASE
+from layers.records.clues import CLUE
+from layers.records.hazards import HAZARD
+from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
+from layers.records.kinds import RecordKind
+from layers.records.notices import NOTICE
+from layers.records.staff import STAFF_REGISTRATION
+from layers.records.support import POLICE_SUPPORT
+from layers.records.tasks import TASK
+
+_ALL = (
+    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
+    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE, APPROVAL, CASE,
+)  # fmt: skip
+KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
+
+
+def get_kind(kind_id: str) -> RecordKind:
+    """Return the kind called ``kind_id`` or raise ``NotFound`` naming the known kinds."""
+    try:
+        return KINDS[kind_id]
+    except KeyError:
+        raise NotFound(f"unknown record kind {kind_id!r}; known: {', '.join(KINDS)}") from None

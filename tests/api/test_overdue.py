@@ -1,0 +1,71 @@
+"""Overdue records are announced once each, as events, by ``warroom overdue``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from api.cli.main import app
+from layers.accounts.roles import Role
+from layers.audit.models import Event
+from layers.features.models import Unit
+from tests.utils.users import bearer, make_user
+
+
+def _overdue_events(factory: sessionmaker[Session], record_id: int) -> int:
+    with factory() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(
+                    Event.type == "record.overdue",
+                    Event.payload["record_id"].as_integer() == record_id,
+                )
+            )
+            or 0
+        )
+
+
+def test_each_overdue_task_raises_one_event(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
+    commander = bearer(client, make_user(session_factory, Role.COMMANDER))
+    with session_factory() as session:
+        unit = session.scalar(select(Unit.id).limit(1))
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    made = {}
+    for name, due in (("late", past), ("on_time", future), ("late_but_cancelled", past)):
+        body = {
+            "title": name,
+            "topic": "internal_security",
+            "due_at": due,
+            "features": [{"layer": "units", "id": unit}],
+            "details": {},
+        }
+        made[name] = client.post("/api/tasks", json=body, headers=commander).json()
+    cancelled = made["late_but_cancelled"]
+    response = client.post(
+        f"/api/tasks/{cancelled['id']}/transitions",
+        json={"action": "cancel"},
+        headers={**commander, "If-Match": '"1"'},
+    )
+    assert response.status_code == 200
+    first = CliRunner().invoke(app, ["overdue"])
+    assert first.exit_code == 0, first.output
+    assert "records newly overdue" in first.output
+    second = CliRunner().invoke(app, ["overdue"])
+    assert second.output.strip() == "0 records newly overdue"
+    assert _overdue_events(session_factory, made["late"]["id"]) == 1
+    assert _overdue_events(session_factory, made["on_time"]["id"]) == 0
+    assert _overdue_events(session_factory, cancelled["id"]) == 0
