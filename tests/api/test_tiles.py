@@ -187,13 +187,19 @@ def test_a_write_by_another_process_drops_the_cached_tile(
     ids = _ids(client, admin, url(area), "units")  # cached now
     assert unit in ids
     with engine.begin() as conn:  # as another worker, an importer or psql would
+        home = conn.scalar(text("SELECT geom FROM units WHERE id = :id"), {"id": unit})
         conn.execute(text("UPDATE units SET geom = ST_SetSRID(ST_MakePoint(0, 0), 4326) "
                           "WHERE id = :id"), {"id": unit})  # fmt: skip
-    for _ in range(300):  # the notification arrives on the listener's own connection
-        if unit not in _ids(client, admin, url(area), "units"):
-            break
-        time.sleep(0.1)
-    assert _ids(client, admin, url(area), "units") == ids - {unit}
+    try:
+        for _ in range(300):  # the notification arrives on the listener's own connection
+            if unit not in _ids(client, admin, url(area), "units"):
+                break
+            time.sleep(0.1)
+        assert _ids(client, admin, url(area), "units") == ids - {unit}
+    finally:  # put it back: a write by SQL leaves its stored H3 cells as they were
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE units SET geom = :home WHERE id = :id"),
+                         {"home": home, "id": unit})  # fmt: skip
 
 
 def test_tilejson_describes_layers_for_maplibre(
