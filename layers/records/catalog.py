@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from layers.errors import NotFound
 from layers.records.activities import ACTIVITY, CONSTRUCTION_START
 from layers.records.approvals import APPROVAL
@@ -11,13 +13,16 @@ from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
 from layers.records.kinds import RecordKind
 from layers.records.notices import NOTICE
+from layers.records.reactions import support_becomes_a_task
 from layers.records.staff import STAFF_REGISTRATION
 from layers.records.support import POLICE_SUPPORT
 from layers.records.tasks import TASK
 
+# police support approved becomes a task: the kinds do not know each other, the catalog does
+_SUPPORT = replace(POLICE_SUPPORT, on_enter={"approved": support_becomes_a_task(TASK)})
 _ALL = (
     TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
-    STAFF_REGISTRATION, POLICE_SUPPORT, NOTICE, APPROVAL, CASE,
+    STAFF_REGISTRATION, _SUPPORT, NOTICE, APPROVAL, CASE,
 )  # fmt: skip
 KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
 

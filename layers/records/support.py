@@ -1,4 +1,7 @@
-"""Police support requests (警务支援): a unit or station asks for police presence."""
+"""Police support requests (警务支援): a unit or station asks for police presence.
+
+Approved, a request becomes a task (wired in ``layers.records.catalog``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ class SupportDetails(BaseModel):
     expected_size: int | None = Field(default=None, ge=0)
     officers_wanted: int | None = Field(default=None, ge=1, le=1000)
     contact: str | None = Field(default=None, max_length=64)
+    task_id: int | None = Field(default=None, description="the task an approval made of it")
 
 
 POLICE_SUPPORT = RecordKind(

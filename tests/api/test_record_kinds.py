@@ -209,4 +209,8 @@ def test_a_unit_asks_for_police_support_and_a_commander_decides(
     assert response.status_code == 403
     approved = _act(client, "/api/police-support", made.json(), "approve", cast.commander)
     assert approved["state"] == "approved"
+    task = client.get(f"/api/tasks/{approved['details']['task_id']}", headers=cast.commander)
+    assert task.status_code == 200
+    assert task.json()["details"]["task_kind"] == "police_support"
+    assert task.json()["features"] == [{"layer": "units", "id": cast.unit_id}]
     assert approved["id"] in _active_ids(client, cast.officer, kind="police_support")
