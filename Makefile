@@ -11,7 +11,7 @@ UI := warroom_ui/node_modules/.installed
 run: setup
 	@$(WARROOM) demo --if-empty
 	@$(WARROOM) ensure-admin
-	@$(BIN)/python -m warroom_ui
+	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui
 
 test: setup lint typecheck pytest
 

@@ -95,6 +95,7 @@ _ACTIVITY = f"""'activity', 'internal_security',
     {_one_of("activity_titles")},
     jsonb_build_object('organiser', name, 'expected_size', 500 + floor(random() * 5000)::int),
     s, s + interval '8 hours', s - interval '10 days', s - interval '10 days'"""
+_RUNNING_NOW = "SELECT CAST(:now AS timestamptz) - random() * interval '6 hours' AS s"
 _ACTIVITY_START = (
     "SELECT CAST(:now AS timestamptz) - interval '330 days' + random() * interval '360 days' AS s"
 )
@@ -142,6 +143,9 @@ _WORK = (
     _per_unit("kind, topic, state, title, details, starts_at, ends_at, created_at, updated_at",
               _ACTIVITY, _ACTIVITY_START,
               "u.category IN ('mall', 'school', 'hotel') AND random() < 0.05"),
+    # a few running now, for the map of what runs today
+    _per_unit("kind, topic, state, title, details, starts_at, ends_at, created_at, updated_at",
+              _ACTIVITY, _RUNNING_NOW, "u.category = 'mall' AND random() < 0.02"),
 )  # fmt: skip
 _AFTER_WORK = (_HISTORY, _NOTICES, _RECEIPTS, _RISKS)
 

@@ -13,6 +13,12 @@ from layers.records.tasks import TASK_WORKFLOW
 def test_tasks_in_every_state_and_each_record_on_its_unit(engine: Engine, city: None) -> None:
     with engine.connect() as conn:
         states = set(conn.scalars(text("SELECT DISTINCT state FROM records WHERE kind = 'task'")))
+        running = conn.scalar(
+            text(
+                "SELECT count(*) FROM records WHERE kind = 'activity' AND created_by IS NULL"
+                " AND starts_at <= now() AND ends_at >= now() AND state = 'approved'"
+            )
+        )
         misplaced = conn.scalar(
             text(
                 "SELECT count(*) FROM records r JOIN record_links l ON l.record_id = r.id "
@@ -29,6 +35,7 @@ def test_tasks_in_every_state_and_each_record_on_its_unit(engine: Engine, city: 
             )
         )
     assert states == set(TASK_WORKFLOW.states)
+    assert running > 0
     assert misplaced == 0 and unlinked == 0
 
 
