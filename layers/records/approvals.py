@@ -8,6 +8,7 @@ requester (so versions, scope and audit hold), recording the approver.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,7 @@ from layers.accounts.service import actor_for
 from layers.errors import Conflict, PermissionDenied
 from layers.features.registry import get_layer
 from layers.features.service import get_feature, update_feature
-from layers.records.kinds import RecordKind
+from layers.records.kinds import OnEnter, RecordKind
 from layers.records.models import Record
 from layers.records.refs import FeatureRef
 from layers.records.service import (
@@ -50,7 +51,21 @@ class ApprovalDetails(BaseModel):
     approver_roles: list[Role] = Field(min_length=1)
 
 
-def _apply(session: Session, approval: Record, approver: Actor) -> None:
+def applier(kind_of: Callable[[str], RecordKind]) -> OnEnter:
+    """Return the hook applying an approved change; ``kind_of`` finds a record kind by id.
+
+    The catalog wires it in (it lists the kinds whose steps an approval may hold).
+    """
+
+    def apply(session: Session, approval: Record, approver: Actor) -> None:
+        _apply(session, approval, approver, kind_of)
+
+    return apply
+
+
+def _apply(
+    session: Session, approval: Record, approver: Actor, kind_of: Callable[[str], RecordKind]
+) -> None:
     """Apply an approved change as its requester; raise if the approver may not approve it."""
     details = ApprovalDetails.model_validate(approval.details)
     if approver.role not in details.approver_roles:
@@ -68,10 +83,8 @@ def _apply(session: Session, approval: Record, approver: Actor) -> None:
             max_vertices=details.payload["max_vertices"],
         )  # fmt: skip
     else:
-        from layers.records.catalog import get_kind  # the catalog lists this kind too
-
         transition_record(
-            session=session, kind=get_kind(details.payload["kind"]), record_id=details.target_id,
+            session=session, kind=kind_of(details.payload["kind"]), record_id=details.target_id,
             action=details.payload["action"], expected_version=details.expected_version,
             actor=requester, note=details.payload.get("note"), approved=True,
         )  # fmt: skip
@@ -113,7 +126,6 @@ APPROVAL = RecordKind(
     ),
     details=ApprovalDetails,
     creators=frozenset(Role),
-    on_enter={"approved": _apply},
 )
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from layers.errors import NotFound
 from layers.records.activities import ACTIVITY, CONSTRUCTION_START
-from layers.records.approvals import APPROVAL
+from layers.records.approvals import APPROVAL, applier
 from layers.records.cases import CASE
 from layers.records.clues import CLUE
 from layers.records.hazards import HAZARD
@@ -18,14 +18,6 @@ from layers.records.staff import STAFF_REGISTRATION
 from layers.records.support import POLICE_SUPPORT
 from layers.records.tasks import TASK
 
-# police support approved becomes a task: the kinds do not know each other, the catalog does
-_SUPPORT = replace(POLICE_SUPPORT, on_enter={"approved": support_becomes_a_task(TASK)})
-_ALL = (
-    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
-    STAFF_REGISTRATION, _SUPPORT, NOTICE, APPROVAL, CASE,
-)  # fmt: skip
-KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
-
 
 def get_kind(kind_id: str) -> RecordKind:
     """Return the kind called ``kind_id`` or raise ``NotFound`` naming the known kinds."""
@@ -33,3 +25,13 @@ def get_kind(kind_id: str) -> RecordKind:
         return KINDS[kind_id]
     except KeyError:
         raise NotFound(f"unknown record kind {kind_id!r}; known: {', '.join(KINDS)}") from None
+
+
+# Kinds that start or apply others are wired here: kind modules never import each other.
+_SUPPORT = replace(POLICE_SUPPORT, on_enter={"approved": support_becomes_a_task(TASK)})
+_APPROVAL = replace(APPROVAL, on_enter={"approved": applier(get_kind)})
+_ALL = (
+    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
+    STAFF_REGISTRATION, _SUPPORT, NOTICE, _APPROVAL, CASE,
+)  # fmt: skip
+KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}
