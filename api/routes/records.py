@@ -30,14 +30,13 @@ from layers.accounts.scope import Actor
 from layers.records.approvals import take_step
 from layers.records.bulk import create_per_feature
 from layers.records.catalog import KINDS, get_kind
+from layers.records.comments import add_comment, comments_of
 from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.reading import active_records, feature_timeline, history_of
 from layers.records.service import (
-    add_comment,
     allowed_steps,
-    comments_of,
     create_record,
     links_of,
     read_record,

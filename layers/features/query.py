@@ -7,9 +7,6 @@ parsed when it must be converted to GCJ-02 or BD-09.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,6 +35,7 @@ from sqlalchemy.orm import Session
 from geo.crs import CoordSystem, convert
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
+from layers.cursors import is_bigint, pack_cursor, unpack_cursor
 from layers.errors import InvalidInput
 from layers.features.filters import (
     AttributeFilter,
@@ -175,8 +173,7 @@ def _json_ready(value: Any) -> Any:
 
 def encode_cursor(sort: Sort, value: Any, feature_id: int) -> str:
     """Return an opaque cursor for the page after ``(value, feature_id)``."""
-    raw = json.dumps([sort.name, sort.descending, _json_ready(value), feature_id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack_cursor([sort.name, sort.descending, _json_ready(value), feature_id])
 
 
 def decode_cursor(spec: LayerSpec, sort: Sort, cursor: str) -> tuple[Any, int]:
@@ -186,17 +183,10 @@ def decode_cursor(spec: LayerSpec, sort: Sort, cursor: str) -> tuple[Any, int]:
     anew), so it is not signed: it is checked to be one this order could have written,
     its value of the sort column's type. That holds across workers and restarts.
     """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        parts = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        raise InvalidInput("invalid cursor: use the 'next' link of the previous page") from None
-    if not isinstance(parts, list) or len(parts) != 4:
-        raise InvalidInput("invalid cursor: use the 'next' link of the previous page")
-    name, descending, value, feature_id = parts
+    name, descending, value, feature_id = unpack_cursor(cursor, 4)
     if (name, descending) != (sort.name, sort.descending) or type(descending) is not bool:
         raise InvalidInput("invalid cursor: it belongs to another sort order; start again")
-    if not _is_bigint(feature_id) or (sort.name == "id" and value != feature_id):
+    if not is_bigint(feature_id) or (sort.name == "id" and value != feature_id):
         raise InvalidInput("invalid cursor: bad feature id")
     if value is not None and sort.name != "id":
         try:
@@ -204,10 +194,6 @@ def decode_cursor(spec: LayerSpec, sort: Sort, cursor: str) -> tuple[Any, int]:
         except (ValueError, TypeError, InvalidInput) as exc:
             raise InvalidInput(f"invalid cursor: bad {sort.name} value ({exc})") from None
     return value, feature_id
-
-
-def _is_bigint(value: Any) -> bool:
-    return type(value) is int and -(2**63) <= value < 2**63
 
 
 def _cursor_value(kind: AttrType, value: Any) -> Any:
@@ -221,7 +207,7 @@ def _cursor_value(kind: AttrType, value: Any) -> Any:
         return date.fromisoformat(value)
     if isinstance(value, str) and kind is AttrType.DATETIME:
         return storable_instant(datetime.fromisoformat(value), "time")
-    if (kind is AttrType.INTEGER and _is_bigint(value)) or (
+    if (kind is AttrType.INTEGER and is_bigint(value)) or (
         kind is AttrType.BOOLEAN and type(value) is bool
     ):
         return value

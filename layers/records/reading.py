@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, ScopeKind
+from layers.cursors import INVALID, is_bigint, pack_cursor, unpack_cursor
 from layers.errors import InvalidInput
 from layers.features.registry import LayerSpec
 from layers.features.service import get_feature
@@ -83,20 +81,17 @@ def history_of(session: Session, record_id: int) -> list[RecordTransition]:
 
 
 def _encode_cursor(record: Record) -> str:
-    raw = json.dumps([record.created_at.isoformat(), record.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return pack_cursor([record.created_at.isoformat(), record.id])
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    at, record_id = unpack_cursor(cursor, 2)
     try:
-        at, record_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         moment = datetime.fromisoformat(at)
-        if type(record_id) is not int or moment.tzinfo is None:
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise InvalidInput(
-            "cursor is not one this API gave out; start from the first page"
-        ) from None
+    except (ValueError, TypeError):
+        raise InvalidInput(INVALID) from None
+    if not is_bigint(record_id) or moment.tzinfo is None:
+        raise InvalidInput(INVALID)
     return moment, record_id
 
 

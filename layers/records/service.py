@@ -25,7 +25,7 @@ from layers.errors import (
 from layers.features.registry import get_layer
 from layers.records.kinds import RecordKind
 from layers.records.messages import Message, Recipient, addressed_to, send_messages
-from layers.records.models import Record, RecordComment, RecordLink, RecordTransition
+from layers.records.models import Record, RecordLink, RecordTransition
 from layers.records.refs import FeatureRef
 from layers.records.workflow import Party, Step, may_take
 
@@ -308,30 +308,6 @@ def transition_record(
                  detail=note[:500] if note else None)  # fmt: skip
     _event(session, record, actor, "record.updated")
     return record
-
-
-def add_comment(*, session: Session, record_id: int, body: str, actor: Actor) -> RecordComment:
-    """Add a remark to a record the actor may see; audited, its parties are told."""
-    actor.require(Permission.RECORDS_READ)
-    record = read_record(session=session, record_id=record_id, actor=actor)
-    comment = RecordComment(record_id=record.id, actor_id=actor.user_id,
-                            actor_name=actor.username, body=body)  # fmt: skip
-    session.add(comment)
-    session.flush()
-    others = [r for r in recipients_of(record, (Party.CREATOR, Party.ASSIGNEE))
-              if r != ("user", actor.user_id)]  # fmt: skip
-    send_messages(session, record, others, f"{record.kind}.comment")
-    record_audit(session, actor=actor, action=f"{record.kind}.comment", target_type=record.kind,
-                 target_id=record.id, detail=body[:500])  # fmt: skip
-    return comment
-
-
-def comments_of(session: Session, record_id: int) -> list[RecordComment]:
-    """Return a record's comments, oldest first."""
-    return list(session.scalars(
-        select(RecordComment).where(RecordComment.record_id == record_id)
-        .order_by(RecordComment.id)
-    ))  # fmt: skip
 
 
 def links_of(session: Session, record_id: int) -> list[FeatureRef]:
