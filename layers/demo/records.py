@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.records.hazards import HAZARD_WORKFLOW
+from layers.records.hazards import HAZARD_WORKFLOW, recount_feature_risks
 from layers.records.tasks import TASK_WORKFLOW
 
 FIRE_FORM = {
@@ -128,13 +128,6 @@ UPDATE records AS r SET details = jsonb_set(r.details, '{recipients}', to_jsonb(
 FROM (SELECT record_id, count(*) AS n FROM messages GROUP BY record_id) AS m
 WHERE m.record_id = r.id AND r.kind = 'notice'
 """
-_RISKS = """
-INSERT INTO feature_risks (layer, feature_id, open_hazards, hazard_level)
-SELECT l.layer, l.feature_id, count(*), max((r.details ->> 'level')::smallint)
-FROM records AS r JOIN record_links AS l ON l.record_id = r.id
-WHERE r.kind = 'hazard' AND r.state <> ALL(CAST(:hazard_closed AS text[]))
-GROUP BY l.layer, l.feature_id
-"""
 _WORK = (
     _per_unit(_COMMON, _TASK, _YEAR, "random() < 0.4"),
     _per_unit(_COMMON, _HAZARD, _YEAR, "random() < 0.15"),
@@ -147,7 +140,7 @@ _WORK = (
     _per_unit("kind, topic, state, title, details, starts_at, ends_at, created_at, updated_at",
               _ACTIVITY, _RUNNING_NOW, "u.category = 'mall' AND random() < 0.02"),
 )  # fmt: skip
-_AFTER_WORK = (_HISTORY, _NOTICES, _RECEIPTS, _RISKS)
+_AFTER_WORK = (_HISTORY, _NOTICES, _RECEIPTS)
 
 
 def load_demo_records(
@@ -166,7 +159,6 @@ def load_demo_records(
     params = {
         "now": now, "form": json.dumps(FIRE_FORM), "scoring": json.dumps(FIRE_SCORING),
         "task_states": list(TASK_WORKFLOW.states), "hazard_states": list(HAZARD_WORKFLOW.states),
-        "hazard_closed": sorted(HAZARD_WORKFLOW.closed),
         "task_titles": ["消防安全检查", "节前安全检查", "重点部位巡查", "安保措施落实"],
         "task_kinds": ["inspection", "security", "important"],
         "hazard_titles": ["消防通道堵塞", "灭火器过期", "电线私拉乱接", "监控设备损坏"],
@@ -175,5 +167,6 @@ def load_demo_records(
     }  # fmt: skip
     for statement in (_FORM, *(_WORK * rounds), *_AFTER_WORK):
         session.execute(text(statement), params)
+    recount_feature_risks(session)
     rows = session.execute(text("SELECT kind, count(*) FROM records GROUP BY kind"))
     return {kind: int(n) for kind, n in rows}

@@ -129,6 +129,21 @@ def keep_feature_risk(session: Session, record: Record, features: Sequence[Featu
         session.execute(text(_KEEP_RISK), {"layer": layer, "ids": ids, "closed": closed})
 
 
+_RECOUNT = """
+INSERT INTO feature_risks (layer, feature_id, open_hazards, hazard_level)
+SELECT l.layer, l.feature_id, count(*), max((r.details ->> 'level')::smallint)
+FROM records AS r JOIN record_links AS l ON l.record_id = r.id
+WHERE r.kind = 'hazard' AND r.state <> ALL(CAST(:closed AS text[]))
+GROUP BY l.layer, l.feature_id
+"""
+
+
+def recount_feature_risks(session: Session) -> None:
+    """Count every feature's open hazards anew (after records were written in bulk by SQL)."""
+    session.execute(text("DELETE FROM feature_risks"))
+    session.execute(text(_RECOUNT), {"closed": sorted(HAZARD_WORKFLOW.closed)})
+
+
 def risk_of(session: Session, layer: str, feature_id: int) -> FeatureRisk | None:
     """Return the open hazards of one feature (None when it has none)."""
     return session.get(FeatureRisk, (layer, feature_id))
