@@ -2,11 +2,12 @@
 
 Opening the page, logging in, reloading, logging out and opening it again logs no error in
 the browser's console: the page asks whether it is logged in without a failing request.
+The network beyond our origin is cut, as on the police network, and nothing reaches for it.
 """
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage, Response
+from playwright.sync_api import Browser, ConsoleMessage, Response, Route
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -35,6 +36,17 @@ def test_no_console_error_on_load_login_and_logout(
         if answer.status >= 400:
             failed.append(f"{answer.status} {answer.url}")
 
+    elsewhere: list[str] = []
+
+    def closed_network(route: Route) -> None:
+        # a police network has no internet: anything not from our own origin is cut off
+        if route.request.url.startswith(served):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", closed_network)
     page.on("console", console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", response)
@@ -59,3 +71,4 @@ def test_no_console_error_on_load_login_and_logout(
     assert on_load == [] and errors == [], failed
     assert failed == []
     assert session == {"authenticated": False}  # logging out ended the session
+    assert elsewhere == []  # the page asked nothing of the outside world
