@@ -16,6 +16,7 @@ run: setup
 test: setup lint typecheck pytest
 
 setup: db ui
+	$(WARROOM) keys init
 	$(WARROOM) migrate
 
 system-deps:

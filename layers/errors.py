@@ -48,3 +48,15 @@ class Conflict(WarroomError):
 
 class DatabaseUnavailable(WarroomError):
     """The configured database cannot be used: unreachable, refused, or without PostGIS."""
+
+
+class CryptoError(WarroomError):
+    """Keys or protected data cannot be used; the message says what is wrong."""
+
+
+class KeySourceError(CryptoError):
+    """The key source is missing, unreadable, too open, or malformed."""
+
+
+class TamperedData(CryptoError):
+    """A ciphertext or signature does not verify: wrong key, or changed data."""

@@ -157,6 +157,23 @@ class OpsSettings(BaseSettings):
         return token
 
 
+class CryptoSettings(BaseSettings):
+    """Where the keys come from (layers/crypto/keys.py): never the repository or database."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_CRYPTO_", extra="ignore")
+
+    key_file: Path = Field(
+        default=PROJECT_DIR / ".warroom" / "keys.json",
+        description="JSON key ring only its owner may read (mode 0600); `warroom keys init` "
+        "creates it.",
+    )
+    keys: SecretStr | None = Field(
+        default=None,
+        description="The key ring as JSON, as in the key file (from a secret store); set, it "
+        "wins over key_file.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -184,6 +201,7 @@ class Settings(BaseSettings):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    crypto: CryptoSettings = Field(default_factory=CryptoSettings)
 
     @field_validator("timezone")
     @classmethod

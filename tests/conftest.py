@@ -17,9 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from layers.cluster import LocalCluster
+from layers.crypto.keys import FileKeySource
 from layers.database import make_engine, make_sessionmaker
 from layers.migrate import upgrade
-from layers.settings import ClusterSettings, DatabaseSettings, SecuritySettings, Settings
+from layers.settings import (
+    ClusterSettings,
+    CryptoSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    Settings,
+)
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
 # ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
@@ -84,8 +91,16 @@ def scratch_database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    """Settings pointing at the throwaway database.
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A key ring file of this run's own (mode 0600), never the checkout's."""
+    source = FileKeySource(tmp_path_factory.mktemp("keys") / "keys.json")
+    source.create_if_missing()
+    return source.path
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, key_file: Path) -> Settings:
+    """Settings pointing at the throwaway database and the run's key file.
 
     The session cache is off so that tests see expiry and revocation at once; its own
     behaviour is tested in tests/layers/test_session_cache.py and tests/api/test_auth.py.
@@ -94,6 +109,7 @@ def settings(database_url: str) -> Settings:
         database=DatabaseSettings(url=database_url),
         security=SecuritySettings(session_cache_seconds=0),
         trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
+        crypto=CryptoSettings(key_file=key_file),
     )
 
 
