@@ -37,6 +37,7 @@ from api.routes import (
 )
 from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
+from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
 from layers.settings import Settings
@@ -57,7 +58,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.key_ring = load_key_ring(settings.crypto)
+        app.state.sessionmaker = bind_key_ring(make_sessionmaker(engine), app.state.key_ring)
         db = settings.database
         app.state.tile_pool = TilePool(
             engine.url, size=db.pool_size + db.max_overflow, keep=db.pool_size,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from layers.cluster import LocalCluster
-from layers.crypto.keys import FileKeySource
+from layers.crypto.keys import FileKeySource, bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
 from layers.migrate import upgrade
 from layers.settings import (
@@ -122,9 +122,9 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on the throwaway database."""
-    return make_sessionmaker(engine)
+def session_factory(engine: Engine, settings: Settings) -> sessionmaker[Session]:
+    """Sessions on the throwaway database, carrying the run's key ring."""
+    return bind_key_ring(make_sessionmaker(engine), load_key_ring(settings.crypto))
 
 
 @pytest.fixture(scope="session")

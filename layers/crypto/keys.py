@@ -6,6 +6,8 @@ Usage (the whole API)::
     ring.key_for("audit")                      # 32 bytes, current version
     ring.key_for("fields", version=3)          # 32 bytes of an older version
     ring.current, ring.versions                # 3, (1, 2, 3)
+    bind_key_ring(sessionmaker, ring)          # every session of it carries the ring
+    key_ring_of(session)                       # ... which domain code reads from there
 
 Master keys are 32 random bytes each, numbered by version; one version is current (new
 data is protected with it, older versions stay readable until `warroom keys rotate` has
@@ -25,6 +27,11 @@ Sources (never the repository, never the database):
   key file holds the versioned keys wrapped by a KMS/HSM master key (SM4, under
   GM/T 0018 or a cloud KMS), and ``load()`` unwraps them at start, so the plain keys live
   only in this process's memory. ``add_version()`` asks the KMS for a new wrapped key.
+
+The process that owns the keys (``create_app``, a CLI command, the tests) loads the ring
+once and binds it to its session factory; domain functions take it from their session
+with ``key_ring_of(session)``, so no function signature grows a key parameter and no
+module holds a key at import time.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from cryptography.hazmat.primitives import hashes, hmac
+from sqlalchemy.orm import Session, sessionmaker
 
 from layers.errors import KeySourceError
 from layers.settings import CryptoSettings
@@ -51,7 +59,9 @@ __all__ = [
     "KeyRing",
     "KeySource",
     "Purpose",
+    "bind_key_ring",
     "hmac_sm3",
+    "key_ring_of",
     "key_source",
     "load_key_ring",
 ]
@@ -59,6 +69,7 @@ __all__ = [
 KEY_BYTES = 32
 MAX_VERSION = 0xFFFF  # versions travel as two bytes in ciphertexts
 Purpose = Literal["audit", "fields", "blind_index", "totp"]
+_SESSION_INFO = "warroom.key_ring"
 
 
 def hmac_sm3(key: bytes, message: bytes) -> bytes:
@@ -241,3 +252,20 @@ def key_source(settings: CryptoSettings) -> FileKeySource | EnvKeySource:
 def load_key_ring(settings: CryptoSettings) -> KeyRing:
     """Return the key ring from the configured source."""
     return key_source(settings).load()
+
+
+def bind_key_ring(factory: sessionmaker[Session], ring: KeyRing) -> sessionmaker[Session]:
+    """Make every session ``factory`` opens carry ``ring``; return the factory."""
+    factory.configure(info={**factory.kw.get("info", {}), _SESSION_INFO: ring})
+    return factory
+
+
+def key_ring_of(session: Session) -> KeyRing:
+    """Return the key ring bound to ``session``'s factory, or say how to bind one."""
+    ring = session.info.get(_SESSION_INFO)
+    if not isinstance(ring, KeyRing):
+        raise KeySourceError(
+            "this session carries no key ring: build its factory with "
+            "bind_key_ring(make_sessionmaker(engine), load_key_ring(settings.crypto))"
+        )
+    return ring
