@@ -16,11 +16,14 @@ from api.links import TrustedHosts
 from api.ogc import routes as ogc
 from api.ops.metrics import Metrics
 from api.ops.middleware import RequestObserver
+from api.ops.recent import RecentErrors
 from api.routes import (
+    admin,
     auth,
     exports,
     feature_list,
     features,
+    feedback,
     forms,
     health,
     imports,
@@ -63,9 +66,10 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         db = settings.database
         app.state.tile_pool = TilePool(
             engine.url, size=db.pool_size + db.max_overflow, keep=db.pool_size,
-            statement_timeout_ms=db.statement_timeout_ms,
+            statement_timeout_ms=db.statement_timeout_ms, connect_timeout_s=db.connect_timeout_s,
         )  # fmt: skip
-        app.state.probe_pool = health.make_probe_pool(engine.url)  # health's own connection
+        # health's own connection
+        app.state.probe_pool = health.make_probe_pool(engine.url, db.connect_timeout_s)
         # this worker's own writes drop its tiles at commit; the listener hears every worker's
         unsubscribe = subscribe(lambda change: tile_cache.invalidate(change.layer, change.bounds))
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -88,13 +92,14 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
     app.state.metrics = Metrics(app.state)
+    app.state.recent_errors = RecentErrors(settings.ops.recent_errors)
     register_error_handlers(app)
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
     app.add_middleware(RequestLimits)  # no body is read before its caps and login
     app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts)  # (api/links.py)
     # outermost: every answer gets an id, a log line and a count (api/ops/middleware.py)
-    app.add_middleware(RequestObserver, metrics=app.state.metrics)
+    app.add_middleware(RequestObserver, metrics=app.state.metrics, errors=app.state.recent_errors)
     app.state.query_slots = QuerySlots(settings.limits)
     for module in (
         health,
@@ -115,6 +120,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         topics,
         stats,
         metrics,
+        admin,
+        feedback,
     ):
         app.include_router(module.router)
     document_bodies(app)

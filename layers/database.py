@@ -39,6 +39,8 @@ def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "application_name": "warroom",
+            # A database host that does not answer is a 503 after this, not a hang.
+            "connect_timeout": settings.database.connect_timeout_s,
             # JIT compilation costs ~17 ms per query and never pays off on our short queries.
             "options": f"-c statement_timeout={settings.database.statement_timeout_ms} -c jit=off",
         },

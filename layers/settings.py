@@ -28,6 +28,10 @@ class DatabaseSettings(BaseSettings):
     pool_size: int = Field(default=8, ge=1, le=200)
     max_overflow: int = Field(default=8, ge=0, le=200)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
+    connect_timeout_s: int = Field(
+        default=2, ge=2, le=60, description="Longest wait for a new connection (libpq's "
+        "minimum is 2 s): a database that does not answer is a 503 after this, not a hang.",
+    )  # fmt: skip
 
     @field_validator("url")
     @classmethod
@@ -145,6 +149,19 @@ class OpsSettings(BaseSettings):
         description="Bearer token a Prometheus scraper may send to GET /metrics instead of "
         "an admin, security_admin or auditor session; unset means sessions only.",
     )
+    backup_dir: Path | None = Field(
+        default=None,
+        description="Directory whose subdirectories hold `warroom backup` outputs, listed "
+        "with their verification on the operations page; unset lists none.",
+    )
+    recent_errors: int = Field(
+        default=200, ge=1, le=10_000, description="5xx answers each worker keeps for the "
+        "operations page (the oldest go first).",
+    )  # fmt: skip
+    feedback_screenshot_bytes: int = Field(
+        default=1_500_000, ge=10_000, description="Largest PNG screenshot a feedback may carry "
+        "(the request body cap, WARROOM_LIMITS_MAX_BODY_BYTES, applies too).",
+    )  # fmt: skip
 
     @field_validator("metrics_token")
     @classmethod

@@ -97,7 +97,7 @@ class TilePool:
 
     def __init__(
         self, url: str | URL, *, size: int, keep: int, statement_timeout_ms: int,
-        application_name: str = APPLICATION_NAME,
+        connect_timeout_s: float, application_name: str = APPLICATION_NAME,
     ) -> None:  # fmt: skip
         options = (
             f"-c statement_timeout={statement_timeout_ms} -c jit=off"
@@ -106,6 +106,7 @@ class TilePool:
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._dsn = make_dsn(libpq, application_name=application_name, options=options)
         self.size = size
+        self.connect_timeout_s = connect_timeout_s
         self._slots = asyncio.Semaphore(size)
         self._keep = keep
         self._idle: list[Connection] = []
@@ -137,10 +138,15 @@ class TilePool:
         conn: Connection | None = None
         try:
             conn = psycopg2.connect(self._dsn, async_=1)
-            await _ready(conn)
+            # libpq's connect_timeout holds for blocking connects only: bound this one here
+            await asyncio.wait_for(_ready(conn), self.connect_timeout_s)
         except BaseException as error:
             if conn is not None:
                 conn.close()
+            if isinstance(error, TimeoutError):
+                error = psycopg2.OperationalError(
+                    f"timeout expired: no answer from the database in {self.connect_timeout_s:g} s"
+                )
             if isinstance(error, psycopg2.Error):
                 raise _wrapped(error, None, dead=True) from error
             raise

@@ -27,9 +27,10 @@ PROBE_TIMEOUT_MS = 5_000
 UNDEFINED_TABLE = "42P01"  # SQLSTATE: no alembic_version table, no migration ever applied
 
 
-def make_probe_pool(url: str | URL) -> TilePool:
+def make_probe_pool(url: str | URL, connect_timeout_s: float) -> TilePool:
     """Return the health checks' own pool: one connection, kept open."""
     return TilePool(url, size=1, keep=1, statement_timeout_ms=PROBE_TIMEOUT_MS,
+                    connect_timeout_s=connect_timeout_s,
                     application_name="warroom-probe")  # fmt: skip
 
 
@@ -42,9 +43,17 @@ def _migrations() -> tuple[frozenset[str], frozenset[str]]:
 
 @router.get("/api/health")
 async def read_health(request: Request) -> dict[str, Any]:
-    """Return whether the API and its database answer."""
+    """Return that the API is alive (200 even while its database is down) and whether it answers.
+
+    A liveness probe must not fail with the database: restarting the process would not
+    bring the database back, and the process recovers by itself when it returns.
+    """
     probe: TilePool = request.app.state.probe_pool
-    (postgis,) = await probe.fetch("SELECT postgis_lib_version()", {})
+    try:
+        (postgis,) = await probe.fetch("SELECT postgis_lib_version()", {})
+    except DBAPIError as exc:
+        logger.warning("health: the database does not answer: %s", exc.orig)
+        return {"status": "ok", "database": "unreachable"}
     return {"status": "ok", "database": "ok", "postgis": postgis}
 
 

@@ -27,13 +27,14 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     RECORDS_READ = "records:read"
     RECORDS_WRITE = "records:write"
+    OPERATIONS = "operations:manage"  # the operations centre: errors, imports, backups, feedback
 
 
 _READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
 _EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset({*_EDIT, Permission.USERS_MANAGE}),
+    Role.ADMIN: frozenset({*_EDIT, Permission.USERS_MANAGE, Permission.OPERATIONS}),
     Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
     Role.COMMANDER: frozenset(_EDIT),

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
-from layers.accounts.roles import Role
+from layers.accounts.roles import Permission, Role
 from layers.accounts.scope import Actor
 from layers.errors import NotFound
 from layers.imports.models import ImportJob
@@ -75,6 +75,21 @@ def get_job(*, session: Session, job_id: str, actor: Actor) -> ImportJob:
         fail_job(session=session, job_id=job.id, error=INTERRUPTED)
         session.refresh(job)
     return job
+
+
+def list_jobs(*, session: Session, actor: Actor, limit: int) -> list[ImportJob]:
+    """Return the latest import jobs of every user (the operations centre's view), newest first.
+
+    Unfinished jobs whose worker is gone are recorded as failed first, as ``get_job`` does.
+    """
+    actor.require(Permission.OPERATIONS)
+    jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.created_at.desc(),
+                                                           ImportJob.id).limit(limit)))  # fmt: skip
+    for job in jobs:
+        if job.status in _UNFINISHED and _orphaned(session, job):
+            fail_job(session=session, job_id=job.id, error=INTERRUPTED)
+            session.refresh(job)
+    return jobs
 
 
 def expire_jobs(*, session: Session, older_than: timedelta) -> list[str]:

@@ -113,7 +113,7 @@ def test_database_outage_is_503_not_500() -> None:
         trusted_hosts=["testserver"],
     )
     with TestClient(create_app(settings)) as outage:
-        response = outage.get("/api/health")
+        response = outage.get("/api/layers", headers={"Authorization": "Bearer any"})
     assert response.status_code == 503
     assert response.json()["detail"] == "the database is unavailable; try again shortly"
 

@@ -58,7 +58,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 @pytest.fixture(scope="module")
 def tile_pool(engine: Engine) -> Iterator[TilePool]:
     """A tile pool on the test database."""
-    pool = TilePool(engine.url, size=2, keep=2, statement_timeout_ms=30_000)
+    pool = TilePool(engine.url, size=2, keep=2, statement_timeout_ms=30_000, connect_timeout_s=2)
     yield pool
     pool.close()
 
