@@ -19,6 +19,7 @@ from api.ops.middleware import RequestObserver
 from api.ops.recent import RecentErrors
 from api.routes import (
     admin,
+    attachments,
     auth,
     exports,
     feature_list,
@@ -114,6 +115,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         imports,
         exports,
         records,
+        attachments,
         forms,
         notices,
         inbox,

@@ -19,8 +19,10 @@ from layers.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     PreconditionRequired,
+    UnsupportedMediaType,
     VersionConflict,
     WarroomError,
 )
@@ -31,6 +33,8 @@ QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     NotFound: 404,
     InvalidInput: 422,
+    UnsupportedMediaType: 415,
+    PayloadTooLarge: 413,
     NotAuthenticated: 401,
     PermissionDenied: 403,
     PreconditionRequired: 428,

@@ -8,10 +8,13 @@ passes the cap. A body sent to an ``/api`` route other than login is only read o
 its session has been verified (the same lookup as ``api.deps.current_actor``, in a
 worker thread): a caller without one gets the 401 without the body being read.
 Uploads to ``/api/imports`` stream to disk under their own cap
-(``WARROOM_IMPORTS_MAX_UPLOAD_BYTES``, checked by the route).
+(``WARROOM_IMPORTS_MAX_UPLOAD_BYTES``, checked by the route); a file attached to a record
+has its own cap (``WARROOM_LIMITS_ATTACHMENT_BYTES`` plus 64 KiB for the form).
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,15 +28,18 @@ from layers.settings import LimitSettings, Settings
 
 LOGIN_PATH = "/api/auth/login"
 IMPORTS_PATH = "/api/imports"
+ATTACHMENTS_PATH = re.compile(r"/api/records/[^/]+/attachments")
+# Room for the multipart form around an attached file: boundaries, part headers, a caption.
+ATTACHMENT_FORM_BYTES = 64 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BodyTooLarge(HTTPException):
     """A request body over its route's cap (413)."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, setting: str = "WARROOM_LIMITS_MAX_BODY_BYTES") -> None:
         super().__init__(413, f"request body larger than the limit of {cap:,} bytes for this "
-                              "route (WARROOM_LIMITS_MAX_BODY_BYTES)")  # fmt: skip
+                              f"route ({setting})")  # fmt: skip
 
 
 def body_cap(path: str, limits: LimitSettings) -> int | None:
@@ -42,7 +48,16 @@ def body_cap(path: str, limits: LimitSettings) -> int | None:
         return limits.login_body_bytes
     if path == IMPORTS_PATH:
         return None
+    if ATTACHMENTS_PATH.fullmatch(path):
+        return limits.attachment_bytes + ATTACHMENT_FORM_BYTES
     return limits.max_body_bytes
+
+
+def cap_setting(path: str) -> str:
+    """Return the setting that sets the body cap of ``path``, for the 413's message."""
+    if ATTACHMENTS_PATH.fullmatch(path):
+        return "WARROOM_LIMITS_ATTACHMENT_BYTES, plus 64 KiB for the form"
+    return "WARROOM_LIMITS_MAX_BODY_BYTES"
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -59,7 +74,7 @@ def _has_body(scope: Scope) -> bool:
     return chunked or bool(length)
 
 
-def _counted(receive: Receive, cap: int) -> Receive:
+def _counted(receive: Receive, cap: int, setting: str) -> Receive:
     """Return ``receive`` that raises ``BodyTooLarge`` once more than ``cap`` bytes came."""
     received = 0
 
@@ -69,7 +84,7 @@ def _counted(receive: Receive, cap: int) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > cap:
-                raise BodyTooLarge(cap)
+                raise BodyTooLarge(cap, setting)
         return message
 
     return counted
@@ -100,14 +115,14 @@ class RequestLimits:
         length = _declared_length(scope)
         try:
             if cap is not None and length is not None and length > cap:
-                raise BodyTooLarge(cap)
+                raise BodyTooLarge(cap, cap_setting(path))
             if path.startswith("/api/") and path != LOGIN_PATH and _has_body(scope):
                 await run_in_threadpool(_authenticate, request)
         except Exception as exc:  # answered by the app's handlers: 401, 413, 503
             await self._refuse(request, exc, send)
             return
         if cap is not None:
-            receive = _counted(receive, cap)
+            receive = _counted(receive, cap, cap_setting(path))
         started = False
 
         async def tracked(message: Message) -> None:

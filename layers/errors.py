@@ -22,6 +22,14 @@ class InvalidInput(WarroomError):
     """Input that can never be accepted as given: wrong type, bad geometry, unknown field."""
 
 
+class UnsupportedMediaType(InvalidInput):
+    """Content of a type the product does not take, e.g. an upload that is no image or PDF."""
+
+
+class PayloadTooLarge(InvalidInput):
+    """Content larger than its limit, e.g. an attachment over its size cap."""
+
+
 class NotAuthenticated(WarroomError):
     """No valid session: missing, expired, revoked or wrong credentials."""
 

@@ -120,6 +120,15 @@ class LimitSettings(BaseSettings):
         default=2 * 1024**2, ge=1024, description="Any request body (imports have their own cap)."
     )
     login_body_bytes: int = Field(default=16 * 1024, ge=256)
+    attachment_bytes: int = Field(
+        default=10 * 1024**2, ge=1024, description="One file attached to a record (its "
+        "upload's body may be 64 KiB more, for the form around the file).",
+    )  # fmt: skip
+    attachments_per_record: int = Field(default=50, ge=1, description="Files one record holds.")
+    attachment_pixels: int = Field(
+        default=60_000_000, ge=1_000_000, description="Pixels of an attached image, which is "
+        "decoded to check it (a 50-megapixel phone photo passes; a decompression bomb does not).",
+    )  # fmt: skip
     query_max_vertices: int = Field(
         default=2_000, ge=2, description="Vertices of a line or shape grown by a distance."
     )

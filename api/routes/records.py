@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep, if_match_version
+from api.schemas.attachments import AttachmentPublic
 from api.schemas.records import (
     ActionPublic,
     BulkCreate,
@@ -28,6 +29,7 @@ from api.schemas.records import (
 )
 from layers.accounts.scope import Actor
 from layers.records.approvals import take_step
+from layers.records.attachments import attachments_of
 from layers.records.bulk import create_per_feature
 from layers.records.catalog import KINDS, get_kind
 from layers.records.comments import add_comment, comments_of
@@ -73,7 +75,7 @@ def to_public(record: Record, kind: RecordKind) -> RecordPublic:
 
 
 def to_full(session: Session, record: Record, actor: Actor, response: Response) -> RecordPublic:
-    """Return a record with its features, history and the actions the reader may take."""
+    """Return a record with its features, history, files and the actions the reader may take."""
     kind = get_kind(record.kind)
     response.headers["ETag"] = f'"{record.version}"'
     public = to_public(record, kind)
@@ -85,6 +87,7 @@ def to_full(session: Session, record: Record, actor: Actor, response: Response) 
     ]  # fmt: skip
     public.comments = [CommentPublic(author=c.actor_name, at=c.at, body=c.body)
                        for c in comments_of(session, record.id)]  # fmt: skip
+    public.attachments = [AttachmentPublic.of(a) for a in attachments_of(session, record.id)]
     public.actions = [
         ActionPublic(action=s.action, title=s.title, to_state=s.target)
         for s in allowed_steps(record, kind, actor)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.schemas.attachments import AttachmentPublic
 from layers.records.refs import FeatureRef
 from layers.records.service import NewRecord
 
@@ -124,6 +125,7 @@ class RecordPublic(BaseModel):
     features: list[FeatureRefIn] | None = None
     history: list[TransitionPublic] | None = None
     comments: list[CommentPublic] | None = None
+    attachments: list[AttachmentPublic] | None = None
     actions: list[ActionPublic] | None = None
 
 

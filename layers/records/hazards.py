@@ -38,14 +38,17 @@ class HazardCategory(StrEnum):
 
 
 class HazardDetails(BaseModel):
-    """What a hazard carries: level 1 (minor) to 4 (major), category, photos, who fixes it."""
+    """What a hazard carries: level 1 (minor) to 4 (major), category, who fixes it.
+
+    Its photos are its attachments (``layers.records.attachments``), each with the state
+    it came in: the ``found`` ones show the hazard, the ``rectifying`` ones its repair.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     level: int = Field(ge=1, le=4)
     category: HazardCategory
     description: str | None = Field(default=None, max_length=5000)
-    photos: list[str] = Field(default_factory=list, max_length=20)
     assignees: list[Assignee] = Field(default_factory=list, max_length=50)
 
 

@@ -163,7 +163,8 @@ def _place(session: Session, record: Record, first: FeatureRef) -> None:
     record.geom, record.district_id, record.precinct_id = row
 
 
-def _event(session: Session, record: Record, actor: Actor, type_: str) -> None:
+def record_event(session: Session, record: Record, actor: Actor, type_: str) -> None:
+    """Append event ``type_`` about ``record`` (where it is, its kind, state and version)."""
     bounds = to_shape(record.geom).bounds if record.geom is not None else None
     append_event(session, type=type_, actor=actor, bounds=bounds,
                  payload={"record_id": record.id, "kind": record.kind, "state": record.state,
@@ -220,7 +221,7 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     )
     record_audit(session, actor=actor, action=f"{kind.id}.create", target_type=kind.id,
                  target_id=record.id, after=snapshot(record, kind))  # fmt: skip
-    _event(session, record, actor, "record.created")
+    record_event(session, record, actor, "record.created")
     return record
 
 
@@ -306,7 +307,7 @@ def transition_record(
     record_audit(session, actor=actor, action=f"{kind.id}.{action}", target_type=kind.id,
                  target_id=record.id, before=before, after=snapshot(record, kind),
                  detail=note[:500] if note else None)  # fmt: skip
-    _event(session, record, actor, "record.updated")
+    record_event(session, record, actor, "record.updated")
     return record
 
 
