@@ -6,6 +6,7 @@ says otherwise, and every quantity carries its unit in its name
 
 - :mod:`geo.crs` -- WGS84 / GCJ-02 / BD-09 conversions
 - :mod:`geo.measure` -- geodesic distance, length, area and metric buffers
+- :mod:`geo.densify` -- vertices along geodesics, so planar tests give geodesic answers
 - :mod:`geo.validate` -- checks and repairs for user geometries
 - :mod:`geo.hexes` -- H3 cells as 64-bit integers
 - :mod:`geo.tiling` -- Web-Mercator tile maths

@@ -144,6 +144,22 @@ class LimitSettings(BaseSettings):
     retry_after_s: int = Field(default=2, ge=1)
 
 
+class PerimeterSettings(BaseSettings):
+    """What a security perimeter's ring may be, and how much of its contents a page shows."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_PERIMETERS_", extra="ignore")
+
+    max_ring_area_km2: float = Field(
+        default=1_000.0, gt=0, description="Area of one ring (a district is 40-2,000 km²)."
+    )
+    max_ring_vertices: int = Field(default=2_000, ge=4, description="Vertices of a drawn shape.")
+    max_buffer_m: float = Field(default=50_000.0, gt=0, description="A buffer's distance.")
+    page_size: int = Field(
+        default=20, ge=0, le=1_000, description="Features per ring and layer in the contents."
+    )
+    max_export_rows: int = Field(default=100_000, ge=1, description="Rows of one export.")
+
+
 class OpsSettings(BaseSettings):
     """Logs and metrics: how the process reports on itself."""
 
@@ -226,6 +242,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    perimeters: PerimeterSettings = Field(default_factory=PerimeterSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
 

@@ -27,19 +27,22 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     RECORDS_READ = "records:read"
     RECORDS_WRITE = "records:write"
+    PERIMETERS_READ = "perimeters:read"
+    PERIMETERS_WRITE = "perimeters:write"
     OPERATIONS = "operations:manage"  # the operations centre: errors, imports, backups, feedback
 
 
 _READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
 _EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
+_PLAN = {Permission.PERIMETERS_READ, Permission.PERIMETERS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset({*_EDIT, Permission.USERS_MANAGE, Permission.OPERATIONS}),
+    Role.ADMIN: frozenset({*_EDIT, *_PLAN, Permission.USERS_MANAGE, Permission.OPERATIONS}),
     Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
-    Role.COMMANDER: frozenset(_EDIT),
-    Role.OFFICER: frozenset(_EDIT),
-    Role.PLANNER: frozenset(_READ),
+    Role.COMMANDER: frozenset({*_EDIT, *_PLAN}),
+    Role.OFFICER: frozenset({*_EDIT, Permission.PERIMETERS_READ}),
+    Role.PLANNER: frozenset({*_READ, *_PLAN}),
     Role.TOURISM: frozenset(_READ),
     Role.UNIT: frozenset(_EDIT),
 }

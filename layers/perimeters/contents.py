@@ -1,0 +1,199 @@
+"""What each ring of a perimeter holds: counts, groupings and the first page, per layer.
+
+Rings are annuli: a feature is counted in the innermost ring holding it (a point that
+the ring covers, an area it intersects). One statement per layer scans the extent's
+box on the layer's GiST index and numbers each row's ring with a ``CASE`` over the
+rings' stored shapes, read once each (so PostGIS keeps each prepared for the whole
+scan); the rings' vertices lie along geodesics (``geo.densify``), so these planar
+tests give the geodesic answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
+from sqlalchemy.orm import Session
+
+from geo.crs import CoordSystem
+from layers.accounts.scope import Actor
+from layers.errors import InvalidInput
+from layers.features.query import FeatureRow, plain_plans
+from layers.perimeters.models import Perimeter, PerimeterRing
+from layers.perimeters.rings import RING_ORDER, RING_TITLES, RingKind
+from layers.perimeters.service import read_perimeter, rings_of
+from layers.perimeters.sources import Source, Window, check_layers, rows_of, source
+
+
+@dataclass
+class LayerContent:
+    """One layer within one ring: how many, counts by group, and the first features by id."""
+
+    layer: str
+    title: str
+    count: int = 0
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)
+    features: list[FeatureRow] = field(default_factory=list)
+
+
+@dataclass
+class RingContent:
+    """One ring (an annulus inside the next): its kind, area and layers."""
+
+    kind: RingKind
+    title: str
+    area_m2: float
+    layers: dict[str, LayerContent]
+
+
+def _ring_shape(perimeter_id: int, kind: str) -> ColumnElement[Any]:
+    return (
+        select(PerimeterRing.geom)
+        .where(PerimeterRing.perimeter_id == perimeter_id, PerimeterRing.kind == kind)
+        .scalar_subquery()
+    )
+
+
+def ringed(src: Source, perimeter_id: int, kinds: Sequence[str]) -> Subquery:
+    """Return ``(id, ring, *groups)`` of the source's rows inside the perimeter's rings.
+
+    ``ring`` is the index in ``kinds`` (innermost first) of the innermost ring holding it.
+    """
+    holds = func.ST_Intersects if src.areas else func.ST_Covers
+    ring = case(*((holds(_ring_shape(perimeter_id, k), src.geom), i)
+                  for i, k in enumerate(kinds)), else_=None)  # fmt: skip
+    box = select(Perimeter.extent).where(Perimeter.id == perimeter_id).scalar_subquery()
+    inner = (
+        select(src.ident.label("id"), ring.label("ring"), *src.groups)
+        .where(*src.where, src.geom.op("&&")(box))
+        .subquery()
+    )  # fmt: skip
+    return select(inner).where(inner.c.ring.is_not(None)).subquery()
+
+
+def _counted(session: Session, src: Source, rows: Subquery, page_size: int) -> list[Any]:
+    keys = [rows.c.ring, *(rows.c[g.key] for g in src.groups)]
+    columns: list[Any] = [*keys, func.count().label("n")]
+    if page_size:
+        first = array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size]
+        columns.append(first.label("first"))
+    return list(session.execute(select(*columns).group_by(*keys)).all())
+
+
+def _layer_contents(
+    session: Session, actor: Actor, src: Source, perimeter_id: int, kinds: Sequence[str],
+    page_size: int, crs: CoordSystem,
+) -> list[LayerContent]:  # fmt: skip
+    found = [LayerContent(src.id, src.title) for _ in kinds]
+    first: dict[int, list[int]] = defaultdict(list)
+    for row in _counted(session, src, ringed(src, perimeter_id, kinds), page_size):
+        content = found[row.ring]
+        content.count += row.n
+        for group in src.groups:
+            counts = content.groups.setdefault(group.key, {})
+            value = str(row._mapping[group.key])
+            counts[value] = counts.get(value, 0) + row.n
+        if page_size:
+            first[row.ring] += row.first
+    pages = {ring: sorted(ids)[:page_size] for ring, ids in first.items()}
+    shown = rows_of(session, actor, src.id, [i for ids in pages.values() for i in ids], crs)
+    ring_of = {i: ring for ring, ids in pages.items() for i in ids}
+    for row in shown:
+        found[ring_of[row.id]].features.append(row)
+    return found
+
+
+def perimeter_contents(
+    *, session: Session, perimeter_id: int, actor: Actor, layers: Sequence[str] = (),
+    page_size: int, zone: Any, crs: CoordSystem = CoordSystem.WGS84,
+) -> tuple[Perimeter, list[RingContent]]:  # fmt: skip
+    """Return a perimeter and, per ring and layer, what the actor sees there in its window."""
+    perimeter = read_perimeter(session=session, perimeter_id=perimeter_id, actor=actor)
+    rings = rings_of(session, perimeter_id)
+    kinds = [r.kind for r in rings]
+    window = Window(perimeter.starts_at, perimeter.ends_at, zone)
+    plain_plans(session)
+    contents = [RingContent(RingKind(r.kind), RING_TITLES[RingKind(r.kind)], r.area_m2, {})
+                for r in rings]  # fmt: skip
+    for layer_id in check_layers(layers):
+        src = source(layer_id, actor, window)
+        found = _layer_contents(session, actor, src, perimeter_id, kinds, page_size, crs)
+        for ring, content in zip(contents, found, strict=True):
+            ring.layers[layer_id] = content
+    return perimeter, contents
+
+
+def _ids_in_rings(
+    session: Session, actor: Actor, perimeter_id: int, layer_id: str, zone: Any,
+    rings: Sequence[RingKind], limit: int,
+) -> dict[RingKind, list[int]]:  # fmt: skip
+    """Return up to ``limit + 1`` ids of a layer in ``rings`` (all when none), by ring and id."""
+    perimeter = read_perimeter(session=session, perimeter_id=perimeter_id, actor=actor)
+    kinds = [r.kind for r in rings_of(session, perimeter_id)]
+    wanted = {k.value for k in rings} or set(kinds)
+    missing = wanted - set(kinds)
+    if missing:
+        raise InvalidInput(f"perimeter {perimeter_id} has no ring {', '.join(sorted(missing))}")
+    window = Window(perimeter.starts_at, perimeter.ends_at, zone)
+    rows = ringed(source(layer_id, actor, window), perimeter_id, kinds)
+    picked = [i for i, k in enumerate(kinds) if k in wanted]
+    plain_plans(session)
+    found = session.execute(
+        select(rows.c.ring, rows.c.id).where(rows.c.ring.in_(picked))
+        .order_by(rows.c.ring, rows.c.id).limit(limit + 1)
+    ).all()  # fmt: skip
+    by_ring: dict[RingKind, list[int]] = {RingKind(kinds[i]): [] for i in picked}
+    for ring, ident in found:
+        by_ring[RingKind(kinds[ring])].append(ident)
+    return by_ring
+
+
+def ring_ids(
+    *, session: Session, perimeter_id: int, actor: Actor, layer_id: str, zone: Any,
+    rings: Sequence[RingKind] = (), limit: int,
+) -> dict[RingKind, list[int]]:  # fmt: skip
+    """Return the ids of a layer's features (or records) in each of ``rings`` (all when none).
+
+    Raises ``InvalidInput`` when there are more than ``limit`` in all.
+    """
+    layer_id = check_layers([layer_id])[0]
+    by_ring = _ids_in_rings(session, actor, perimeter_id, layer_id, zone, rings, limit)
+    if sum(map(len, by_ring.values())) > limit:
+        raise InvalidInput(f"the rings hold more than {limit:,} of layer {layer_id!r}; "
+                           "choose fewer rings")  # fmt: skip
+    return by_ring
+
+
+@dataclass(frozen=True)
+class ContentRow:
+    """One feature (or record) of the contents, with its ring and layer."""
+
+    ring: RingKind
+    layer: str
+    feature: FeatureRow
+
+
+def content_rows(
+    *, session: Session, perimeter_id: int, actor: Actor, layers: Sequence[str] = (),
+    zone: Any, limit: int,
+) -> list[ContentRow]:  # fmt: skip
+    """Return every feature of the contents the actor sees, by ring, layer and id (to export).
+
+    Raises ``InvalidInput`` when there are more than ``limit`` in all.
+    """
+    found: list[ContentRow] = []
+    for layer_id in check_layers(layers):
+        by_ring = _ids_in_rings(session, actor, perimeter_id, layer_id, zone, (),
+                                limit - len(found))  # fmt: skip
+        ring_of = {i: ring for ring, ids in by_ring.items() for i in ids}
+        if len(found) + len(ring_of) > limit:
+            raise InvalidInput(f"the contents hold more than {limit:,} features to export; "
+                               "export fewer layers")  # fmt: skip
+        rows = rows_of(session, actor, layer_id, list(ring_of), CoordSystem.WGS84)
+        found += sorted((ContentRow(ring_of[r.id], layer_id, r) for r in rows),
+                        key=lambda c: (RING_ORDER.index(c.ring), c.feature.id))  # fmt: skip
+    return found

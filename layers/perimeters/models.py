@@ -1,0 +1,92 @@
+"""ORM models of security perimeters (安保圈层), their rings and their kept versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from layers.base import Base
+
+
+class Perimeter(Base):
+    """A perimeter: a name, an optional activity, a time window and one to three rings.
+
+    ``extent`` is the union of the rings (what jurisdictions a perimeter reaches into and
+    a first spatial filter); ``version`` increases on every write (the ETag).
+    """
+
+    __tablename__ = "perimeters"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="window"),
+        Index("ix_perimeters_extent", "extent", postgresql_using="gist"),
+        Index("ix_perimeters_window", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # No key to records: the demo city draws its records anew (TRUNCATE), and a perimeter
+    # outlives the activity record it was planned for.
+    activity_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    extent: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PerimeterRing(Base):
+    """One ring of a perimeter: how it was drawn and the shape that results.
+
+    ``geom`` has vertices along its edges' geodesics (``geo.densify``), so planar tests
+    on it give the geodesic answer.
+    """
+
+    __tablename__ = "perimeter_rings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('core', 'control', 'outer')", name="kind"),
+        Index("ix_perimeter_rings_geom", "geom", postgresql_using="gist"),
+    )
+
+    perimeter_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("perimeters.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    drawn: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    area_m2: Mapped[float] = mapped_column(Float)
+
+
+class PerimeterVersion(Base):
+    """A perimeter as it was at one version, kept for the record (the current one too)."""
+
+    __tablename__ = "perimeter_versions"
+
+    perimeter_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("perimeters.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    saved_by: Mapped[int | None] = mapped_column(BigInteger)
+    saved_by_name: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
