@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli.main import app
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM, Actor
@@ -36,7 +37,7 @@ from layers.records.attachments import (
 from layers.records.catalog import get_kind
 from layers.records.refs import FeatureRef
 from layers.records.service import NewRecord, create_record
-from layers.settings import LimitSettings
+from layers.settings import LimitSettings, Settings
 from tests.utils.places import precincts_with_units
 from tests.utils.samples import SAMPLE_PROPERTIES, sample_geometry
 from tests.utils.users import bearer, make_user
@@ -58,6 +59,12 @@ def jpeg(width: int = 40, height: int = 20, orientation: int | None = None) -> b
 def png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (16, 12), (30, 200, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def webp() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 30, 200)).save(out, "WEBP")
     return out.getvalue()
 
 
@@ -175,10 +182,12 @@ def test_rectification_photos_and_documents_come_from_the_assigned_unit(
     assert moved.status_code == 200, moved.text
     photo = upload(client, record["id"], people.owner, png(), "整改后.PNG", "image/png")
     assert photo.status_code == 201, photo.text
+    assert upload(client, record["id"], people.owner, webp(), "细节.webp").status_code == 201
     document = upload(client, record["id"], people.owner, pdf(), "整改报告")
     assert document.status_code == 201, document.text
     files = {f["name"]: f for f in document.json()["attachments"]}
     assert files["整改后.PNG"]["record_state"] == "rectifying"
+    assert files["细节.webp"]["media_type"] == "image/webp"
     # a name without an ending gets the one of its content
     assert files["整改报告.pdf"]["media_type"] == "application/pdf"
     got = client.get(files["整改报告.pdf"]["url"], headers=people.officer)
@@ -187,7 +196,7 @@ def test_rectification_photos_and_documents_come_from_the_assigned_unit(
     again = upload(client, record["id"], people.owner, png(), "again.png")
     assert again.status_code == 200  # the same bytes: the file already there
     assert again.headers["Location"] == files["整改后.PNG"]["url"]
-    assert len(again.json()["attachments"]) == 2
+    assert len(again.json()["attachments"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -230,6 +239,29 @@ def test_an_oversized_file_is_a_413_and_nothing_is_stored(
     assert stored(session_factory, record["id"]) == 0
     reread = client.get(f"/api/records/{record['id']}", headers=people.officer).json()
     assert reread["version"] == record["version"] and reread["attachments"] == []
+
+
+def test_a_record_holds_so_many_files_and_a_streamed_body_is_cut_off_at_the_cap(
+    settings: Settings, people: People, session_factory: sessionmaker[Session]
+) -> None:
+    limits = settings.limits.model_copy(update={"attachment_bytes": 4096,
+                                                "attachments_per_record": 2})  # fmt: skip
+    with TestClient(create_app(settings.model_copy(update={"limits": limits}))) as small:
+        record = hazard(small, people)
+        for width in (10, 11):
+            added = upload(small, record["id"], people.officer, jpeg(width, 10), "a.jpg")
+            assert added.status_code == 201, added.text
+        full = upload(small, record["id"], people.officer, jpeg(12, 10), "a.jpg")
+        assert full.status_code == 409 and "holds 2 files" in full.json()["detail"]
+        form = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+                b"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff")  # fmt: skip
+        chunks = iter([form, *[bytes(32 * 1024)] * 4, b"\r\n--x--\r\n"])  # no length told
+        multipart = {"content-type": "multipart/form-data; boundary=x"}
+        streamed = small.post(f"/api/records/{record['id']}/attachments", content=chunks,
+                              headers={**people.officer, **multipart})  # fmt: skip
+        assert streamed.status_code == 413, streamed.text
+        assert "WARROOM_LIMITS_ATTACHMENT_BYTES" in streamed.json()["detail"]
+    assert stored(session_factory, record["id"]) == 2
 
 
 def test_files_are_kept_from_whoever_may_not_see_or_write_the_record(
