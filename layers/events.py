@@ -45,7 +45,12 @@ def announce_after_commit(session: Session, appended: Event) -> None:
     if appended.layer is None or appended.bbox is None:
         return
     bounds: BBox = to_shape(appended.bbox).bounds
-    session.info.setdefault(_PENDING, []).append(Change(appended.layer, bounds))
+    announce_change_after_commit(session, Change(appended.layer, bounds))
+
+
+def announce_change_after_commit(session: Session, change: Change) -> None:
+    """Queue ``change`` (say, to what a layer's tiles show of it) until ``session`` commits."""
+    session.info.setdefault(_PENDING, []).append(change)
 
 
 @event.listens_for(Session, "after_commit")

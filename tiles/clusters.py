@@ -3,13 +3,15 @@
 A cluster cell of zoom ``z`` is a tile of zoom ``z + CLUSTER_SHIFT``, so a tile holds
 at most 32 x 32 clusters and none straddles two tiles. ``tile_clusters`` keeps, per
 layer, zoom, cell and precinct: the count, the coordinate sums (for the mean position),
-the maximum of each integer tile attribute and the count of each true boolean one.
+the maximum of each integer tile attribute, the count of each true boolean one, and the
+members' open hazards and highest hazard level (``feature_risks``).
 
-Triggers (migration 0002) append the box of every statement's changed rows to
-``tile_cluster_dirty``, whoever wrote them. Before clusters are read, the dirty boxes
-are taken under an advisory lock and their cells recomputed: the finest zoom from the
-points, every coarser zoom from the four cells below it. A box too large for that (a
-bulk load) rebuilds the layer: about 5 s for a million points on 2 cores.
+Triggers (migrations 0002 and 0018) append the box of every statement's changed rows
+(features, or their risks) to ``tile_cluster_dirty``, whoever wrote them. Before clusters
+are read, the dirty boxes are taken under an advisory lock and their cells recomputed:
+the finest zoom from the points, every coarser zoom from the four cells below it. A box
+too large for that (a bulk load) rebuilds the layer: about 5 s for a million points on
+2 cores.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from sqlalchemy.orm import Session
 from geo.tiling import ORIGIN_SHIFT_M, lonlat_to_tile, tile_bounds_3857
 from layers.accounts.scope import Scope, ScopeKind
 from layers.features.registry import Attribute, AttrType, LayerSpec
-from tiles.sql import BBox, TileFrame, as_mvt_geometry, envelope, mercator_geometry
+from layers.records.hazards import FeatureRisk
+from tiles.sql import BBox, TileFrame, as_mvt_geometry, envelope, mercator_geometry, with_risks
 
 CLUSTER_SHIFT = 5
 # Refresh cell by cell up to this many finest cells per dirty box; rebuild beyond.
@@ -62,6 +65,7 @@ clusters = Table(
     Column("precinct_id", BigInteger), Column("district_id", BigInteger),
     Column("n", Integer), Column("sum_x", Float(53)), Column("sum_y", Float(53)),
     Column("maxima", ARRAY(Integer)), Column("trues", ARRAY(Integer)),
+    Column("open_hazards", Integer), Column("hazard_level", SmallInteger),
 )  # fmt: skip
 dirty = Table(
     "tile_cluster_dirty", metadata,
@@ -112,24 +116,24 @@ def _finest_rows(spec: LayerSpec, zoom: int, cells: CellRange | None) -> Select[
         cast(func.count().filter(getattr(model, a.name).is_(True)), Integer)
         for a in summarised(spec, AttrType.BOOLEAN)
     ]
-    rows: Select[Any] = (
-        select(
-            literal(spec.id),
-            literal(zoom),
-            cx,
-            cy,
-            model.precinct_id,
-            model.district_id,
-            func.count(),
-            func.sum(func.ST_X(geometry)),
-            func.sum(func.ST_Y(geometry)),
-            _int_array(maxima),
-            _int_array(trues),
-        )
-        .where(*where)
-        .group_by(cx, cy, model.precinct_id, model.district_id)
+    rows: Select[Any] = select(
+        literal(spec.id),
+        literal(zoom),
+        cx,
+        cy,
+        model.precinct_id,
+        model.district_id,
+        func.count(),
+        func.sum(func.ST_X(geometry)),
+        func.sum(func.ST_Y(geometry)),
+        _int_array(maxima),
+        _int_array(trues),
+        cast(func.coalesce(func.sum(FeatureRisk.open_hazards), 0), Integer),
+        func.max(FeatureRisk.hazard_level),
     )
-    return rows
+    return (
+        with_risks(rows, spec).where(*where).group_by(cx, cy, model.precinct_id, model.district_id)
+    )
 
 
 def _rolled_up_rows(spec: LayerSpec, zoom: int, cells: CellRange | None) -> Select[Any]:
@@ -150,6 +154,8 @@ def _rolled_up_rows(spec: LayerSpec, zoom: int, cells: CellRange | None) -> Sele
             func.sum(c.sum_y),
             _int_array([func.max(c.maxima[i + 1]) for i in range(n_max)]),
             _int_array([cast(func.sum(c.trues[i + 1]), Integer) for i in range(n_true)]),
+            cast(func.sum(c.open_hazards), Integer),
+            func.max(c.hazard_level),
         )
         .where(c.layer == spec.id, c.zoom == zoom + 1, _in_range(cx, cy, cells))
         .group_by(cx, cy, c.precinct_id, c.district_id)
@@ -248,6 +254,9 @@ def stored_cluster_rows(
         columns.append(func.max(c.maxima[i + 1]).label(f"max_{a.name}"))
     for i, a in enumerate(summarised(spec, AttrType.BOOLEAN)):
         columns.append(cast(func.sum(c.trues[i + 1]), Integer).label(f"{a.name}_count"))
+    hazards = cast(func.sum(c.open_hazards), Integer)
+    columns.append(func.nullif(hazards, 0).label("open_hazards"))  # absent, like a point's
+    columns.append(func.max(c.hazard_level).label("max_hazard_level"))
     cells = (first_x, first_y, first_x + span, first_y + span)
     return (
         select(*columns)

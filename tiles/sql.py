@@ -7,7 +7,8 @@ once (a Mercator rectangle is exactly a lon/lat rectangle); point layers then en
 their stored ``geom_3857``, polygon layers transform only the selected rows.
 Rows are selected with the envelope grown by the clip buffer and clipped to the exact
 tile by ``ST_AsMVTGeom``. No ``ORDER BY`` precedes the ``LIMIT``: it would sort every
-matching row of a dense tile.
+matching row of a dense tile. Every feature carries its open hazards (``feature_risks``,
+absent when none), every cluster their sum and highest level, for the map to colour by.
 """
 
 from __future__ import annotations
@@ -16,10 +17,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, LargeBinary, Select, and_, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    LargeBinary,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 
 from geo.tiling import tile_bounds_3857
 from layers.features.registry import AttrType, LayerSpec
+from layers.records.hazards import FeatureRisk
 
 BBox = tuple[float, float, float, float]
 _CORNERS = ("minx", "miny", "maxx", "maxy")
@@ -106,6 +119,29 @@ def tile_attributes(spec: LayerSpec) -> list[ColumnElement[Any]]:
     return columns
 
 
+def with_risks(rows: Select[Any], spec: LayerSpec) -> Select[Any]:
+    """Return ``rows`` of ``spec`` joined to their open hazards (NULL where there are none)."""
+    model: Any = spec.model
+    joined = and_(FeatureRisk.layer == spec.id, FeatureRisk.feature_id == model.id)
+    return rows.select_from(model).outerjoin(FeatureRisk, joined)
+
+
+def risk_columns() -> list[ColumnElement[Any]]:
+    """Return a feature's open hazards and their highest level (NULL, so not encoded, if none)."""
+    return [
+        FeatureRisk.open_hazards.label("open_hazards"),
+        FeatureRisk.hazard_level.label("hazard_level"),
+    ]
+
+
+def risk_summary() -> list[ColumnElement[Any]]:
+    """Return what a cluster says of its members' hazards: how many open, the highest level."""
+    return [
+        cast(func.sum(FeatureRisk.open_hazards), Integer).label("open_hazards"),
+        func.max(FeatureRisk.hazard_level).label("max_hazard_level"),
+    ]
+
+
 def as_mvt_geometry(geometry: ColumnElement[Any], tile: TileFrame) -> ColumnElement[Any]:
     """Return ``geometry`` clipped to the tile plus buffer, in tile grid coordinates."""
     return func.ST_AsMVTGeom(geometry, envelope(tile.bounds), tile.extent, tile.buffer, True)
@@ -125,15 +161,13 @@ def raw_rows(
 ) -> Select[Any]:
     """Return the features of ``spec`` in the buffered tile, with their tile attributes."""
     model: Any = spec.model
-    return (
-        select(
-            as_mvt_geometry(mercator_geometry(spec), tile).label("geom"),
-            model.id.label("id"),
-            *tile_attributes(spec),
-        )
-        .where(in_bounds(spec, tile.margin_bounds), *where)
-        .limit(limit)
+    rows = select(
+        as_mvt_geometry(mercator_geometry(spec), tile).label("geom"),
+        model.id.label("id"),
+        *tile_attributes(spec),
+        *risk_columns(),
     )
+    return with_risks(rows, spec).where(in_bounds(spec, tile.margin_bounds), *where).limit(limit)
 
 
 def summary_columns(spec: LayerSpec) -> list[ColumnElement[Any]]:
@@ -175,8 +209,7 @@ def cluster_rows(
     x, y = func.ST_X(geometry), func.ST_Y(geometry)
     column_of, row_of = func.floor((x - minx) / cell), func.floor((y - miny) / cell)
     centre = func.ST_SetSRID(func.ST_MakePoint(func.avg(x), func.avg(y)), 3857)
-    return (
-        select(as_mvt_geometry(centre, tile).label("geom"), *summary_columns(spec))
-        .where(within_tile(spec, tile), *where)
-        .group_by(column_of, row_of)
+    rows = select(
+        as_mvt_geometry(centre, tile).label("geom"), *summary_columns(spec), *risk_summary()
     )
+    return with_risks(rows, spec).where(within_tile(spec, tile), *where).group_by(column_of, row_of)

@@ -14,12 +14,15 @@ from tiles.sql import BBox
 
 TILEJSON_VERSION = "3.0.0"
 _FIELD_TYPES = {AttrType.INTEGER: "Number", AttrType.BOOLEAN: "Boolean"}
+# Every feature's open hazards and their highest level (1-4), absent when it has none.
+RISK_FIELDS = {"open_hazards": "Number", "hazard_level": "Number"}
 
 
 def layer_fields(spec: LayerSpec) -> dict[str, str]:
     """Return the MVT fields of ``spec``: tile attributes, plus cluster summaries if any."""
     fields = {"id": "Number"}
     fields.update({a.name: _FIELD_TYPES.get(a.type, "String") for a in spec.attributes if a.tile})
+    fields.update(RISK_FIELDS)
     if aggregates_at(spec, spec.min_zoom):
         fields["count"] = "Number"
         for attribute in spec.attributes:
@@ -27,14 +30,18 @@ def layer_fields(spec: LayerSpec) -> dict[str, str]:
                 fields[f"max_{attribute.name}"] = "Number"
             elif attribute.tile and attribute.type is AttrType.BOOLEAN:
                 fields[f"{attribute.name}_count"] = "Number"
+        fields["max_hazard_level"] = "Number"
     return fields
 
 
 def vector_layer(spec: LayerSpec) -> dict[str, Any]:
     """Return the ``vector_layers`` entry of one layer."""
-    description = spec.title
+    description = f"{spec.title}; 'open_hazards'/'hazard_level': open hazards, absent if none"
     if aggregates_at(spec, spec.min_zoom):
-        description += f"; below zoom {spec.point_zoom} one point per cluster with 'count'"
+        description += (
+            f"; below zoom {spec.point_zoom} one point per cluster with 'count', "
+            "'open_hazards' (sum) and 'max_hazard_level'"
+        )
     return {
         "id": spec.id,
         "description": description,

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.base import Base
+from layers.events import Change, announce_change_after_commit
+from layers.features.registry import get_layer
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
 from layers.records.refs import Assignee, FeatureRef
@@ -110,16 +112,30 @@ WITH counted AS (
 ), cleared AS (
     DELETE FROM feature_risks AS k USING counted AS c
     WHERE k.layer = :layer AND k.feature_id = c.feature_id AND c.open_hazards = 0
+    RETURNING k.feature_id
+), kept AS (
+    INSERT INTO feature_risks AS k (layer, feature_id, open_hazards, hazard_level)
+    SELECT :layer, feature_id, open_hazards, hazard_level FROM counted WHERE open_hazards > 0
+    ON CONFLICT (layer, feature_id) DO UPDATE
+    SET open_hazards = EXCLUDED.open_hazards, hazard_level = EXCLUDED.hazard_level
+    WHERE (k.open_hazards, k.hazard_level)
+        IS DISTINCT FROM (EXCLUDED.open_hazards, EXCLUDED.hazard_level)
+    RETURNING k.feature_id
 )
-INSERT INTO feature_risks (layer, feature_id, open_hazards, hazard_level)
-SELECT :layer, feature_id, open_hazards, hazard_level FROM counted WHERE open_hazards > 0
-ON CONFLICT (layer, feature_id) DO UPDATE
-SET open_hazards = EXCLUDED.open_hazards, hazard_level = EXCLUDED.hazard_level
+SELECT feature_id FROM cleared UNION ALL SELECT feature_id FROM kept
+"""
+_EXTENT = """
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(geom) AS e FROM {table} WHERE id = ANY(CAST(:ids AS bigint[]))) AS x
 """
 
 
 def keep_feature_risk(session: Session, record: Record, features: Sequence[FeatureRef]) -> None:
-    """Recount the open hazards of ``features`` after ``record`` was written."""
+    """Recount the open hazards of ``features`` after ``record`` was written.
+
+    The tiles of this process drop what showed a changed risk once the write commits
+    (other processes hear it from the database: migration 0018).
+    """
     ordered = sorted(features, key=lambda f: (f.layer, f.id))
     for layer, refs in groupby(ordered, key=lambda f: f.layer):
         ids = [f.id for f in refs]
@@ -129,7 +145,15 @@ def keep_feature_risk(session: Session, record: Record, features: Sequence[Featu
             {"layer": layer, "ids": ids},
         )  # fmt: skip
         closed = sorted(HAZARD_WORKFLOW.closed)
-        session.execute(text(_KEEP_RISK), {"layer": layer, "ids": ids, "closed": closed})
+        params = {"layer": layer, "ids": ids, "closed": closed}
+        changed = list(session.scalars(text(_KEEP_RISK), params))
+        if changed:
+            table = get_layer(layer).table
+            box = session.execute(text(_EXTENT.format(table=table)), {"ids": changed}).one()
+            if box[0] is not None:
+                announce_change_after_commit(
+                    session, Change(layer, (box[0], box[1], box[2], box[3]))
+                )
 
 
 _RECOUNT = """

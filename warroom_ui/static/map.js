@@ -37,9 +37,12 @@ function styleLayers(layer, colour) {
   }
   // Below a layer's point zoom a tile holds one point per occupied cell, with a count.
   const count = ["coalesce", ["get", "count"], 1];
+  // Open hazards ring a point (a cluster: its members' highest level): levels 1-2 amber, 3-4 red.
+  const hazard = ["coalesce", ["get", "hazard_level"], ["get", "max_hazard_level"], 0];
   return [{ id: `${layer.id}-point`, type: "circle", ...common, paint: {
-    "circle-color": colour, "circle-opacity": 0.85, "circle-stroke-color": "#0b1220",
-    "circle-stroke-width": 0.5,
+    "circle-color": colour, "circle-opacity": 0.85,
+    "circle-stroke-color": ["step", hazard, "#0b1220", 1, "#ffb300", 3, "#ff1744"],
+    "circle-stroke-width": ["step", hazard, 0.5, 1, 2],
     "circle-radius": ["interpolate", ["linear"], ["sqrt", count], 1, 3, 30, 14],
   } }];
 }
