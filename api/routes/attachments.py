@@ -19,14 +19,14 @@ from layers.records.attachments import (
     list_attachments,
     read_attachment,
 )
-from layers.records.content import KINDS
+from layers.records.content import FILE_KINDS
 from layers.records.service import read_record
 
 router = APIRouter(tags=["attachments"])
 
 # A downloaded file is data, never a page: no script, no plug-in, nothing it may load.
 _SANDBOX = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-_TYPES: dict[str, dict[str, str]] = {kind.media_type: {} for kind in KINDS}
+_TYPES: dict[str, dict[str, str]] = {kind.media_type: {} for kind in FILE_KINDS}
 IfMatch = Annotated[str | None, Header(max_length=40)]
 
 

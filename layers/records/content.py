@@ -18,7 +18,7 @@ from PIL import Image
 
 from layers.errors import InvalidInput, UnsupportedMediaType
 
-__all__ = ["KINDS", "Content", "FileKind", "inspect_content", "safe_name"]
+__all__ = ["FILE_KINDS", "Content", "FileKind", "inspect_content", "safe_name"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ _MAGIC = {
     "image/png": b"\x89PNG\r\n\x1a\n",
     "application/pdf": b"%PDF-",
 }
-KINDS = (
+FILE_KINDS = (
     FileKind("image/jpeg", "JPEG image", (".jpg", ".jpeg", ".jpe", ".jfif"), "JPEG",
              ("image/jpg", "image/pjpeg")),
     FileKind("image/png", "PNG image", (".png",), "PNG"),
@@ -84,10 +84,10 @@ def _what_else(data: bytes) -> str:
 
 
 def _sniff(data: bytes) -> FileKind:
-    for kind in KINDS:
+    for kind in FILE_KINDS:
         if kind.matches(data):
             return kind
-    allowed = ", ".join(k.title for k in KINDS)
+    allowed = ", ".join(k.title for k in FILE_KINDS)
     raise UnsupportedMediaType(f"the file is {_what_else(data)}; only {allowed} are taken")
 
 
