@@ -11,8 +11,8 @@ import layers.features.hexagg
 import layers.features.models
 import layers.imports.models
 import layers.ops.models
-import layers.records.attachments
 import layers.perimeters.models
+import layers.records.attachments
 import layers.records.catalog  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base
 
