@@ -24,6 +24,7 @@ from api.routes import (
     exports,
     feature_list,
     features,
+    credentials,
     feedback,
     forms,
     health,
@@ -47,6 +48,7 @@ from layers.accounts.session_cache import SessionCache
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
+from layers.accounts.revocations import RevocationListener
 from layers.settings import Settings
 from tiles.cache import TileCache
 from tiles.listener import ChangeListener
@@ -87,11 +89,15 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         listener.stop()
         unsubscribe()
         app.state.tile_pool.close()
+        # every worker forgets a session the moment any worker, or psql, ends it
+        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
+        revocations.start()
         app.state.probe_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+        revocations.stop()
     app.state.session_cache = SessionCache(settings.security.session_cache_seconds)
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
@@ -120,6 +126,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         records,
         attachments,
         forms,
+        credentials,
         notices,
         inbox,
         topics,

@@ -14,9 +14,14 @@ from sqlalchemy.orm import Session
 from api.ops.context import note_user
 from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
-from layers.accounts.service import hash_token, resolve_session
+from layers.accounts.service import LiveSession, Required, hash_token, resolve_session
 from layers.accounts.session_cache import SessionCache
-from layers.errors import InvalidInput, NotAuthenticated
+from layers.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    PasswordChangeRequired,
+    SecondFactorEnrolmentRequired,
+)
 from layers.features.filters import BBox
 from layers.features.registry import LayerSpec, get_layer
 from layers.features.timespan import TimeInterval
@@ -73,24 +78,61 @@ def client_of(request: Request) -> str | None:
     return f"{source_of(request)} {agent}".strip()
 
 
-def current_actor(
+def live_session(
     request: Request, session: SessionDep, settings: SettingsDep, token: TokenDep
-) -> Actor:
-    """Return the actor behind the request's session token, or raise 401."""
+) -> LiveSession:
+    """Return the live session behind the request's token, whatever it must do first, or 401."""
     cache: SessionCache = request.app.state.session_cache
     digest = hash_token(token)
     client = client_of(request)
     cached = cache.get(digest)
     if cached is not None:
-        note_user(cached.user_id)
-        return replace(cached, client=client)
-    actor = resolve_session(session=session, token=token, policy=settings.security, client=client)
-    cache.put(digest, actor)
-    note_user(actor.user_id)
-    return actor
+        note_user(cached.actor.user_id)
+        return replace(cached, actor=replace(cached.actor, client=client))
+    generation = cache.generation  # read before the database: a revocation after it wins
+    live = resolve_session(session=session, token=token, policy=settings.security, client=client)
+    cache.put(digest, live, generation=generation)
+    note_user(live.actor.user_id)
+    return live
+
+
+LiveSessionDep = Annotated[LiveSession, Depends(live_session)]
+
+
+def _change_password_first(live: LiveSession) -> None:
+    if live.required is Required.CHANGE_PASSWORD:
+        raise PasswordChangeRequired(
+            "change your password first (it is an initial, reset or expired one): "
+            "POST /api/auth/password"
+        )
+
+
+def admitted(live: LiveSession) -> Actor:
+    """Return the session's actor, or raise 403 while it must change its password or enrol."""
+    _change_password_first(live)
+    if live.required is Required.ENROL_TOTP:
+        raise SecondFactorEnrolmentRequired(
+            f"role {live.actor.role.value!r} logs in with a second factor: enrol an "
+            "authenticator app first (POST /api/auth/totp/enroll, then /api/auth/totp/confirm)"
+        )
+    return live.actor
+
+
+def current_actor(
+    request: Request, session: SessionDep, settings: SettingsDep, token: TokenDep
+) -> Actor:
+    """Return the request's actor: 401 without a session, 403 until it did what it must first."""
+    return admitted(live_session(request, session, settings, token))
+
+
+def enrolling_actor(live: LiveSessionDep) -> Actor:
+    """Return the session's actor once its password is its own (second factor or not)."""
+    _change_password_first(live)
+    return live.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+EnrollingActor = Annotated[Actor, Depends(enrolling_actor)]
 
 
 def layer_spec(layer: str) -> LayerSpec:
@@ -139,6 +181,9 @@ def limit_param(settings: SettingsDep, limit: int | None = None) -> int:
 
 
 LimitDep = Annotated[int, Depends(limit_param)]
+RevealDep = Annotated[bool, Query(
+    description="Show personal values in full (a role with personal:read; each read audited).",
+)]  # fmt: skip
 
 
 def crs_param(

@@ -5,7 +5,7 @@ Pure ASGI middleware, outermost, so nothing (not even ``api.guard``, which reads
 bodies) has read a byte of the body yet. A declared ``Content-Length`` over the cap is
 a 413 at once; a chunked body is counted as it streams and cut off with a 413 when it
 passes the cap. A body sent to an ``/api`` route other than login is only read once
-its session has been verified (the same lookup as ``api.deps.current_actor``, in a
+its session has been verified (the same lookup as ``api.deps.live_session``, in a
 worker thread): a caller without one gets the 401 without the body being read.
 Uploads to ``/api/imports`` stream to disk under their own cap
 (``WARROOM_IMPORTS_MAX_UPLOAD_BYTES``, checked by the route); a file attached to a record
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import bearer_token, current_actor
+from api.deps import bearer_token, live_session
 from api.errors import error_response
 from layers.database import transaction
 from layers.settings import LimitSettings, Settings
@@ -94,7 +94,7 @@ def _authenticate(request: Request) -> None:
     """Verify the request's session, as every route does, or raise ``NotAuthenticated``."""
     settings: Settings = request.app.state.settings
     with transaction(request.app.state.sessionmaker) as session:
-        current_actor(request, session, settings, bearer_token(request, settings))
+        live_session(request, session, settings, bearer_token(request, settings))
 
 
 class RequestLimits:

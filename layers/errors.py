@@ -22,6 +22,13 @@ class InvalidInput(WarroomError):
     """Input that can never be accepted as given: wrong type, bad geometry, unknown field."""
 
 
+class WeakPassword(InvalidInput):
+    """A new password that breaks the password policy; ``rule`` names the rule it breaks."""
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message, rule=rule)
+
+
 class UnsupportedMediaType(InvalidInput):
     """Content of a type the product does not take, e.g. an upload that is no image or PDF."""
 
@@ -36,6 +43,14 @@ class NotAuthenticated(WarroomError):
 
 class PermissionDenied(WarroomError):
     """The actor's role or jurisdiction does not allow this."""
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The session may only change its password: initial, reset or expired."""
+
+
+class SecondFactorEnrolmentRequired(PermissionDenied):
+    """The session's role needs a second factor that is not enrolled yet."""
 
 
 class PreconditionRequired(WarroomError):

@@ -12,7 +12,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from layers.accounts.roles import Role
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The roles that log in with a second factor unless configured otherwise (三权分立).
+SECOND_FACTOR_ROLES = (Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR)
 
 
 class DatabaseSettings(BaseSettings):
@@ -94,11 +98,41 @@ class SecuritySettings(BaseSettings):
     )  # fmt: skip
     lockout_minutes: int = Field(default=15, ge=1)
     min_password_length: int = Field(default=10, ge=8)
+    password_min_classes: int = Field(
+        default=3, ge=1, le=4, description="Character classes (lower, upper, digit, other) "
+        "a new password mixes at least.",
+    )  # fmt: skip
+    password_history: int = Field(
+        default=5, ge=1, le=24, description="A new password may not be one of this many last."
+    )
+    password_max_age_days: int = Field(
+        default=90, ge=1, description="After this, login succeeds only into changing the password."
+    )
+    second_factor_roles: Annotated[list[Role], NoDecode] = Field(
+        default=list(SECOND_FACTOR_ROLES),
+        description="Roles (comma-separated) that log in with a TOTP code besides the password.",
+    )
+    totp_issuer: str = Field(default="Warroom", min_length=1, max_length=40)
     session_cache_seconds: float = Field(
-        default=5.0, ge=0, le=60, description="How long a worker trusts a resolved session."
+        default=5.0, ge=0, le=60, description="How long a worker reuses a resolved session "
+        "before reading it again (revocations reach every worker at once regardless)."
     )
     cookie_name: str = "warroom_session"
-    cookie_secure: bool = False
+    cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over TLS only; on by itself when "
+        "WARROOM_PUBLIC_URL is https.",
+    )  # fmt: skip
+    hsts_seconds: int = Field(
+        default=31_536_000, ge=0, description="max-age of Strict-Transport-Security, sent when "
+        "the app is reached over TLS (an https public URL or request); 0 sends none.",
+    )  # fmt: skip
+
+    @field_validator("second_factor_roles", mode="before")
+    @classmethod
+    def _role_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [role.strip() for role in value.split(",") if role.strip()]
+        return value
 
 
 class FeatureSettings(BaseSettings):

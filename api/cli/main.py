@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import UTC, datetime
 
 import typer
@@ -18,11 +17,13 @@ from api.cli.db import db_app
 from api.cli.keys import keys_app
 from api.cli.users import user_app
 from layers.accounts.models import User
+from layers.accounts.passwords import one_time_password
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
 from layers.cluster import database_url
 from layers.database import explained, make_sessionmaker, transaction
+from layers.errors import WarroomError
 from layers.migrate import upgrade
 
 app = typer.Typer(help="Warroom — spatial command map.", no_args_is_help=True)
@@ -103,17 +104,25 @@ def ensure_admin() -> None:
         if session.scalar(select(User.id).where(User.username == "admin")) is not None:
             console.print("admin account exists")
             return
-        password = os.environ.get("WARROOM_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        create_user(session=session, username="admin", password=password, role=Role.ADMIN,
-                    where=Jurisdiction(), actor=SYSTEM, policy=settings.security)  # fmt: skip
+        password = os.environ.get("WARROOM_ADMIN_PASSWORD") or one_time_password(
+            username="admin", policy=settings.security
+        )
+        try:
+            create_user(session=session, username="admin", password=password, role=Role.ADMIN,
+                        where=Jurisdiction(), actor=SYSTEM, policy=settings.security)  # fmt: skip
+        except WarroomError as exc:
+            console.print(f"[red]WARROOM_ADMIN_PASSWORD: {exc.message}[/red]")
+            raise typer.Exit(2) from exc
     if "WARROOM_ADMIN_PASSWORD" in os.environ:
         console.print("created user [bold]admin[/bold] with WARROOM_ADMIN_PASSWORD")
     else:
-        console.print(f"created user [bold]admin[/bold], password: [bold]{password}[/bold] "
+        console.print(f"created user [bold]admin[/bold], initial password: [bold]{password}[/bold] "
                       "(shown once; set WARROOM_ADMIN_PASSWORD to choose it)",
                       soft_wrap=True, highlight=False)  # fmt: skip
 
 
+    console.print("the first login must change it, then enrol an authenticator app (README: "
+                  "First login)", soft_wrap=True, highlight=False)  # fmt: skip
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (WARROOM_HOST)."),

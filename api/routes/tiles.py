@@ -14,12 +14,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import CurrentActor, SessionDep, bearer_token, current_actor, get_settings
+from api.deps import (
+    CurrentActor,
+    SessionDep,
+    admitted,
+    bearer_token,
+    current_actor,
+    get_settings,
+)
 from api.errors import error_response
 from api.links import public_base
 from api.ops.context import note_user
 from layers.accounts.scope import Actor
-from layers.accounts.service import hash_token
+from layers.accounts.service import LiveSession, hash_token
 from tiles.cache import EncodedTile
 from tiles.render import layer_filters, parse_layers, parse_tile
 from tiles.service import read_tile
@@ -66,9 +73,8 @@ def _resolve_actor(request: Request, token: str) -> Actor:
 async def tile_actor(request: Request) -> Actor:
     """Return the caller's actor; a remembered session costs no thread, no session, no SQL."""
     token = bearer_token(request, get_settings(request))
-    actor: Actor | None = request.app.state.session_cache.get(hash_token(token))
-    if actor is None:
-        actor = await run_in_threadpool(_resolve_actor, request, token)
+    live: LiveSession | None = request.app.state.session_cache.get(hash_token(token))
+    actor = admitted(live) if live else await run_in_threadpool(_resolve_actor, request, token)
     note_user(actor.user_id)
     return actor
 

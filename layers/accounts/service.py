@@ -6,28 +6,33 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from layers.accounts.models import AuthSession, User
+from layers.accounts.passwords import DUMMY_HASH, password_expired, set_password, verify_password
 from layers.accounts.roles import JURISDICTION_ROLES, Permission, Role
 from layers.accounts.scope import CITY, Actor, Scope, ScopeKind
 from layers.accounts.throttle import LOGIN, Refusals, hold_source, recent_refusals
+from layers.accounts.totp import use_code
 from layers.audit.service import record_audit
 from layers.errors import Conflict, InvalidInput, NotAuthenticated
 from layers.features.models import District, Precinct, Unit
 from layers.settings import SecuritySettings
 
-_hasher = PasswordHasher()
 # Refresh the idle clock at most this often, so most requests do not write.
 LAST_SEEN_RESOLUTION = timedelta(seconds=30)
-# Verified against when the username is unknown, so timing does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("warroom-dummy-password")
-# The one answer to every refused login, so it tells no name, lock or throttle apart.
-REFUSED = "wrong username or password, or too many failed logins: try again later"
+# The one answer to every refused login, so it tells no name, lock, code or throttle apart.
+REFUSED = "wrong username, password or one-time code, or too many failed logins: try again later"
+
+
+class Required(StrEnum):
+    """What a session must do before it may do anything else."""
+
+    CHANGE_PASSWORD = "change_password"  # an initial, reset or expired password
+    ENROL_TOTP = "enrol_totp"  # a role that needs a second factor without one
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,16 @@ class LoginResult:
     token: str
     expires_in: int
     actor: Actor
+    required: Required | None
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A resolved session: its actor, what it must do first, and when it ends if unused."""
+
+    actor: Actor
+    required: Required | None
+    ends_at: datetime
 
 
 def hash_token(token: str) -> str:
@@ -64,6 +79,15 @@ def actor_for(user: User, client: str | None = None) -> Actor:
     else:
         scope = CITY
     return Actor(user.id, user.username, Role(user.role), scope, client)
+
+
+def required_step(user: User, policy: SecuritySettings, now: datetime) -> Required | None:
+    """Return what a session of ``user`` must do first, or None when it may do its work."""
+    if user.password_must_change or password_expired(user, policy, now):
+        return Required.CHANGE_PASSWORD
+    if Role(user.role) in policy.second_factor_roles and user.totp_confirmed_at is None:
+        return Required.ENROL_TOTP
+    return None
 
 
 def _resolve_jurisdiction(session: Session, where: Jurisdiction) -> dict[str, int | None]:
@@ -96,11 +120,14 @@ def create_user(
     where: Jurisdiction,
     actor: Actor,
     policy: SecuritySettings,
+    must_change_password: bool = True,
 ) -> User:
-    """Create a user after checking the actor's right, the password policy and the scope."""
+    """Create a user after checking the actor's right, the password policy and the scope.
+
+    The password is an initial one, to be changed at the first login, unless
+    ``must_change_password`` is False (for code that makes users, such as tests).
+    """
     actor.require(Permission.USERS_MANAGE)
-    if len(password) < policy.min_password_length:
-        raise InvalidInput(f"password must have at least {policy.min_password_length} characters")
     given = sum(x is not None for x in (where.district_code, where.precinct_code, where.unit_id))
     if given > 1:
         raise InvalidInput("give at most one of --district, --precinct, --unit")
@@ -110,14 +137,10 @@ def create_user(
         raise InvalidInput("role 'unit' and --unit go together")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists")
-    user = User(
-        username=username,
-        password_hash=_hasher.hash(password),
-        role=role.value,
-        **_resolve_jurisdiction(session, where),
-    )
+    user = User(username=username, role=role.value, **_resolve_jurisdiction(session, where))
     session.add(user)
-    session.flush()
+    set_password(session, user=user, password=password, policy=policy,
+                 must_change=must_change_password, now=datetime.now(UTC))  # fmt: skip
     record_audit(
         session,
         actor=actor,
@@ -137,11 +160,13 @@ def login(
     policy: SecuritySettings,
     source: str,
     client: str | None = None,
+    totp_code: str | None = None,
 ) -> LoginResult:
-    """Check credentials and the lockouts, then open a server-side session.
+    """Check credentials, the second factor and the lockouts, then open a server-side session.
 
-    ``source`` is the caller's address (``client`` starts with it). Every refusal -
-    unknown name, wrong password, inactive, locked, throttled - is the same
+    ``source`` is the caller's address (``client`` starts with it). A user with a
+    confirmed TOTP secret sends its current code in the same request. Every refusal -
+    unknown name, wrong password or code, inactive, locked, throttled - is the same
     ``NotAuthenticated`` after the same password hashing, and is audited with its reason.
     """
     now = datetime.now(UTC)
@@ -150,8 +175,10 @@ def login(
     user_id = user.id if user else None
     since = now - timedelta(minutes=policy.lockout_minutes)
     refusals = recent_refusals(session, source=source, user_id=user_id, since=since)
-    verified = _safe_verify(user.password_hash if user else _DUMMY_HASH, password)
+    verified = verify_password(user.password_hash if user else DUMMY_HASH, password)
     reason = _refusal(user, verified, refusals, policy)
+    if reason is None and user is not None and user.totp_confirmed_at and user.totp_secret:
+        reason = use_code(session, user=user, secret=user.totp_secret, code=totp_code, now=now)
     if reason is not None:
         record_audit(
             session, actor=actor_for(user, client) if user else None, action=LOGIN,
@@ -174,8 +201,10 @@ def login(
         )
     )
     actor = actor_for(user, client)
-    record_audit(session, actor=actor, action=LOGIN, target_type="user", target_id=user.id)
-    return LoginResult(token, policy.session_idle_minutes * 60, actor)
+    required = required_step(user, policy, now)
+    record_audit(session, actor=actor, action=LOGIN, target_type="user", target_id=user.id,
+                 detail=f"must {required.value}" if required else None)  # fmt: skip
+    return LoginResult(token, policy.session_idle_minutes * 60, actor, required)
 
 
 def _refusal(
@@ -193,17 +222,10 @@ def _refusal(
     return None if verified else "wrong password"
 
 
-def _safe_verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except VerificationError:
-        return False
-
-
 def resolve_session(
     *, session: Session, token: str, policy: SecuritySettings, client: str | None = None
-) -> Actor:
-    """Return the actor of a live session and extend its idle window, or raise."""
+) -> LiveSession:
+    """Return the live session behind ``token`` and extend its idle window, or raise."""
     now = datetime.now(UTC)
     row = session.execute(
         select(AuthSession, User)
@@ -220,7 +242,9 @@ def resolve_session(
         raise NotAuthenticated("session expired; log in again")
     if now - auth.last_seen_at > LAST_SEEN_RESOLUTION:
         auth.last_seen_at = now
-    return actor_for(user, client)
+    ends_at = min(auth.last_seen_at + timedelta(minutes=policy.session_idle_minutes),
+                  auth.expires_at)  # fmt: skip
+    return LiveSession(actor_for(user, client), required_step(user, policy, now), ends_at)
 
 
 def logout(*, session: Session, token: str, actor: Actor) -> None:
@@ -230,3 +254,16 @@ def logout(*, session: Session, token: str, actor: Actor) -> None:
         auth.revoked_at = datetime.now(UTC)
         record_audit(session, actor=actor, action="auth.logout", target_type="user",
                      target_id=actor.user_id)  # fmt: skip
+
+
+def revoke_sessions(
+    session: Session, *, user_id: int, now: datetime, keep_token_hash: str | None = None
+) -> None:
+    """End every live session of ``user_id`` but the one stored as ``keep_token_hash``."""
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .where(AuthSession.token_hash != (keep_token_hash or ""))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )

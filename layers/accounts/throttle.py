@@ -4,7 +4,8 @@ The audit log already records every login with its client (which starts with the
 source address), so the count is shared by every worker and survives restarts
 without state of its own. Keying the account lock on (account, source) keeps anyone
 from locking a user out from elsewhere; the per-source count stops one address from
-spraying passwords across many accounts.
+spraying passwords across many accounts. A wrong current password given to change it
+counts like a refused login, so a stolen session cannot guess it either.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from layers.audit.models import AuditRecord
 
 LOGIN = "auth.login"
+PASSWORD_CHANGE = "auth.password_change"
+_CREDENTIAL_CHECKS = (LOGIN, PASSWORD_CHANGE)
 # Class key of the two-key advisory locks serialising the logins of one source address.
 _SOURCE_LOCK = 0x4C4F47
 
@@ -40,7 +43,7 @@ def recent_refusals(
 ) -> Refusals:
     """Return the refused logins from ``source`` (and of ``user_id`` from it) after ``since``."""
     logins = (
-        (AuditRecord.action == LOGIN)
+        AuditRecord.action.in_(_CREDENTIAL_CHECKS)
         & (AuditRecord.at > since)
         & (func.split_part(AuditRecord.client, " ", 1) == source)
     )

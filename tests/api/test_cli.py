@@ -27,7 +27,7 @@ runner = CliRunner()
 @pytest.fixture
 def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
-    monkeypatch.setenv("WARROOM_PASSWORD", "a-long-enough-password")
+    monkeypatch.setenv("WARROOM_PASSWORD", "A-long-enough-password-1")
 
 
 def test_user_add_limits_an_officer_to_his_precinct(
@@ -61,7 +61,7 @@ def test_user_add_refuses_bad_input(
 
 
 def test_ensure_admin_is_idempotent(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WARROOM_ADMIN_PASSWORD", "admin-password-123")
+    monkeypatch.setenv("WARROOM_ADMIN_PASSWORD", "Chief-password-123")
     first = runner.invoke(app, ["ensure-admin"])
     second = runner.invoke(app, ["ensure-admin"])
     assert first.exit_code == 0 and second.exit_code == 0
@@ -127,7 +127,7 @@ def test_libpq_settings_fill_what_the_url_leaves_out(
 ) -> None:
     url = make_url(database_url)
     monkeypatch.setenv("WARROOM_DATABASE_URL", "postgresql://")
-    monkeypatch.setenv("WARROOM_ADMIN_PASSWORD", "admin-password-123")
+    monkeypatch.setenv("WARROOM_ADMIN_PASSWORD", "Chief-password-123")
     for name, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
                         ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):  # fmt: skip
         if value is None:
@@ -152,7 +152,7 @@ def test_libpq_settings_fill_what_the_url_leaves_out(
 def test_an_unreachable_server_is_one_line(
     command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WARROOM_PASSWORD", "a-long-enough-password")
+    monkeypatch.setenv("WARROOM_PASSWORD", "A-long-enough-password-1")
     monkeypatch.setenv("WARROOM_DATABASE_URL", f"postgresql://u@127.0.0.1:{_unused_port()}/db")
     result = runner.invoke(app, command)
     assert result.exit_code == 1
