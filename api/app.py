@@ -21,10 +21,10 @@ from api.routes import (
     admin,
     attachments,
     auth,
+    credentials,
     exports,
     feature_list,
     features,
-    credentials,
     feedback,
     forms,
     health,
@@ -44,11 +44,11 @@ from api.routes import (
     topics,
 )
 from api.slots import QuerySlots
+from layers.accounts.revocations import RevocationListener
 from layers.accounts.session_cache import SessionCache
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
-from layers.accounts.revocations import RevocationListener
 from layers.settings import Settings
 from tiles.cache import TileCache
 from tiles.listener import ChangeListener
@@ -81,23 +81,23 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
         listener.start()
+        # every worker forgets a session the moment any worker, or psql, ends it
+        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
+        revocations.start()
         # The ~220,000 objects of start-up live as long as the process: frozen, a full
         # collection skips them instead of holding the event loop ~200 ms to walk them.
         gc.collect()
         gc.freeze()
         yield
+        revocations.stop()
         listener.stop()
         unsubscribe()
         app.state.tile_pool.close()
-        # every worker forgets a session the moment any worker, or psql, ends it
-        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
-        revocations.start()
         app.state.probe_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-        revocations.stop()
     app.state.session_cache = SessionCache(settings.security.session_cache_seconds)
     app.state.tile_settings = tile_settings
     app.state.tile_cache = tile_cache
@@ -114,6 +114,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     for module in (
         health,
         auth,
+        credentials,
         layers,
         feature_list,
         features,
@@ -126,7 +127,6 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         records,
         attachments,
         forms,
-        credentials,
         notices,
         inbox,
         topics,

@@ -29,12 +29,12 @@ from layers.settings import (
 )
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
-# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
-_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
 # Test users log in with a password alone, in whatever app a test builds; the second
 # factor is tested with the production roles set explicitly (tests/api/test_totp.py).
 os.environ["WARROOM_SECURITY_SECOND_FACTOR_ROLES"] = ""
 
+# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
 SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
 
