@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.bodies import document_bodies
+from api.csrf import CrossSiteWrites
 from api.errors import register_error_handlers
 from api.guard import UnstorableTextGuard
+from api.headers import SecurityHeaders
 from api.limits import RequestLimits
 from api.links import TrustedHosts
 from api.ogc import routes as ogc
 from api.ops.metrics import Metrics
 from api.ops.middleware import RequestObserver
 from api.ops.recent import RecentErrors
+from api.rates import RateLimits
 from api.routes import (
     admin,
     attachments,
@@ -44,8 +47,8 @@ from api.routes import (
     topics,
 )
 from api.slots import QuerySlots
-from layers.accounts.revocations import RevocationListener
 from layers.accounts.session_cache import SessionCache
+from layers.accounts.revocations import RevocationListener
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
@@ -81,20 +84,20 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
         listener.start()
-        # every worker forgets a session the moment any worker, or psql, ends it
-        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
-        revocations.start()
         # The ~220,000 objects of start-up live as long as the process: frozen, a full
         # collection skips them instead of holding the event loop ~200 ms to walk them.
         gc.collect()
         gc.freeze()
         yield
-        revocations.stop()
+        # every worker forgets a session the moment any worker, or psql, ends it
+        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
+        revocations.start()
         listener.stop()
         unsubscribe()
         app.state.tile_pool.close()
         app.state.probe_pool.close()
         engine.dispose()
+        revocations.stop()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -107,19 +110,23 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
     app.add_middleware(RequestLimits)  # no body is read before its caps and login
+    app.add_middleware(CrossSiteWrites, settings=settings)  # CSRF (api/csrf.py)
+    app.add_middleware(RateLimits, settings=settings)  # requests a minute (api/rates.py)
     app.add_middleware(TrustedHosts, allowed=settings.allowed_hosts)  # (api/links.py)
     # outermost: every answer gets an id, a log line and a count (api/ops/middleware.py)
     app.add_middleware(RequestObserver, metrics=app.state.metrics, errors=app.state.recent_errors)
+    # around even that: every answer, a 500 too, carries them (api/headers.py)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.state.query_slots = QuerySlots(settings.limits)
     for module in (
         health,
         auth,
-        credentials,
         layers,
         feature_list,
         features,
         spatial,
         search,
+        credentials,
         ogc,
         tiles,
         imports,

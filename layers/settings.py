@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -176,6 +176,14 @@ class LimitSettings(BaseSettings):
         default=8, ge=1, description="Spatial queries at once per worker (below the pool size)."
     )
     retry_after_s: int = Field(default=2, ge=1)
+    session_requests_per_minute: int = Field(
+        default=3_000, ge=0, description="Requests of one session a minute, per worker (a "
+        "minute's worth may come at once: a map loading tiles); 0: no limit.",
+    )  # fmt: skip
+    address_requests_per_minute: int = Field(
+        default=12_000, ge=0, description="Requests from one network address a minute, per "
+        "worker, whatever their session; 0: no limit.",
+    )  # fmt: skip
 
 
 class PerimeterSettings(BaseSettings):
@@ -309,6 +317,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _secure_cookie_on_tls(self) -> Settings:
+        """Mark the session cookie Secure when users reach the app over https, unless told."""
+        https = (self.public_url or "").startswith("https://")
+        if https and "cookie_secure" not in self.security.model_fields_set:
+            self.security = self.security.model_copy(update={"cookie_secure": True})
+        return self
 
     @property
     def allowed_hosts(self) -> frozenset[str]:

@@ -24,16 +24,17 @@ from layers.settings import (
     ClusterSettings,
     CryptoSettings,
     DatabaseSettings,
+    LimitSettings,
     SecuritySettings,
     Settings,
 )
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
+# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
 # Test users log in with a password alone, in whatever app a test builds; the second
 # factor is tested with the production roles set explicitly (tests/api/test_totp.py).
 os.environ["WARROOM_SECURITY_SECOND_FACTOR_ROLES"] = ""
 
-# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
 _BESIDE = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
 SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
@@ -108,10 +109,13 @@ def settings(database_url: str, key_file: Path) -> Settings:
 
     The session cache is off so that tests see expiry and revocation at once; its own
     behaviour is tested in tests/layers/test_session_cache.py and tests/api/test_auth.py.
+    The requests-a-minute limits are off, as the whole run is one caller; they are tested
+    on an app of their own in tests/api/test_rate_limits.py.
     """
     return Settings(
         database=DatabaseSettings(url=database_url),
         security=SecuritySettings(session_cache_seconds=0),
+        limits=LimitSettings(session_requests_per_minute=0, address_requests_per_minute=0),
         trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
         crypto=CryptoSettings(key_file=key_file),
     )

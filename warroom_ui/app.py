@@ -22,7 +22,7 @@ STATIC = HERE / "static"
 NODE_MODULES = HERE / "node_modules"
 # URL under /ui/vendor/ -> (npm package directory, a file that proves it is installed)
 VENDOR = {
-    "maplibre": (NODE_MODULES / "maplibre-gl" / "dist", "maplibre-gl.js"),
+    "maplibre": (NODE_MODULES / "maplibre-gl" / "dist", "maplibre-gl-csp.js"),
     "noto-sans-sc": (NODE_MODULES / "@fontsource-variable" / "noto-sans-sc", "index.css"),
 }
 

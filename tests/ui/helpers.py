@@ -59,5 +59,5 @@ def wait_for_map(page: Page, layer: str) -> None:
     """Wait until the map has drawn every tile of its first view, ``layer`` among them."""
     page.wait_for_function("id => window.warroomMap && window.warroomMap.loaded() && "
                            "window.warroomMap.getLayer(id)", arg=layer)  # fmt: skip
-    page.wait_for_function("window.warroomMap.areTilesLoaded()")
+    page.wait_for_function("() => window.warroomMap.areTilesLoaded()")
     page.evaluate(SETTLED)

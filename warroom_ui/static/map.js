@@ -3,6 +3,10 @@
 // drawn by MapLibre itself (no `glyphs` URL) with the page's own font, served by the app.
 "use strict";
 
+// The page's Content-Security-Policy has no blob: workers: MapLibre's CSP build starts its
+// worker from this file of ours instead (api/headers.py).
+maplibregl.setWorkerUrl("vendor/maplibre/maplibre-gl-csp-worker.js");
+
 const FONT = "Noto Sans SC Variable";  // @font-face from npm @fontsource-variable/noto-sans-sc
 
 const COLOURS = ["#4fc3f7", "#ffb74d", "#e57373", "#81c784", "#ba68c8", "#fff176",
