@@ -8,10 +8,11 @@ base-map server to ask, and a workstation may have no Chinese font of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app
@@ -27,8 +28,19 @@ VENDOR = {
 }
 
 
+# Pages at their own addresses (their modules and styles are under /ui/).
+PAGES = {"/admin": "admin.html", "/help": "help.html"}
+
+
+def _page(name: str) -> Callable[[], FileResponse]:
+    def page() -> FileResponse:
+        return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    return page
+
+
 def create_ui_app(settings: Settings) -> FastAPI:
-    """Return the API's app serving the map page at ``/ui/`` (and ``/`` leading there)."""
+    """Return the API's app serving the map at ``/ui/`` (``/`` leads there), /admin and /help."""
     for directory, marker in VENDOR.values():
         if not (directory / marker).is_file():
             raise RuntimeError(f"{directory} is missing: run 'make ui' (npm ci in warroom_ui)")
@@ -40,6 +52,9 @@ def create_ui_app(settings: Settings) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/ui/")
+
+    for path, page in PAGES.items():
+        app.add_api_route(path, _page(page), include_in_schema=False)
 
     return app
 

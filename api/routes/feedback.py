@@ -8,9 +8,21 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 
 from api.deps import CurrentActor, SessionDep, SettingsDep, if_match_version
 from api.schemas.feedback import FeedbackPublic, FeedbacksPublic, FeedbackStatus, FeedbackTriage
-from layers.ops.feedback import list_feedback, read_screenshot, submit_feedback, triage_feedback
+from layers.ops.feedback import (
+    NEXT_STATUSES,
+    list_feedback,
+    read_screenshot,
+    submit_feedback,
+    triage_feedback,
+)
+from layers.ops.models import Feedback
 
 router = APIRouter(tags=["feedback"])
+
+
+def _public(feedback: Feedback) -> FeedbackPublic:
+    public = FeedbackPublic.model_validate(feedback)
+    return public.model_copy(update={"next_statuses": sorted(NEXT_STATUSES[feedback.status])})
 
 
 @router.post("/api/feedback", status_code=201)
@@ -28,7 +40,7 @@ def create_feedback(
         screenshot=image or None, max_screenshot_bytes=cap,
     )  # fmt: skip
     response.headers["ETag"] = f'"{feedback.version}"'
-    return FeedbackPublic.model_validate(feedback)
+    return _public(feedback)
 
 
 @router.get("/api/admin/feedback")
@@ -38,7 +50,7 @@ def list_feedback_route(
 ) -> FeedbacksPublic:  # fmt: skip
     """List feedback, newest first, optionally of one status."""
     found = list_feedback(session=session, actor=actor, status=status, limit=limit)
-    return FeedbacksPublic(data=[FeedbackPublic.model_validate(f) for f in found],
+    return FeedbacksPublic(data=[_public(f) for f in found],
                            count=len(found))  # fmt: skip
 
 
@@ -53,7 +65,7 @@ def update_feedback(
         note=body.note, expected_version=if_match_version(if_match),
     )  # fmt: skip
     response.headers["ETag"] = f'"{feedback.version}"'
-    return FeedbackPublic.model_validate(feedback)
+    return _public(feedback)
 
 
 @router.get(

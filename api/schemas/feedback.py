@@ -26,6 +26,9 @@ class FeedbackPublic(BaseModel):
     note: str | None
     triaged_by: str | None
     version: int
+    next_statuses: list[FeedbackStatus] = Field(
+        default_factory=list, description="The statuses triage may move it to from here"
+    )
 
 
 class FeedbacksPublic(BaseModel):

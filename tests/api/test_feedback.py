@@ -106,6 +106,7 @@ def test_an_admin_triages_feedback_by_version_and_each_step_is_audited(
     assert taken.status_code == 200, taken.text
     assert (taken.json()["status"], taken.json()["note"], taken.headers["ETag"]) == (
         "in_progress", "已转交地图组", '"2"')  # fmt: skip
+    assert taken.json()["next_statuses"] == ["done", "rejected"]
     back = _triage(client, admin, feedback_id, 2, status="new")
     assert back.status_code == 409 and "can go to done, rejected" in back.json()["detail"]
     done = _triage(client, admin, feedback_id, 2, status="done", note="已修复")
