@@ -45,6 +45,7 @@ from api.routes import (
     stats,
     tiles,
     topics,
+    transit,
 )
 from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
@@ -137,6 +138,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         notices,
         inbox,
         topics,
+        transit,
         stats,
         perimeters,
         perimeter_contents,

@@ -15,6 +15,7 @@ from layers.demo.data import CityData, LayerData
 from layers.demo.geography import CITY_CODE, DISTRICTS
 from layers.demo.names import STR, StrArray, external_ids, unique_place_names
 from layers.demo.network import build_rail, roads
+from layers.demo.operators import name_transit_companies
 from layers.demo.places import construction_sites, key_station_areas, parks
 from layers.demo.sampling import Draw, FloatArray, along, clustered, mixed, uniform, within
 from layers.demo.transit import bus_stations, rail_stations
@@ -135,7 +136,10 @@ def _units(
     rng: np.random.Generator, n: int, boundaries: Boundaries, spread: Draw,
     road_lines: npt.NDArray[np.object_],
 ) -> LayerData:  # fmt: skip
-    """Return ``n`` units spread like the city's activity; gas stations stand by the roads."""
+    """Return ``n`` units spread like the city's activity; gas stations stand by the roads.
+
+    The first are the city's named transit companies (``layers.demo.operators``).
+    """
     category = categories(rng, n)
     gas = category == GAS_STATION
     lon = np.empty(n)
@@ -147,6 +151,7 @@ def _units(
     )  # fmt: skip
     district = district_index(boundaries, lon, lat)
     columns = unit_columns(rng, category, DISTRICT_NAMES[district], DISTRICT_CODES[district])
+    name_transit_companies(columns, lon, lat)
     return LayerData(
         "units",
         np.asarray(shapely.points(lon, lat), dtype=object),

@@ -20,6 +20,7 @@ from geo.hexes import cells_of_points
 from layers.demo.data import LayerData
 from layers.demo.encode import copy_columns, copy_text
 from layers.demo.generate import DEFAULT_SEED, DEFAULT_UNITS, generate_city
+from layers.demo.operators import load_demo_operators
 from layers.demo.records import load_demo_records
 from layers.errors import Conflict
 from layers.features.grams import trigger_of
@@ -139,6 +140,8 @@ def load_demo_city(
                 assign_jurisdiction(session, layer.table)
         notify("jurisdiction", len(city.layers), len(city.layers))
         _restore(session, report, stripped, notify)
+        with report.timed("assign operators"):
+            report.counts["operators"] = load_demo_operators(session)
         notify("records", 0, 1)
         with report.timed("generate records"):
             made = load_demo_records(session, seed=seed, now=city.reference_time)

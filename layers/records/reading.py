@@ -6,15 +6,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor, ScopeKind
 from layers.cursors import INVALID, is_bigint, pack_cursor, unpack_cursor
 from layers.errors import InvalidInput
+from layers.features.operators import FeatureOperator, reach_feature
 from layers.features.registry import LayerSpec
-from layers.features.service import get_feature
 from layers.records.kinds import RecordKind
 from layers.records.messages import Message, addressed_to
 from layers.records.models import Record, RecordLink, RecordTransition
@@ -41,9 +41,21 @@ def visible_clause(actor: Actor) -> ColumnElement[bool]:
         return or_(Record.district_id == scope.id, mine)
     if scope.kind is ScopeKind.PRECINCT:
         return or_(Record.precinct_id == scope.id, mine)
-    linked = exists().where(RecordLink.record_id == Record.id, RecordLink.layer == "units",
-                            RecordLink.feature_id == scope.id)  # fmt: skip
-    return or_(linked, mine)
+    return or_(Record.id.in_(about_the_unit(scope.id)), mine)
+
+
+def about_the_unit(unit_id: int | None) -> CompoundSelect[int]:
+    """Return the ids of the records about a unit or a feature it operates (a station...)."""
+    its_own = select(RecordLink.record_id).where(
+        RecordLink.layer == "units", RecordLink.feature_id == unit_id
+    )
+    operated = (
+        select(RecordLink.record_id)
+        .join(FeatureOperator, and_(FeatureOperator.layer == RecordLink.layer,
+                                    FeatureOperator.feature_id == RecordLink.feature_id))
+        .where(FeatureOperator.unit_id == unit_id)
+    )  # fmt: skip
+    return its_own.union_all(operated)
 
 
 def active_records(
@@ -106,8 +118,11 @@ def feature_timeline(
     limit: int,
     cursor: str | None = None,
 ) -> TimelinePage:
-    """Return a page of every record about a feature the actor may see, newest first."""
-    get_feature(session=session, spec=spec, feature_id=feature_id, actor=actor)
+    """Return a page of every record about a feature the actor may see, newest first.
+
+    A transit company's users see the timelines of the features it operates too.
+    """
+    reach_feature(session=session, spec=spec, feature_id=feature_id, actor=actor)
     actor.require(Permission.RECORDS_READ)
     query = (
         select(Record)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
@@ -22,10 +22,12 @@ from layers.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from layers.features.operators import within_reach
 from layers.features.registry import get_layer
 from layers.records.kinds import RecordKind
 from layers.records.messages import Message, Recipient, addressed_to, send_messages
 from layers.records.models import Record, RecordLink, RecordTransition
+from layers.records.reading import about_the_unit
 from layers.records.refs import FeatureRef
 from layers.records.workflow import Party, Step, may_take
 
@@ -98,9 +100,10 @@ def recipients_of(record: Record, parties: Collection[Party]) -> list[Recipient]
     return recipients_in(record.details, record.created_by, parties)
 
 
-def _linked_to_unit(session: Session, record_id: int, unit_id: int | None) -> bool:
-    link = session.get(RecordLink, (record_id, "units", unit_id))
-    return link is not None
+def _about_the_unit(session: Session, record_id: int, unit_id: int | None) -> bool:
+    """Return whether the record concerns the unit or a feature the unit operates."""
+    about = about_the_unit(unit_id).subquery()
+    return bool(session.scalar(select(exists().where(about.c.record_id == record_id))))
 
 
 def _visible(session: Session, record: Record, actor: Actor) -> bool:
@@ -111,7 +114,7 @@ def _visible(session: Session, record: Record, actor: Actor) -> bool:
         return True
     if scope.kind is ScopeKind.PRECINCT and record.precinct_id == scope.id:
         return True
-    if scope.kind is ScopeKind.UNIT and _linked_to_unit(session, record.id, scope.id):
+    if scope.kind is ScopeKind.UNIT and _about_the_unit(session, record.id, scope.id):
         return True
     # whoever the record was sent to may read it
     sent = select(Message.id).where(Message.record_id == record.id, addressed_to(actor)).limit(1)
@@ -135,7 +138,10 @@ def read_record(
 
 
 def check_features(session: Session, features: Sequence[FeatureRef], actor: Actor) -> None:
-    """Raise ``NotFound`` unless every feature exists and lies in the actor's scope."""
+    """Raise ``NotFound`` unless every feature exists and lies in the actor's reach.
+
+    That is its scope and, for a transit company's users, what the company operates.
+    """
     if len(features) > MAX_LINKS:
         raise InvalidInput(f"a record may concern at most {MAX_LINKS} features")
     by_layer: dict[str, set[int]] = {}
@@ -144,7 +150,7 @@ def check_features(session: Session, features: Sequence[FeatureRef], actor: Acto
     for layer_id, ids in by_layer.items():
         spec = get_layer(layer_id)
         found = set(session.scalars(
-            select(spec.model.id).where(spec.model.id.in_(ids), actor.scope.clause(spec.model))
+            select(spec.model.id).where(spec.model.id.in_(ids), within_reach(spec, actor))
         ))  # fmt: skip
         missing = sorted(ids - found)
         if missing:
