@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 RECONNECT_S = 1.0
 WAKE_S = 1.0
+# A server that vanishes without closing the connection is noticed within seconds.
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 1,
+              "keepalives_count": 3, "tcp_user_timeout": 5000, "connect_timeout": 5}  # fmt: skip
 
 
 def _nothing() -> None:
@@ -61,13 +64,19 @@ class ChannelListener:
         self._stopping.set()
         self._thread.join(timeout=WAKE_S * 5)
 
-    def catch_up(self) -> None:
-        """Hand over the notifications that have reached this process, without waiting."""
+    def catch_up(self, *, confirm: bool = False) -> None:
+        """Hand over the notifications that have reached this process.
+
+        With ``confirm``, first ask the server for nothing on the listening connection:
+        its answer comes after every notification of a transaction that committed before
+        the question (the server sends pending ones before reading a command), so none
+        can still be on its way. Without, take only what has arrived, without waiting.
+        """
         conn = self._conn
         if conn is None:
             return
         try:
-            self._receive(conn)
+            self._receive(conn, confirm=confirm)
         except psycopg2.Error:  # the thread reconnects; until then nothing is trusted
             self._lost()
 
@@ -75,7 +84,8 @@ class ChannelListener:
         while not self._stopping.is_set():
             conn: Connection | None = None
             try:
-                conn = psycopg2.connect(self._dsn, application_name=f"{self._channel}-listener")
+                conn = psycopg2.connect(self._dsn, application_name=f"{self._channel}-listener",
+                                        **_KEEPALIVE)  # fmt: skip
                 conn.autocommit = True
                 with conn.cursor() as cursor:
                     cursor.execute(f"LISTEN {self._channel}")
@@ -102,8 +112,11 @@ class ChannelListener:
             if select.select([conn], [], [], WAKE_S) != ([], [], []):
                 self._receive(conn)
 
-    def _receive(self, conn: Connection) -> None:
+    def _receive(self, conn: Connection, *, confirm: bool = False) -> None:
         with self._lock:
+            if confirm:
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT 1")
             conn.poll()
             while conn.notifies:
                 payload = conn.notifies.pop(0).payload
