@@ -196,23 +196,33 @@ document.getElementById("logout").addEventListener("click", async () => {
   showLogin();
 });
 
+// First what the session must do (account.js), one step at a time, then the map.
+async function proceed(required) {
+  if (!required) return start();
+  await showAccountStep(required);
+  return proceed((await api("/api/auth/me")).required);
+}
+
 document.getElementById("login").addEventListener("submit", async event => {
   event.preventDefault();
   const form = new FormData(event.target);
+  const credentials = { username: form.get("username"), password: form.get("password") };
+  if (form.get("totp_code")) credentials.totp_code = form.get("totp_code");
   try {
-    await api("/api/auth/login", {
+    const session = await api("/api/auth/login", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+      body: JSON.stringify(credentials),
     });
-    await start();
+    await proceed(session.required);
   } catch (error) {
     document.getElementById("login-error").textContent = error.status === 401
-      ? "登录失败：用户名或密码错误" : `登录失败：${error.message}`;
+      ? "登录失败：用户名、密码或动态口令错误" : `登录失败：${error.message}`;
   }
 });
 
-// A session cookie from before goes straight to the map; the probe answers 200 either way,
-// so a visitor who is not logged in sees the form and no failed request.
+// A session cookie from before goes straight on; the probe answers 200 either way, so a
+// visitor who is not logged in sees the form and no failed request.
 api("/api/auth/session")
-  .then(session => session.authenticated ? start() : showLogin())
+  .then(session => session.authenticated ? api("/api/auth/me").then(me => proceed(me.required))
+                                         : showLogin())
   .catch(showLogin);
