@@ -9,11 +9,13 @@ import layers.accounts.models
 import layers.audit.models
 import layers.features.hexagg
 import layers.features.models
+import layers.geofence.models
 import layers.imports.models
 import layers.ops.models
 import layers.perimeters.models
 import layers.records.attachments
-import layers.records.catalog  # noqa: F401  (register tables on Base.metadata)
+import layers.records.catalog
+import layers.tracks.models  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base
 
 config = context.config
