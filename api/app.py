@@ -51,6 +51,7 @@ from api.slots import QuerySlots
 from layers.accounts.session_cache import SessionCache
 from layers.accounts.revocations import RevocationListener
 from layers.crypto.keys import bind_key_ring, load_key_ring
+from layers.crypto.sm2 import signer_from_files
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
 from layers.settings import Settings
@@ -72,6 +73,9 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.key_ring = load_key_ring(settings.crypto)
+        app.state.signer = signer_from_files(
+            settings.crypto.signing_key_file, settings.crypto.verify_key_file
+        )
         app.state.sessionmaker = bind_key_ring(make_sessionmaker(engine), app.state.key_ring)
         db = settings.database
         app.state.tile_pool = TilePool(

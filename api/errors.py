@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.ops.context import current_request_id
 from layers.errors import (
     Conflict,
+    CryptoError,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     PreconditionRequired: 428,
     VersionConflict: 412,
     Conflict: 409,
+    CryptoError: 500,  # keys missing or data that does not verify: the server's fault, said so
 }
 
 

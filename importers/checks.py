@@ -14,7 +14,7 @@ applies, in the order below, and keeps the reason conversion gave it if it has o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,7 @@ class Existing:
     precinct_id: dict[str, int]
     district_id: dict[str, int]
     bounds: FloatArray  # (n, 4) boxes of their geometries, for the change event
+    ids: dict[str, int] = field(default_factory=dict)  # feature id by key
 
     def __contains__(self, external_id: object) -> bool:
         return external_id in self.precinct_id

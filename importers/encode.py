@@ -20,7 +20,17 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ARRAY, BigInteger, Boolean, Date, DateTime, Integer, SmallInteger, String
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
 from sqlalchemy.types import TypeEngine
 
 from geo import hexes
@@ -29,9 +39,11 @@ from importers.checks import CheckedPlaces
 from importers.convert import arrow_text
 from importers.places import point_ewkb
 from layers.base import AreaFeature
+from layers.crypto.columns import index_column
 from layers.features.grams import column_of, grams_of_values
 from layers.features.jurisdiction import NO_ID, IdArray
 from layers.features.models import text_search_columns
+from layers.features.personal import personal_columns
 from layers.features.registry import LayerSpec
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -63,8 +75,9 @@ def copy_columns(spec: LayerSpec, attributes: list[str], *, by_id: bool = False)
     grams = [column_of(text) for text in text_search_columns(spec.table, among=attributes)]
     mercator = [MERCATOR] if has_mercator(spec) else []
     feature_id = ["id"] if by_id else []
-    return ["external_id", *feature_id, *attributes, *grams, "geom", *mercator, "h3_cell",
-            "h3_coarse", *cover, "precinct_id", "district_id"]  # fmt: skip
+    blind = [index_column(c.column) for c in personal_columns(spec) if c.column in attributes]
+    return ["external_id", *feature_id, *attributes, *blind, *grams, "geom", *mercator,
+            "h3_cell", "h3_coarse", *cover, "precinct_id", "district_id"]  # fmt: skip
 
 
 def has_mercator(spec: LayerSpec) -> bool:
@@ -156,13 +169,17 @@ def _text(values: pd.Series) -> Fields:
     return _variable(_present(values))
 
 
+def _bytes(values: pd.Series) -> Fields:
+    return _variable(pa.array(list(values), pa.binary()))
+
+
 def encoder(kind: TypeEngine[Any]) -> Encoder:
     """Return the encoder of validated attribute text for a column of type ``kind``."""
     # BigInteger and SmallInteger are Integers: the narrower checks come first.
     choices: list[tuple[type[TypeEngine[Any]], Encoder]] = [
         (ARRAY, _each(_text_list)), (BigInteger, _integers(">i8")),
         (SmallInteger, _integers(">i2")), (Integer, _integers(">i4")), (Boolean, _booleans),
-        (DateTime, _each(_timestamp)), (Date, _dates), (String, _text),
+        (DateTime, _each(_timestamp)), (Date, _dates), (String, _text), (LargeBinary, _bytes),
     ]  # fmt: skip
     for type_, encode in choices:
         if isinstance(kind, type_):

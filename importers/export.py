@@ -25,7 +25,10 @@ from importers.offset_crs import column_suffix, offset_crs
 from importers.writers import WRITE_FORMATS, write_table
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
+from layers.backup.manifest import sm3_file
+from layers.crypto.sm2 import SM2Signer
 from layers.errors import InvalidInput
+from layers.features.personal import PersonalReader, personal_kinds, require_reveal
 from layers.features.registry import LayerSpec
 
 EXPORT_CRS = tuple(system.value for system in geo_crs.CoordSystem)
@@ -70,20 +73,32 @@ def check_export(fmt: str, crs: str) -> geo_crs.CoordSystem:
 
 
 def export_layer(
-    *, session: Session, spec: LayerSpec, actor: Actor, fmt: str, crs: str, path: Path
-) -> Export:
-    """Write the features of ``spec`` inside the actor's scope to ``path``."""
+    *, session: Session, spec: LayerSpec, actor: Actor, fmt: str, crs: str, path: Path,
+    reveal: bool = False,
+) -> Export:  # fmt: skip
+    """Write the features of ``spec`` inside the actor's scope to ``path``.
+
+    Personal values are masked unless ``reveal`` (a role with ``personal:read``, audited).
+    """
     actor.require(Permission.FEATURES_READ)
     system = check_export(fmt, crs)
+    if reveal:
+        require_reveal(session, spec, actor, f"export {fmt} {crs}")
+    personal = PersonalReader(session, spec, full=reveal)
     model = spec.model
     names = ["id", "external_id", *(a.name for a in spec.attributes)]
+    kinds = personal_kinds(spec)
     query = (
         select(*(getattr(model, n) for n in names), func.ST_AsBinary(model.geom))  # type: ignore[attr-defined]
         .where(actor.scope.clause(model))
         .order_by(model.id)
     )
     rows = session.execute(query).all()
-    frame = pd.DataFrame([[_plain(v) for v in row[:-1]] for row in rows], columns=names)
+    frame = pd.DataFrame(
+        [[personal.value(row[0], n, v) if n in kinds else _plain(v)  # row[0]: the id
+          for n, v in zip(names, row[:-1], strict=True)] for row in rows],
+        columns=names,
+    )  # fmt: skip
     geoms = np.asarray(shapely.from_wkb([bytes(row[-1]) for row in rows]), dtype=object)
     label = None if system is geo_crs.CoordSystem.WGS84 else offset_crs(system)
     written = write_table(frame, _shift(geoms, crs), label, fmt, path, layer=spec.id,
@@ -95,3 +110,16 @@ def default_export_name(spec: LayerSpec, fmt: str, crs: str) -> str:
     """Return the file name an export of ``spec`` gets by default."""
     suffix = "" if crs == "wgs84" else f"_{crs}"
     return f"{spec.id}{suffix}{WRITE_FORMATS[fmt][0]}"
+
+
+def seal_headers(path: Path, signer: SM2Signer | None) -> dict[str, str]:
+    """Return the headers that seal an export: its SM3 digest, and the digest's SM2 signature.
+
+    The signature covers the 64 ASCII hex digits of the digest (SM2 hashes what it signs
+    with SM3 once more), so a large file is read once, by OpenSSL's SM3.
+    """
+    digest = sm3_file(path)
+    headers = {"X-Export-SM3": digest}
+    if signer is not None and signer.private_key is not None:
+        headers["X-Export-Signature"] = signer.sign(digest.encode())
+    return headers

@@ -24,6 +24,7 @@ from importers.shadow import ShadowLoad
 from layers.accounts.scope import Actor
 from layers.features.grams import trigger_of
 from layers.features.jurisdiction import BOUNDARY_TABLES
+from layers.features.personal import personal_kinds
 from layers.features.registry import LayerSpec
 
 ProgressFn = Callable[[str, int, int], None]
@@ -145,7 +146,9 @@ def open_load(session: Session, spec: LayerSpec, request: ImportRequest, rows: C
     """Return where the import's rows go (None for a dry run); ``matched``: ids that exist."""
     if request.dry_run:
         return None
-    columns = copy_columns(spec, rows.attributes, by_id=rows.feature_id is not None)
+    # rows writing a personal attribute come with their ids (``importers.personal``)
+    by_id = rows.feature_id is not None or bool(personal_kinds(spec).keys() & set(rows.attributes))
+    columns = copy_columns(spec, rows.attributes, by_id=by_id)
     schema = bulk_schema(session, spec, len(rows))
     if schema is None:
         return InPlaceLoad(session, spec, request, columns, rows, actor)

@@ -37,6 +37,7 @@ from importers.crs import plausibility_warnings, resolve_crs, to_wgs84
 from importers.encode import accepted_bounds, encode_rows
 from importers.loads import open_load
 from importers.mapping import build_mapping, column_crs
+from importers.personal import Sealer, sealer_for
 from importers.places import Places
 from importers.report import ImportReport, ImportRequest
 from importers.writers import REJECT_FORMAT, WRITE_FORMATS, write_table
@@ -100,8 +101,14 @@ class Chunk:
     rows: bytes | None
 
 
-def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], encode: bool) -> Chunk:
-    """Type, check and (if ``encode``) encode the given rows of the file."""
+def _chunk(
+    prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], encode: bool,
+    sealer: Sealer | None = None,
+) -> Chunk:  # fmt: skip
+    """Type, check and (if ``encode``) encode the given rows of the file.
+
+    With a ``sealer`` the accepted rows get their ids and their personal values sealed.
+    """
     converted, spec = prepared.rows, rules.spec
     values, reasons = converted.values(rows)
     ids, keys = converted.external_id, converted.keys
@@ -114,8 +121,11 @@ def _chunk(prepared: Prepared, rules: RowRules, rows: npt.NDArray[np.intp], enco
     if not encode or not ok.any():
         return Chunk(rejects, accepted, None)
     feature_ids = converted.feature_id[rows][ok] if converted.feature_id is not None else None
-    encoded = encode_rows(spec, {name: v[ok].reset_index(drop=True) for name, v in values.items()},
-                          ids[ok].reset_index(drop=True) if ids is not None else None,
+    kept = {name: v[ok].reset_index(drop=True) for name, v in values.items()}
+    if sealer is not None:
+        matched = keys[ok].reset_index(drop=True) if keys is not None else None
+        kept, feature_ids = sealer.seal(kept, matched, int(ok.sum()))
+    encoded = encode_rows(spec, kept, ids[ok].reset_index(drop=True) if ids is not None else None,
                           accepted, feature_ids)  # fmt: skip
     return Chunk(rejects, accepted, encoded)
 
@@ -143,6 +153,7 @@ def _load(
     if request.mode == "upsert":  # where they were (Python floats: they become SQL parameters)
         report.bbox = staging.union_bounds(*map(tuple, rules.existing.bounds.tolist()))
     writer = open_load(session, spec, request, rows, actor, len(rules.existing))
+    sealer = sealer_for(session, spec, rows.attributes, rules.existing, request.mode == "upsert")
     rejects: list[tuple[int, str]] = []
     committed = False
     # Rows go in map order (quadkeys of their places): neighbours share pages on disk.
@@ -150,7 +161,7 @@ def _load(
     try:
         for lo in range(0, total, CHUNK_ROWS):
             encode = writer is not None and not (request.strict and rejects)
-            chunk = _chunk(prepared, rules, order[lo : lo + CHUNK_ROWS], encode)
+            chunk = _chunk(prepared, rules, order[lo : lo + CHUNK_ROWS], encode, sealer)
             rejects += chunk.rejects
             if writer is not None and chunk.rows is not None:
                 writer.write(chunk.rows)

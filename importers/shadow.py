@@ -136,8 +136,9 @@ class ShadowLoad:
                 return f"s.{name}"
             return f"CASE WHEN t.id IS NULL THEN s.{name} ELSE t.{name} END"
 
+        given = "s.id, " if "id" in copied else ""  # new rows given their ids beforehand
         special = {
-            "id": f"coalesce(t.id, nextval({sequence}))",
+            "id": f"coalesce(t.id, {given}nextval({sequence}))",
             "version": "coalesce(t.version + 1, 1)",
             "created_at": "coalesce(t.created_at, now())",
             "updated_at": "now()",

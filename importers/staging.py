@@ -53,7 +53,7 @@ def layer_size(session: Session, spec: LayerSpec) -> float:
 
 _EXISTING = """
 SELECT {key}, coalesce(t.precinct_id, :none), coalesce(t.district_id, :none),
-       ST_XMin(t.geom), ST_YMin(t.geom), ST_XMax(t.geom), ST_YMax(t.geom)
+       ST_XMin(t.geom), ST_YMin(t.geom), ST_XMax(t.geom), ST_YMax(t.geom), t.id
 FROM {table} AS t WHERE {where}
 """
 
@@ -92,7 +92,8 @@ def existing_features(session: Session, spec: LayerSpec, keys: pd.Series | None)
     return Existing(
         {r[0]: int(r[1]) for r in rows},
         {r[0]: int(r[2]) for r in rows},
-        np.array([r[3:] for r in rows], dtype=np.float64).reshape(-1, 4),
+        np.array([r[3:7] for r in rows], dtype=np.float64).reshape(-1, 4),
+        {r[0]: int(r[7]) for r in rows},
     )
 
 
@@ -175,7 +176,7 @@ def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: 
     An upsert changes only the attributes the file maps; the others keep their values.
     Staged rows with an ``id`` update that feature (they have no external id).
     """
-    table, by_id, select_where = quote(spec.table), 0, ""
+    table, by_id, fresh, select_where = quote(spec.table), 0, 0, ""
     if "id" in columns:
         columns = [c for c in columns if c != "id"]
         sets = _sets(columns, attributes, mapped, source="s", skip="external_id")
@@ -183,12 +184,18 @@ def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: 
             f"UPDATE {table} AS t SET {sets}, version = t.version + 1, updated_at = now() "
             f"FROM {STAGING} AS s WHERE s.id IS NOT NULL AND t.id = s.id"
         )).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        # new rows given their ids beforehand (their sealed values are bound to them)
+        names = ", ".join(quote(c) for c in ["id", *columns])
+        fresh = session.execute(text(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGING} AS s "
+            f"WHERE s.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.id = s.id)"
+        )).rowcount  # type: ignore[attr-defined]  # fmt: skip
         select_where = " WHERE id IS NULL"
     names = ", ".join(quote(c) for c in columns)
     select = f"SELECT {names} FROM {STAGING}{select_where}"
     if not upsert:
         result = session.execute(text(f"INSERT INTO {table} ({names}) {select}"))
-        return int(result.rowcount), 0  # type: ignore[attr-defined]
+        return int(result.rowcount) + int(fresh), int(by_id)  # type: ignore[attr-defined]
     sets = _sets(columns, attributes, mapped)
     sql = (f"WITH written AS (INSERT INTO {table} ({names}) {select} "
            f"ON CONFLICT (external_id) DO UPDATE SET {sets}, version = {table}.version + 1, "
@@ -196,7 +203,7 @@ def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: 
            "SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) "
            "FROM written")  # fmt: skip
     inserted, updated_count = session.execute(text(sql)).one()
-    return int(inserted), int(updated_count) + int(by_id)
+    return int(inserted) + int(fresh), int(updated_count) + int(by_id)
 
 
 def _sets(columns: list[str], attributes: list[str], mapped: set[str], *,

@@ -256,6 +256,21 @@ class CryptoSettings(BaseSettings):
         description="The key ring as JSON, as in the key file (from a secret store); set, it "
         "wins over key_file.",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="SM2 private key (64 hex digits, mode 0600) that signs backup manifests "
+        "and exports; `warroom keys sm2-keygen` writes one.",
+    )
+    verify_key_file: Path | None = Field(
+        default=None,
+        description="SM2 public key (128 hex digits) that checks those signatures; set, a "
+        "restore refuses a backup whose signature fails or is missing.",
+    )
+
+    @field_validator("signing_key_file", "verify_key_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +31,11 @@ from layers.settings import (
 )
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
-# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
 # Test users log in with a password alone, in whatever app a test builds; the second
 # factor is tested with the production roles set explicitly (tests/api/test_totp.py).
 os.environ["WARROOM_SECURITY_SECOND_FACTOR_ROLES"] = ""
 
+# ../shared/beijing_geodata beside the clone, or wherever WARROOM_SHARED_DATA says.
 _BESIDE = Path(__file__).resolve().parents[2] / "shared" / "beijing_geodata"
 SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
@@ -95,12 +96,17 @@ def scratch_database_url(server_url: str) -> Iterator[str]:
         yield url
 
 
+# Every Settings() of the run (apps, the CLI) reads a key file of the run's own (mode
+# 0600), never the checkout's .warroom/keys.json.
+_KEYS = FileKeySource(Path(tempfile.mkdtemp(prefix="warroom-test-keys-")) / "keys.json")
+_KEYS.create_if_missing()
+os.environ["WARROOM_CRYPTO_KEY_FILE"] = str(_KEYS.path)
+
+
 @pytest.fixture(scope="session")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A key ring file of this run's own (mode 0600), never the checkout's."""
-    source = FileKeySource(tmp_path_factory.mktemp("keys") / "keys.json")
-    source.create_if_missing()
-    return source.path
+def key_file() -> Path:
+    """The run's key ring file."""
+    return _KEYS.path
 
 
 @pytest.fixture(scope="session")
@@ -136,11 +142,11 @@ def session_factory(engine: Engine, settings: Settings) -> sessionmaker[Session]
 
 
 @pytest.fixture(scope="session")
-def city(engine: Engine) -> None:
-    """Load a small demo city once per run."""
+def city(engine: Engine, settings: Settings) -> None:
+    """Load a small demo city once per run (its contacts sealed with the run's keys)."""
     from layers.demo.load import load_demo_city
 
-    load_demo_city(engine, units=DEMO_UNITS, seed=DEMO_SEED)
+    load_demo_city(engine, units=DEMO_UNITS, seed=DEMO_SEED, keys=load_key_ring(settings.crypto))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,10 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.backup import BackupError, backup_database, restore_database
 from layers.cluster import database_url
+from layers.crypto.sm2 import SM2Signer, signer_from_files
 from layers.database import explained
+from layers.errors import KeySourceError
+from layers.settings import Settings
 
 console = Console()
 
@@ -28,11 +31,17 @@ def _operator() -> Actor:
 
 @contextmanager
 def _one_line() -> Iterator[None]:
-    """Exit with one line when the backup or the database refuses."""
+    """Exit with one line when the backup, its keys or the database refuse."""
     try:
         yield
-    except BackupError as exc:
+    except (BackupError, KeySourceError) as exc:
         fail(exc.message)
+
+
+def _signer(settings: Settings) -> SM2Signer | None:
+    """Return the SM2 signer of the configured key files (None: manifests go unsigned)."""
+    crypto = settings.crypto
+    return signer_from_files(crypto.signing_key_file, crypto.verify_key_file)
 
 
 def backup(
@@ -41,7 +50,9 @@ def backup(
     """Dump the database into DIRECTORY with a manifest of row counts and SM3 digests."""
     settings = load_settings()
     with _one_line(), database_problems(), explained(settings):
-        manifest = backup_database(database_url(settings), directory, actor=_operator())
+        signer = _signer(settings)
+        manifest = backup_database(database_url(settings), directory, actor=_operator(),
+                                   signer=signer)  # fmt: skip
     rows = sum(manifest.row_counts.values())
     console.print(
         f"backup of {escape(manifest.database)} (schema {manifest.schema_revision}, {rows:,} rows "
@@ -59,7 +70,8 @@ def restore(
     """Verify the backup in DIRECTORY, restore it into a new database, check it, switch to it."""
     settings = load_settings()
     with _one_line(), database_problems(), explained(settings):
-        report = restore_database(database_url(settings), directory, actor=_operator(), force=force)
+        report = restore_database(database_url(settings), directory, actor=_operator(),
+                                  force=force, verifier=_signer(settings))  # fmt: skip
     name = escape(report.database)
     console.print(
         f"restored {escape(str(directory))} (backup of {escape(report.manifest.database)} taken "

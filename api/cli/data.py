@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy import Engine, select
 
 from api.cli.checks import load_settings, ready_engine
+from api.cli.keys import cli_key_ring
 from api.cli.progress import run_with_progress
 from importers.export import EXPORT_CRS, default_export_name, export_layer
 from importers.mapping import load_map_file, parse_map
@@ -20,6 +21,7 @@ from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.accounts.service import actor_for
+from layers.crypto.keys import bind_key_ring
 from layers.database import make_sessionmaker, transaction
 from layers.errors import NotFound, WarroomError
 from layers.features.registry import get_layer
@@ -67,7 +69,7 @@ def import_(
             reject_dir=path.resolve().parent,
         )  # fmt: skip
         actor = _actor(as_user, engine)
-        factory = make_sessionmaker(engine)
+        factory = bind_key_ring(make_sessionmaker(engine), cli_key_ring(settings))
         report = run_with_progress(
             lambda progress: run_import(
                 session_factory=factory, request=request, actor=actor, progress=progress,
@@ -91,15 +93,17 @@ def export(
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write."),
     as_user: str | None = typer.Option(None, "--as-user", help="Export what this user sees."),
 ) -> None:
-    """Export a layer as GeoJSON/CSV/XLSX/GeoPackage/zipped Shapefile/KML."""
-    engine = ready_engine(load_settings())
+    """Export a layer as GeoJSON/CSV/XLSX/GeoPackage/zipped Shapefile/KML (personal masked)."""
+    settings = load_settings()
+    engine = ready_engine(settings)
     try:
         spec = get_layer(layer)
         if fmt not in WRITE_FORMATS:
             raise typer.BadParameter(f"--format must be one of {', '.join(WRITE_FORMATS)}")
         path = output or Path(default_export_name(spec, fmt, crs))
         actor = _actor(as_user, engine)
-        with transaction(make_sessionmaker(engine)) as session:
+        factory = bind_key_ring(make_sessionmaker(engine), cli_key_ring(settings))
+        with transaction(factory) as session:
             done = export_layer(session=session, spec=spec, actor=actor, fmt=fmt, crs=crs,
                                 path=path)  # fmt: skip
     except WarroomError as exc:

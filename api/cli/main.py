@@ -14,7 +14,7 @@ from api.cli.backup import backup, restore
 from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
-from api.cli.keys import keys_app
+from api.cli.keys import cli_key_ring, keys_app
 from api.cli.users import user_app
 from layers.accounts.models import User
 from layers.accounts.passwords import one_time_password
@@ -58,13 +58,15 @@ def demo(
     from api.cli.progress import run_with_progress
     from layers.demo.load import database_is_empty, load_demo_city
 
-    engine = ready_engine(load_settings())
+    settings = load_settings()
+    engine = ready_engine(settings)
     if if_empty and not database_is_empty(engine):
         console.print("demo: database already holds data, nothing loaded")
         return
+    keys = cli_key_ring(settings)
     report = run_with_progress(
         lambda progress: load_demo_city(
-            engine, units=units, seed=seed, replace=replace, progress=progress
+            engine, units=units, seed=seed, replace=replace, progress=progress, keys=keys
         ),
         console,
         transient=not verbose,

@@ -13,6 +13,7 @@ from api.deps import (
     CrsDep,
     CurrentActor,
     LayerDep,
+    RevealDep,
     SessionDep,
     SettingsDep,
     if_match_version,
@@ -24,6 +25,7 @@ from api.schemas.spatial import FeatureCreate, to_wgs84
 from geo.crs import CoordSystem, transform_geometry
 from layers.accounts.roles import Role
 from layers.base import Feature
+from layers.features.personal import reveal_personal
 from layers.features.registry import LayerSpec
 from layers.features.service import (
     create_feature,
@@ -71,12 +73,21 @@ def _tagged(response: Response, feature: Feature) -> None:
 @router.get("/{feature_id}")
 def read_feature(
     spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor, response: Response,
-    crs: CrsDep,
+    crs: CrsDep, reveal: RevealDep = False,
 ) -> FeaturePublic:  # fmt: skip
-    """Return one feature as GeoJSON with its version as ETag."""
+    """Return one feature as GeoJSON with its version as ETag (personal values masked).
+
+    ``reveal=true`` shows personal values in full to a role allowed to read them, and
+    audits that read.
+    """
     feature = get_feature(session=session, spec=spec, feature_id=feature_id, actor=actor)
     _tagged(response, feature)
-    return to_public(spec, feature, crs)
+    public = to_public(spec, feature, crs)
+    if reveal:
+        public.properties.update(
+            reveal_personal(session=session, spec=spec, feature=feature, actor=actor)
+        )
+    return public
 
 
 @router.post("", status_code=201)

@@ -11,7 +11,15 @@ from geoalchemy2.shape import to_shape
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.deps import BBoxDep, CurrentActor, LayerDep, LimitDep, SessionDep, if_match_version
+from api.deps import (
+    BBoxDep,
+    CurrentActor,
+    LayerDep,
+    LimitDep,
+    RevealDep,
+    SessionDep,
+    if_match_version,
+)
 from api.schemas.attachments import AttachmentPublic
 from api.schemas.records import (
     ActionPublic,
@@ -23,6 +31,7 @@ from api.schemas.records import (
     FeatureRefIn,
     RecordCreate,
     RecordPublic,
+    RecordsPublic,
     RiskPublic,
     TransitionIn,
     TransitionPublic,
@@ -36,6 +45,7 @@ from layers.records.comments import add_comment, comments_of
 from layers.records.hazards import risk_of
 from layers.records.kinds import RecordKind
 from layers.records.models import Record
+from layers.records.personal import find_records, reveal_details, shown_details
 from layers.records.reading import active_records, feature_timeline, history_of
 from layers.records.service import (
     allowed_steps,
@@ -67,18 +77,22 @@ def to_public(record: Record, kind: RecordKind) -> RecordPublic:
         id=record.id, kind=record.kind, topic=record.topic, state=record.state,
         state_title=kind.workflow.titles.get(record.state, record.state), title=record.title,
         priority=record.priority, due_at=record.due_at, starts_at=record.starts_at,
-        ends_at=record.ends_at, details=record.details,
+        ends_at=record.ends_at, details=shown_details(record, kind),
         location=(point[0], point[1]) if point is not None else None,
         district_id=record.district_id, precinct_id=record.precinct_id, version=record.version,
         created_at=record.created_at, updated_at=record.updated_at,
     )  # fmt: skip
 
 
-def to_full(session: Session, record: Record, actor: Actor, response: Response) -> RecordPublic:
+def to_full(
+    session: Session, record: Record, actor: Actor, response: Response, *, reveal: bool = False
+) -> RecordPublic:
     """Return a record with its features, history, files and the actions the reader may take."""
     kind = get_kind(record.kind)
     response.headers["ETag"] = f'"{record.version}"'
     public = to_public(record, kind)
+    if reveal:
+        public.details = reveal_details(session=session, record=record, kind=kind, actor=actor)
     public.features = [FeatureRefIn(layer=f.layer, id=f.id) for f in links_of(session, record.id)]
     public.history = [
         TransitionPublic(action=t.action, from_state=t.from_state, to_state=t.to_state,
@@ -140,11 +154,12 @@ def list_active_records(
 
 @router.get("/api/records/{record_id}")
 def read_any_record(
-    record_id: int, session: SessionDep, actor: CurrentActor, response: Response
-) -> RecordPublic:
+    record_id: int, session: SessionDep, actor: CurrentActor, response: Response,
+    reveal: RevealDep = False,
+) -> RecordPublic:  # fmt: skip
     """Return one record of any kind with its features, history and allowed actions."""
     record = read_record(session=session, record_id=record_id, actor=actor)
-    return to_full(session, record, actor, response)
+    return to_full(session, record, actor, response, reveal=reveal)
 
 
 @router.post("/api/records/{record_id}/comments", status_code=201)
@@ -208,12 +223,31 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
             f"Create a {kind.id} for each of up to 5,000 features, or one for them all."
         )
 
+    if kind.personal:
+
+        @routes.get("")
+        def find_of_kind(
+            session: SessionDep, actor: CurrentActor, limit: LimitDep,
+            field: Annotated[str, Query(max_length=32)],
+            value: Annotated[str, Query(min_length=1, max_length=64)],
+        ) -> RecordsPublic:  # fmt: skip
+            found = find_records(session=session, kind=kind, field=field, value=value,
+                                 actor=actor, limit=limit)  # fmt: skip
+            return RecordsPublic(data=[to_public(r, kind) for r in found], count=len(found),
+                                 next=None)  # fmt: skip
+
+        find_of_kind.__doc__ = (
+            f"Return the {kind.id} records whose {', '.join(kind.personal)} (``field``) equals "
+            "``value`` exactly, found by blind index; personal values masked."
+        )
+
     @routes.get("/{record_id}")
     def read_of_kind(
-        record_id: int, session: SessionDep, actor: CurrentActor, response: Response
-    ) -> RecordPublic:
+        record_id: int, session: SessionDep, actor: CurrentActor, response: Response,
+        reveal: RevealDep = False,
+    ) -> RecordPublic:  # fmt: skip
         record = read_record(session=session, record_id=record_id, actor=actor, kind=kind)
-        return to_full(session, record, actor, response)
+        return to_full(session, record, actor, response, reveal=reveal)
 
     @routes.post(
         "/{record_id}/transitions",

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     RECORDS_READ = "records:read"
     RECORDS_WRITE = "records:write"
+    # personal information in full (contact phones, ID numbers): every such read is audited
+    PERSONAL_READ = "personal:read"
     PERIMETERS_READ = "perimeters:read"
     PERIMETERS_WRITE = "perimeters:write"
     OPERATIONS = "operations:manage"  # the operations centre: errors, imports, backups, feedback
@@ -40,7 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({*_EDIT, *_PLAN, Permission.USERS_MANAGE, Permission.OPERATIONS}),
     Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
-    Role.COMMANDER: frozenset({*_EDIT, *_PLAN}),
+    Role.COMMANDER: frozenset({*_EDIT, *_PLAN, Permission.PERSONAL_READ}),
     Role.OFFICER: frozenset({*_EDIT, Permission.PERIMETERS_READ}),
     Role.PLANNER: frozenset({*_READ, *_PLAN}),
     Role.TOURISM: frozenset(_READ),

@@ -17,10 +17,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo.hexes import cells_of_points
+from layers.crypto.keys import KeyRing
 from layers.demo.data import LayerData
 from layers.demo.encode import copy_columns, copy_text
 from layers.demo.generate import DEFAULT_SEED, DEFAULT_UNITS, generate_city
 from layers.demo.operators import load_demo_operators
+from layers.demo.personal import sealed_layer
 from layers.demo.records import load_demo_records
 from layers.errors import Conflict
 from layers.features.grams import trigger_of
@@ -106,8 +108,11 @@ def load_demo_city(
     reference_time: datetime | None = None,
     replace: bool = False,
     progress: Progress | None = None,
+    keys: KeyRing,
 ) -> LoadReport:
     """Generate the demo city and load it into empty feature tables, all or nothing.
+
+    Personal columns (units' contacts) are sealed with ``keys`` on their way in.
 
     Raises ``Conflict`` if any feature table holds rows, unless ``replace`` is set: then
     every feature table is emptied first, together with the rows of other tables that
@@ -126,7 +131,8 @@ def load_demo_city(
         stripped = {table: _strip(session, table) for table in FEATURE_TABLES}
         for layer in city.layers:
             with report.timed(f"copy {layer.table}"):
-                _copy(session, _spatially_ordered(layer), partial(notify, layer.table))
+                rows = sealed_layer(session, keys, _spatially_ordered(layer))
+                _copy(session, rows, partial(notify, layer.table))
             report.counts[layer.table] = len(layer)
         # Boundaries get their indexes back first: every other table is assigned by them.
         _restore(session, report, {t: stripped.pop(t) for t in BOUNDARY_TABLES}, notify)

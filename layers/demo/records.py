@@ -153,7 +153,7 @@ def load_demo_records(
     """
     session.execute(text(
         "TRUNCATE records, record_links, record_transitions, record_comments, messages, "
-        "feature_risks, record_attachments, attachment_contents"
+        "feature_risks, record_attachments, attachment_contents, record_personal_index"
     ))  # fmt: skip
     session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
     params = {

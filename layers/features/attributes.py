@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from layers.crypto.personal import looks_masked
 from layers.errors import InvalidInput
 from layers.features.registry import Attribute, AttrType, LayerSpec
 from layers.values import storable_instant, text_problem
@@ -87,6 +88,9 @@ def _convert(attribute: Attribute, value: Any) -> Any:
         raise ValueError(f"must be at most {attribute.maximum}")
     if attribute.max_length is not None and len(converted) > attribute.max_length:
         raise ValueError(f"must be at most {attribute.max_length} characters")
+    if attribute.personal is not None and looks_masked(converted):
+        raise ValueError("holds '*' as a masked value does: send the full value, or leave "
+                         "the attribute out to keep the stored one")  # fmt: skip
     return converted
 
 

@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, func, or_
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from layers.base import Feature
 from layers.errors import InvalidInput
 from layers.features.attributes import coerce_properties
 from layers.features.grams import column_of, query_grams
+from layers.features.personal import blind_clause
 from layers.features.registry import AttrType, LayerSpec
 
 BBox = tuple[float, float, float, float]
@@ -58,7 +59,7 @@ def parse_filter(spec: LayerSpec, name: str, raw: str) -> AttributeFilter:
             f"unknown filter {name!r} for layer {spec.id!r}; filter by one of: {', '.join(known)}"
         )
     attribute = spec.attribute(name)
-    if RANGE_SEPARATOR in raw and attribute.type in _RANGE_TYPES:
+    if RANGE_SEPARATOR in raw and attribute.type in _RANGE_TYPES and attribute.personal is None:
         low, _, high = raw.partition(RANGE_SEPARATOR)
         if not low and not high:
             raise InvalidInput(f"invalid filter {name}={raw!r}: a range needs at least one end")
@@ -81,8 +82,18 @@ def parse_filters(spec: LayerSpec, raw: Mapping[str, str]) -> tuple[AttributeFil
     return tuple(parse_filter(spec, name, value) for name, value in raw.items())
 
 
-def filter_clause(spec: LayerSpec, flt: AttributeFilter) -> ColumnElement[bool]:
-    """Return the SQL condition of one attribute filter."""
+def filter_clause(
+    spec: LayerSpec, flt: AttributeFilter, session: Session | None = None
+) -> ColumnElement[bool]:
+    """Return the SQL condition of one attribute filter.
+
+    A personal attribute is matched exactly, by its blind index under the key ring of
+    ``session`` (the stored values are sealed); without a session it is refused.
+    """
+    if spec.attribute(flt.name).personal is not None:
+        if session is None:
+            raise InvalidInput(f"{flt.name} cannot be filtered on here (personal information)")
+        return blind_clause(session, spec, flt.name, flt.values)
     col = column(spec, flt.name)
     if spec.attribute(flt.name).type is AttrType.STRING_LIST:
         return col.contains(list(flt.values))

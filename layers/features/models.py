@@ -15,6 +15,7 @@ from sqlalchemy import (
     FetchedValue,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -102,7 +103,9 @@ class Unit(_Indexed, Feature, Base):
             "credit_code",
             postgresql_where=sql_text("credit_code IS NOT NULL"),
         ),
-    )
+        *(Index(f"ix_units_{c}", c, postgresql_where=sql_text(f"{c} IS NOT NULL"))
+          for c in ("contact_name_index", "contact_phone_index")),
+    )  # fmt: skip
     geom: Mapped[WKBElement] = _point()
     geom_3857: Mapped[WKBElement] = _point_3857()
     category: Mapped[str] = mapped_column(String(32, collation="C"))
@@ -111,8 +114,11 @@ class Unit(_Indexed, Feature, Base):
     address_grams: Mapped[list[int] | None] = grams_column()
     risk_level: Mapped[int] = mapped_column(SmallInteger, default=1)
     is_key_unit: Mapped[bool] = mapped_column(Boolean, default=False)
-    contact_name: Mapped[str | None] = mapped_column(String(64))
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # personal (registry ``personal=``): SM4-GCM sealed, with a blind index for exact search
+    contact_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_phone: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_name_index: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_phone_index: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Park(_Indexed, AreaFeature, Base):

@@ -65,7 +65,7 @@ def ranked_page(
     if with_total:
         columns.append(func.count().over().label("total"))
     ranked = (
-        select(*columns).where(*conditions(spec, actor, query), box, *where)
+        select(*columns).where(*conditions(spec, actor, query, session), box, *where)
         .order_by(metres, model.id).limit(k).subquery()
     )  # fmt: skip
     return ranked_features(session=session, spec=spec, query=query, ranked=ranked)
@@ -75,7 +75,7 @@ def nearest(
     *, session: Session, spec: LayerSpec, actor: Actor, point: Point, k: int, query: FeatureQuery
 ) -> list[FeatureRow]:
     """Return the ``k`` features geodesically nearest to ``point``, nearest first."""
-    bound = knn_bound(session, spec, conditions(spec, actor, query), point, k)
+    bound = knn_bound(session, spec, conditions(spec, actor, query, session), point, k)
     if bound is None:
         return []
     return ranked_page(session=session, spec=spec, actor=actor, centre=point, k=k, query=query,

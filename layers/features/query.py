@@ -44,6 +44,7 @@ from layers.features.filters import (
     filter_clause,
     text_search_clause,
 )
+from layers.features.personal import PageMasker
 from layers.features.registry import AttrType, LayerSpec
 from layers.features.timespan import TimeInterval, interval_clause
 from layers.values import storable_instant, text_problem
@@ -104,7 +105,9 @@ def parse_sort(spec: LayerSpec, text: str | None) -> Sort:
     if not text:
         return Sort()
     name = text.removeprefix("-").removeprefix("+")
-    sortable = ["id", *(a.name for a in spec.attributes if a.type not in _UNSORTABLE)]
+    # a sealed value's order says nothing (and must not): personal attributes are not sortable
+    sortable = ["id", *(a.name for a in spec.attributes
+                        if a.type not in _UNSORTABLE and a.personal is None)]  # fmt: skip
     if name not in sortable:
         raise InvalidInput(f"cannot sort {spec.id!r} by {name!r}; sort by one of: "
                            f"{', '.join(sortable)} (prefix '-' for descending)")  # fmt: skip
@@ -124,14 +127,20 @@ def parse_properties(spec: LayerSpec, text: str | None) -> tuple[str, ...] | Non
     return names
 
 
-def conditions(spec: LayerSpec, actor: Actor, query: FeatureQuery) -> list[ColumnElement[bool]]:
-    """Return the WHERE clauses of ``query``, always including the actor's scope."""
+def conditions(
+    spec: LayerSpec, actor: Actor, query: FeatureQuery, session: Session | None = None
+) -> list[ColumnElement[bool]]:
+    """Return the WHERE clauses of ``query``, always including the actor's scope.
+
+    ``session`` carries the key ring a filter on a personal attribute digests its values
+    with; without it such a filter is refused.
+    """
     actor.require(Permission.FEATURES_READ)
     model = spec.model
     clauses: list[ColumnElement[bool]] = [actor.scope.clause(model), *query.where]
     if query.bbox is not None:
         clauses.append(bbox_clause(model, query.bbox))
-    clauses += [filter_clause(spec, f) for f in query.filters]
+    clauses += [filter_clause(spec, f, session) for f in query.filters]
     if query.q:
         clauses.append(text_search_clause(spec, query.q))
     if query.interval is not None:
@@ -244,6 +253,12 @@ def property_names(spec: LayerSpec, query: FeatureQuery) -> tuple[str, ...]:
     return (*(a.name for a in spec.attributes), *META_PROPERTIES)
 
 
+def _personal_names(spec: LayerSpec, query: FeatureQuery) -> tuple[str, ...]:
+    """Return the personal attributes a page carries: sealed columns, masked in Python."""
+    personal = {a.name for a in spec.attributes if a.personal is not None}
+    return tuple(name for name in property_names(spec, query) if name in personal)
+
+
 def _page_rows(
     spec: LayerSpec, query: FeatureQuery, picked: Subquery | None = None,
     metres: ColumnElement[float] | None = None,
@@ -252,10 +267,12 @@ def _page_rows(
 
     PostgreSQL writes the properties JSON (ISO dates, arrays) with ``row_to_json`` of a
     LATERAL row: ~20 % cheaper than ``json_build_object`` of pairs (1 ms per 1000 rows).
-    ``metres`` adds ``distance_m`` to the centimetre.
+    ``metres`` adds ``distance_m`` to the centimetre. Personal attributes follow the
+    properties as sealed columns of their own (``PageMasker`` adds their masks).
     """
     model = spec.model
-    values = [getattr(model, n).label(n) for n in property_names(spec, query)]
+    personal = _personal_names(spec, query)
+    values = [getattr(model, n).label(n) for n in property_names(spec, query) if n not in personal]
     if metres is not None:
         values.append((func.round(metres * 100, type_=Float) / 100.0).label("distance_m"))
     sources = [model] if picked is None else [model, picked]
@@ -264,6 +281,7 @@ def _page_rows(
         model.id,
         func.ST_AsGeoJSON(model.geom, GEOJSON_DECIMALS).label("geometry"),  # type: ignore[attr-defined]
         cast(func.row_to_json(properties.table_valued()), Text).label("properties"),
+        *(getattr(model, n).label(f"sealed_{n}") for n in personal),
     ]
     statement = select(*columns).select_from(model)
     if picked is not None:  # first: the properties may read the picked row
@@ -271,9 +289,11 @@ def _page_rows(
     return statement.join(properties, true())
 
 
-def _feature_rows(rows: Sequence[Any], crs: CoordSystem) -> list[FeatureRow]:
+def _feature_rows(rows: Sequence[Any], crs: CoordSystem, masker: PageMasker) -> list[FeatureRow]:
     # By position: a Row's attribute lookup costs ~0.4 µs, a third of a page's Python time.
-    features = [FeatureRow(row[0], row[1], row[2]) for row in rows]
+    sealed = slice(3, 3 + len(masker.names))
+    features = [FeatureRow(row[0], row[1], masker.properties(row[0], row[2], row[sealed]))
+                for row in rows]  # fmt: skip
     if crs is CoordSystem.WGS84:
         return features
     geometries = geometries_in_crs([f.geometry for f in features], crs)
@@ -286,7 +306,7 @@ def list_features(
     """Return one page of the features matching ``query`` that ``actor`` may see."""
     model = spec.model
     sort_value = getattr(model, query.sort.name).label("sort_value")
-    clauses = conditions(spec, actor, query)
+    clauses = conditions(spec, actor, query, session)
     plain_plans(session)
     if query.cursor:
         clauses.append(_after(spec, query.sort, query.cursor))
@@ -313,7 +333,8 @@ def list_features(
     last = rows[-1] if rows else None
     cursor = encode_cursor(query.sort, last.sort_value, last.id) if more and last else None
     total = (int(last.total) if last else 0) if query.with_total else None
-    return FeaturePage(_feature_rows(rows, query.crs), cursor, total)
+    masker = PageMasker(session, spec, _personal_names(spec, query))
+    return FeaturePage(_feature_rows(rows, query.crs, masker), cursor, total)
 
 
 def ranked_features(
@@ -331,12 +352,15 @@ def ranked_features(
     plain_plans(session)
     rows = session.connection().execute(statement.order_by(ranked.c.metres, ranked.c.fid)).all()
     total = (int(rows[0].total) if rows else 0) if counted else None
-    return FeaturePage(_feature_rows(rows, query.crs), None, total)
+    masker = PageMasker(session, spec, _personal_names(spec, query))
+    return FeaturePage(_feature_rows(rows, query.crs, masker), None, total)
 
 
 def count_features(*, session: Session, spec: LayerSpec, actor: Actor, query: FeatureQuery) -> int:
     """Return how many features match ``query`` for ``actor`` (an exact count: use sparingly)."""
-    statement = select(func.count()).select_from(spec.model).where(*conditions(spec, actor, query))
+    statement = (
+        select(func.count()).select_from(spec.model).where(*conditions(spec, actor, query, session))
+    )
     plain_plans(session)
     return int(session.scalar(statement) or 0)
 

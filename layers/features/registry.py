@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from layers.base import Feature
+from layers.crypto.personal import PersonalKind
 from layers.errors import NotFound
 from layers.features import models
 
@@ -37,6 +38,8 @@ class Attribute:
     minimum: int | None = None
     maximum: int | None = None
     max_length: int | None = None
+    # personal information: sealed at rest, masked when read, matched by blind index
+    personal: PersonalKind | None = None
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,8 @@ _SPECS: tuple[LayerSpec, ...] = (
             Attribute("address", S, "地址", max_length=300),
             Attribute("risk_level", INT, "风险等级", tile=True, minimum=1, maximum=4),
             Attribute("is_key_unit", B, "重点单位", tile=True),
-            Attribute("contact_name", S, "联系人", max_length=64),
-            Attribute("contact_phone", S, "联系电话", max_length=32),
+            Attribute("contact_name", S, "联系人", max_length=64, personal="name"),
+            Attribute("contact_phone", S, "联系电话", max_length=32, personal="phone"),
         ),
         point_zoom=12, searchable=("name", "address", "credit_code"),
     ),

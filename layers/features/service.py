@@ -27,6 +27,12 @@ from layers.events import announce_after_commit
 from layers.features.attributes import coerce_properties
 from layers.features.geometry import prepare_geometry
 from layers.features.jurisdiction import assign_jurisdiction
+from layers.features.personal import (
+    masked_personal,
+    opened_personal,
+    seal_personal,
+    split_personal,
+)
 from layers.features.registry import LayerSpec
 
 
@@ -37,8 +43,10 @@ def _json_value(value: Any) -> Any:
 
 
 def feature_properties(spec: LayerSpec, feature: Feature) -> dict[str, Any]:
-    """Return the registry attributes of ``feature`` as JSON-ready values."""
-    return {a.name: _json_value(getattr(feature, a.name)) for a in spec.attributes}
+    """Return the registry attributes of ``feature`` as JSON-ready values, personal ones masked."""
+    shown = masked_personal(spec, opened_personal(spec, feature))
+    return {a.name: shown[a.name] if a.name in shown else _json_value(getattr(feature, a.name))
+            for a in spec.attributes}  # fmt: skip
 
 
 def feature_snapshot(spec: LayerSpec, feature: Feature) -> dict[str, Any]:
@@ -138,11 +146,12 @@ def create_feature(
     """Create a feature, assign its jurisdiction and audit it; returns the stored feature."""
     with audited_denials(session, actor, f"{spec.id}.create", spec.id, None):
         actor.require_layer_write(spec.id)
-        values = coerce_properties(spec, properties, partial=False)
+        values, personal = split_personal(spec, coerce_properties(spec, properties, partial=False))
         feature = spec.model(external_id=external_id, **values)  # type: ignore[call-arg]
         _store_geometry(feature, spec, geometry, max_vertices)
         session.add(feature)
         _settle(session, spec, feature, actor)
+        seal_personal(session, spec, feature, personal)  # sealed for its row: after the insert
     after = feature_snapshot(spec, feature)
     record_audit(session, actor=actor, action=f"{spec.id}.create", target_type=spec.id,
                  target_id=feature.id, after=after)  # fmt: skip
@@ -171,8 +180,11 @@ def update_feature(
         feature = _lock_for_write(session, spec, feature_id, expected_version, actor)
         before = feature_snapshot(spec, feature)
         old_shape = to_shape(feature.geom)  # type: ignore[attr-defined]
-        for name, value in coerce_properties(spec, properties or {}, partial=True).items():
+        values, personal = split_personal(spec, coerce_properties(spec, properties or {},
+                                                                  partial=True))  # fmt: skip
+        for name, value in values.items():
             setattr(feature, name, value)
+        seal_personal(session, spec, feature, personal)
         if geometry is not None:
             _store_geometry(feature, spec, geometry, max_vertices)
         feature.version += 1

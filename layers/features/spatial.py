@@ -171,7 +171,9 @@ def query_region(
     if total > query.limit:
         # "within d" grows with distance, so the k nearest that lie within d are the
         # k nearest overall: the KNN bound shrinks the box to rank (None: all deleted since)
-        bound = knn_bound(session, spec, conditions(spec, actor, query), centre, query.limit)
+        bound = knn_bound(
+            session, spec, conditions(spec, actor, query, session), centre, query.limit
+        )
         reach = None if bound is None else min(distance_m, bound)
     if not total or reach is None:
         return total, []
@@ -191,7 +193,7 @@ def _count_near(
             and not _narrowed(query)):  # fmt: skip
         stored = hexdisc.count_within(session=session, spec=spec, scope=actor.scope,
                                       centre=centre, radius_m=distance_m,
-                                      where=conditions(spec, actor, query))  # fmt: skip
+                                      where=conditions(spec, actor, query, session))  # fmt: skip
         if stored is not None:
             return stored
     scoped = replace(query, where=(*query.where, clause))
@@ -218,7 +220,7 @@ def hexbins(
         raise InvalidInput(f"sum needs a numeric attribute; {sum_of!r} is not one")
     statement = _stored_bins(session, spec, actor, resolution, query, sum_of)
     if statement is None:
-        statement = _counted_bins(spec, actor, resolution, query, sum_of)
+        statement = _counted_bins(session, spec, actor, resolution, query, sum_of)
         plain_plans(session, parallel=True)  # a city-wide aggregate is what workers are for
     return [
         HexBin(int(row.cell), int(row.n), int(row.total) if sum_of is not None else None)
@@ -248,8 +250,9 @@ def _narrowed(query: FeatureQuery) -> bool:
 
 
 def _counted_bins(
-    spec: LayerSpec, actor: Actor, resolution: int, query: FeatureQuery, sum_of: str | None
-) -> Select[Any]:
+    session: Session, spec: LayerSpec, actor: Actor, resolution: int, query: FeatureQuery,
+    sum_of: str | None,
+) -> Select[Any]:  # fmt: skip
     """Return the bins counted from the features, by the cell holding each one's point."""
     model = spec.model
     cell = hexagg.cell_at(model, resolution).label("cell")
@@ -258,6 +261,6 @@ def _counted_bins(
         columns.append(func.coalesce(func.sum(getattr(model, sum_of)), 0).label("total"))
     return (
         select(*columns)
-        .where(*conditions(spec, actor, query), model.h3_cell.is_not(None))
+        .where(*conditions(spec, actor, query, session), model.h3_cell.is_not(None))
         .group_by(cell)
     )  # fmt: skip

@@ -72,6 +72,6 @@ CLUE = RecordKind(
     ),
     details=ClueDetails,
     creators=frozenset(_POLICE),
-    personal=frozenset({"informant"}),
+    personal={"informant": "name"},
     notify_on_create=frozenset({Party.ASSIGNEE}),
 )

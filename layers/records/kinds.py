@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from layers.accounts.roles import Role
+from layers.crypto.personal import PersonalKind
 from layers.errors import InvalidInput
 from layers.records.workflow import Party, Step, Workflow
 
@@ -53,9 +54,9 @@ class RecordKind:
     creators: frozenset[Role]
     topics: tuple[str, ...] = tuple(TOPICS)
     after_write: AfterWrite | None = None
-    # details fields holding personal information: masked in the audit log, and the
-    # seam where their encryption at rest and masking in responses go (security issue)
-    personal: frozenset[str] = frozenset()
+    # details fields holding personal information, and the kind of each: sealed at rest,
+    # masked in responses and the audit log, found by blind index (layers.records.personal)
+    personal: Mapping[str, PersonalKind] = field(default_factory=dict)
     notify_on_create: frozenset[Party] = frozenset()
     needs_features: bool = True
     approval: ApprovalRule | None = None

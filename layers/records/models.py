@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     func,
@@ -84,6 +85,23 @@ class RecordLink(Base):
     )
     layer: Mapped[str] = mapped_column(String(32), primary_key=True)
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class RecordPersonalIndex(Base):
+    """Blind-index digest of one personal details field of a record, for exact search.
+
+    The field's value itself is sealed in ``records.details`` (``layers.records.personal``);
+    ``digest`` is its keyed digest (``layers.crypto.personal.BlindIndex``).
+    """
+
+    __tablename__ = "record_personal_index"
+    __table_args__ = (Index("ix_record_personal_index_digest", "field", "digest"),)
+
+    record_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RecordTransition(Base):

@@ -92,7 +92,7 @@ def selected_units(session: Session, actor: Actor, selection: UnitSelection) -> 
     spec = get_layer("units")
     query = select(Unit.id).where(
         actor.scope.clause(Unit),
-        *(filter_clause(spec, f) for f in parse_filters(spec, selection.filters)),
+        *(filter_clause(spec, f, session) for f in parse_filters(spec, selection.filters)),
     )
     if selection.within is not None:
         query = query.where(func.ST_Intersects(Unit.geom, literal_geometry(selection.within)))

@@ -27,6 +27,7 @@ from layers.features.registry import get_layer
 from layers.records.kinds import RecordKind
 from layers.records.messages import Message, Recipient, addressed_to, send_messages
 from layers.records.models import Record, RecordLink, RecordTransition
+from layers.records.personal import seal_record
 from layers.records.reading import about_the_unit
 from layers.records.refs import FeatureRef
 from layers.records.workflow import Party, Step, may_take
@@ -213,6 +214,7 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
         _place(session, record, features[0])
     session.add(record)
     session.flush()
+    seal_record(session, record, kind)  # sealed for its row: after the insert
     if features:
         session.execute(insert(RecordLink), [
             {"record_id": record.id, "layer": f.layer, "feature_id": f.id} for f in features

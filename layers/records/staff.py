@@ -73,5 +73,5 @@ STAFF_REGISTRATION = RecordKind(
     details=StaffDetails,
     creators=frozenset({Role.UNIT, Role.OFFICER}),
     topics=("internal_security", "public_transport", "tourism"),
-    personal=frozenset({"person_name", "id_number", "phone"}),
+    personal={"person_name": "name", "id_number": "id_number", "phone": "phone"},
 )

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
@@ -21,6 +21,7 @@ from api.cli.main import app
 from layers.accounts.scope import SYSTEM
 from layers.audit.service import verify_audit_chain
 from layers.backup.manifest import DUMP_FILE, MANIFEST_FILE, manifest_digest
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.demo.load import load_demo_city
 from layers.features.registry import get_layer
 from layers.features.service import create_feature, delete_feature, update_feature
@@ -29,6 +30,7 @@ from tests.conftest import throwaway_database
 from tests.utils.samples import SAMPLE_PROPERTIES, sample_geometry
 
 runner = CliRunner()
+KEYS = KeyRing.generate()  # the cities' personal values are sealed with it
 Fingerprint = dict[str, tuple[int, str]]
 
 
@@ -80,9 +82,9 @@ def fingerprint(url: str) -> Fingerprint:
 def _city(url: str) -> None:
     """Load a small city, then create, change and delete features so audit rows exist."""
     engine = _engine(url)
-    load_demo_city(engine, units=300, seed=1)
+    load_demo_city(engine, units=300, seed=1, keys=KEYS)
     units = get_layer("units")
-    with Session(engine) as session, session.begin():
+    with bind_key_ring(sessionmaker(engine), KEYS)() as session, session.begin():
         made = [
             create_feature(session=session, spec=get_layer(layer),
                            geometry=sample_geometry(get_layer(layer), 116.40, 39.91),
@@ -128,7 +130,7 @@ def test_round_trip_keeps_every_row_and_the_audit_chain(city_url: str, tmp_path:
     assert manifest["row_counts"] == {table: count for table, (count, _) in before.items()}
 
     engine = _engine(city_url)
-    with Session(engine) as session, session.begin():  # a write after the backup: undone
+    with bind_key_ring(sessionmaker(engine), KEYS)() as session, session.begin():  # undone later
         create_feature(session=session, spec=get_layer("units"),
                        geometry=sample_geometry(get_layer("units"), 116.41, 39.92),
                        properties=SAMPLE_PROPERTIES["units"], actor=SYSTEM,

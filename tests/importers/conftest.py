@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from importers.pipeline import run_import
 from importers.report import ImportReport, ImportRequest
 from layers.accounts.scope import SYSTEM, Actor
+from layers.crypto.keys import bind_key_ring, load_key_ring
+from layers.settings import CryptoSettings
 
 Importer = Callable[..., ImportReport]
 Counter = Callable[[str, str], int]
@@ -65,5 +67,6 @@ def count(session_factory: sessionmaker[Session]) -> Counter:
 def scratch(scratch_database_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on an empty database of this test's own (for replace and round trips)."""
     engine = create_engine(scratch_database_url)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    keys = load_key_ring(CryptoSettings())  # the run's key file (tests/conftest.py)
+    yield bind_key_ring(sessionmaker(bind=engine, expire_on_commit=False), keys)
     engine.dispose()

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from api.cli.main import app
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
+from layers.crypto.keys import KeyRing
 from layers.demo.load import load_demo_city
 from tests.layers.placement import misplaced, placements
 from tests.utils.users import make_user
@@ -27,7 +28,7 @@ def city_engine(scratch_database_url: str, monkeypatch: pytest.MonkeyPatch) -> I
     """A small demo city in a database of the test's own, which the CLI talks to."""
     monkeypatch.setenv("WARROOM_DATABASE_URL", scratch_database_url)
     engine = create_engine(scratch_database_url)
-    load_demo_city(engine, units=3000, seed=5)
+    load_demo_city(engine, units=3000, seed=5, keys=KeyRing.generate())
     yield engine
     engine.dispose()
 

@@ -28,6 +28,7 @@ from importers import loads, shadow
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.accounts.service import Jurisdiction
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.demo.load import load_demo_city
 from layers.errors import Conflict
 from layers.features.grams import query_grams
@@ -43,8 +44,9 @@ CITY_BOX = (116.25, 39.80, 116.55, 40.02)
 def city_db(scratch_database_url: str) -> Iterator[sessionmaker[Session]]:
     """A database of the test's own with a small demo city (precincts, 200 units)."""
     engine = create_engine(scratch_database_url)
-    load_demo_city(engine, units=200, seed=3)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    keys = KeyRing.generate()
+    load_demo_city(engine, units=200, seed=3, keys=keys)
+    yield bind_key_ring(sessionmaker(bind=engine, expire_on_commit=False), keys)
     engine.dispose()
 
 

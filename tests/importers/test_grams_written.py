@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from importers import loads
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.demo.load import load_demo_city
 from tests.importers.conftest import Importer, importer_on
 
@@ -64,8 +65,9 @@ def test_an_import_into_the_layer_writes_the_grams_the_database_would(
 def small_city(scratch_database_url: str) -> Iterator[sessionmaker[Session]]:
     """A database of the test's own with a small demo city (200 units)."""
     engine = create_engine(scratch_database_url)
-    load_demo_city(engine, units=200, seed=3)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    keys = KeyRing.generate()
+    load_demo_city(engine, units=200, seed=3, keys=keys)
+    yield bind_key_ring(sessionmaker(bind=engine, expire_on_commit=False), keys)
     engine.dispose()
 
 

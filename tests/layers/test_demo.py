@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from geo.hexes import cell_of_point
 from geo.measure import distance_m
+from layers.crypto.keys import KeyRing
 from layers.database import make_engine
 from layers.demo.generate import generate_city
 from layers.demo.load import database_is_empty, load_demo_city
@@ -27,6 +28,7 @@ from tests.utils.city import DEMO_SEED, DEMO_UNITS
 from tests.utils.derived import stale_grams
 
 REFERENCE = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+KEYS = KeyRing.generate()
 POINT_TABLES = ("units", "rail_stations", "bus_stations", "incidents", "vehicles")
 AREA_TABLES = ("districts", "precincts", "parks", "construction_sites", "key_station_areas")
 
@@ -37,7 +39,9 @@ def demo_engine(server_url: str) -> Iterator[Engine]:
     with throwaway_database(server_url) as url:
         engine = make_engine(Settings(database=DatabaseSettings(url=url)))
         assert database_is_empty(engine)
-        load_demo_city(engine, units=DEMO_UNITS, seed=DEMO_SEED, reference_time=REFERENCE)
+        load_demo_city(
+            engine, units=DEMO_UNITS, seed=DEMO_SEED, reference_time=REFERENCE, keys=KEYS
+        )
         yield engine
         engine.dispose()
 
@@ -152,9 +156,9 @@ def test_searched_texts_carry_their_grams(demo_engine: Engine) -> None:
 def test_a_second_load_is_refused_unless_replacing(demo_engine: Engine) -> None:
     assert not database_is_empty(demo_engine)
     with pytest.raises(Conflict):
-        load_demo_city(demo_engine, units=100, seed=DEMO_SEED)
+        load_demo_city(demo_engine, units=100, seed=DEMO_SEED, keys=KEYS)
     assert _scalar(demo_engine, "SELECT count(*) FROM units") == DEMO_UNITS
-    report = load_demo_city(demo_engine, units=100, seed=DEMO_SEED, replace=True)
+    report = load_demo_city(demo_engine, units=100, seed=DEMO_SEED, replace=True, keys=KEYS)
     assert report.counts["units"] == 100
     assert _scalar(demo_engine, "SELECT count(*) FROM units") == 100
     assert _scalar(demo_engine, "SELECT min(id) FROM units") == 1

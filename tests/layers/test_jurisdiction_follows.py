@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import shapely
@@ -14,8 +15,9 @@ from sqlalchemy.orm import sessionmaker
 
 from api.app import create_app
 from layers.accounts.roles import Role
+from layers.crypto.keys import load_key_ring
 from layers.demo.load import load_demo_city
-from layers.settings import DatabaseSettings, SecuritySettings, Settings
+from layers.settings import CryptoSettings, DatabaseSettings, SecuritySettings, Settings
 from tests.layers.placement import misplaced, placements
 from tests.utils.users import bearer, make_user
 
@@ -30,13 +32,15 @@ class City:
 
 
 @pytest.fixture
-def own_city(scratch_database_url: str) -> Iterator[City]:
+def own_city(scratch_database_url: str, key_file: Path) -> Iterator[City]:
     """A small demo city (3,000 units) with its own app, so boundaries may move freely."""
     engine = create_engine(scratch_database_url)
-    load_demo_city(engine, units=3000, seed=11)
+    crypto = CryptoSettings(key_file=key_file)
+    load_demo_city(engine, units=3000, seed=11, keys=load_key_ring(crypto))
     settings = Settings(
         database=DatabaseSettings(url=scratch_database_url),
         security=SecuritySettings(session_cache_seconds=0),
+        crypto=crypto,
         trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
     )
     with TestClient(create_app(settings)) as client:
