@@ -16,8 +16,9 @@ from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.accounts.service import revoke_sessions
 from layers.accounts.throttle import PASSWORD_CHANGE, recent_refusals
-from layers.accounts.totp import Enrolment, new_enrolment, use_code
+from layers.accounts.totp import Enrolment, new_enrolment, open_secret, seal_secret, use_code
 from layers.audit.service import audited_denials, record_audit
+from layers.crypto.keys import key_ring_of
 from layers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from layers.settings import SecuritySettings
 
@@ -84,7 +85,7 @@ def enrol_totp(*, session: Session, actor: Actor, policy: SecuritySettings) -> E
     if user.totp_confirmed_at is not None:
         raise Conflict("a second factor is already enrolled; a security_admin can reset it")
     enrolment = new_enrolment(username=user.username, issuer=policy.totp_issuer)
-    user.totp_secret = enrolment.secret
+    user.totp_secret_sealed = seal_secret(key_ring_of(session), enrolment.secret, user.id)
     user.totp_last_step = None
     record_audit(session, actor=actor, action="auth.totp_enrol", target_type="user",
                  target_id=user.id, detail="secret issued, not confirmed")  # fmt: skip
@@ -96,10 +97,11 @@ def confirm_totp(*, session: Session, actor: Actor, code: str) -> None:
     user = _user(session, actor.user_id)
     if user.totp_confirmed_at is not None:
         raise Conflict("the second factor is already confirmed")
-    if user.totp_secret is None:
+    if user.totp_secret_sealed is None:
         raise InvalidInput("no second factor is being enrolled: enrol first")
     now = datetime.now(UTC)
-    if use_code(session, user=user, secret=user.totp_secret, code=code, now=now) is not None:
+    secret = open_secret(key_ring_of(session), user.totp_secret_sealed, user.id)
+    if use_code(session, user=user, secret=secret, code=code, now=now) is not None:
         raise InvalidInput(
             "the code does not match the new secret (or was used already): check the "
             "device's clock and send the code it shows now"
@@ -114,7 +116,7 @@ def reset_totp(*, session: Session, actor: Actor, user_id: int) -> None:
     with audited_denials(session, actor, "user.totp_reset", "user", user_id):
         actor.require(Permission.USERS_MANAGE)
         user = _user(session, user_id)
-    user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+    user.totp_secret_sealed = user.totp_confirmed_at = user.totp_last_step = None
     revoke_sessions(session, user_id=user.id, now=datetime.now(UTC))
     record_audit(session, actor=actor, action="user.totp_reset", target_type="user",
                  target_id=user.id, detail="sessions ended")  # fmt: skip

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     func,
     true,
@@ -54,8 +55,8 @@ class User(Base):
     )
     # Set by an initial or reset password: the next session may only change it.
     password_must_change: Mapped[bool] = mapped_column(Boolean, server_default=true())
-    # Base32 TOTP secret (RFC 6238), stored as is until SM4 field encryption exists here.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret (RFC 6238) sealed with SM4-GCM (layers.accounts.totp.seal_secret).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last time step whose code was accepted: a code is good once (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

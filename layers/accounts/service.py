@@ -16,8 +16,9 @@ from layers.accounts.passwords import DUMMY_HASH, password_expired, set_password
 from layers.accounts.roles import JURISDICTION_ROLES, Permission, Role
 from layers.accounts.scope import CITY, Actor, Scope, ScopeKind
 from layers.accounts.throttle import LOGIN, Refusals, hold_source, recent_refusals
-from layers.accounts.totp import use_code
+from layers.accounts.totp import open_secret, use_code
 from layers.audit.service import record_audit
+from layers.crypto.keys import key_ring_of
 from layers.errors import Conflict, InvalidInput, NotAuthenticated
 from layers.features.models import District, Precinct, Unit
 from layers.settings import SecuritySettings
@@ -177,8 +178,9 @@ def login(
     refusals = recent_refusals(session, source=source, user_id=user_id, since=since)
     verified = verify_password(user.password_hash if user else DUMMY_HASH, password)
     reason = _refusal(user, verified, refusals, policy)
-    if reason is None and user is not None and user.totp_confirmed_at and user.totp_secret:
-        reason = use_code(session, user=user, secret=user.totp_secret, code=totp_code, now=now)
+    if reason is None and user is not None and user.totp_confirmed_at and user.totp_secret_sealed:
+        secret = open_secret(key_ring_of(session), user.totp_secret_sealed, user.id)
+        reason = use_code(session, user=user, secret=secret, code=totp_code, now=now)
     if reason is not None:
         record_audit(
             session, actor=actor_for(user, client) if user else None, action=LOGIN,

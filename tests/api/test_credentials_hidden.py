@@ -59,6 +59,10 @@ def test_no_password_code_secret_or_token_in_logs_or_audit(
     assert '"route": "/api/auth/login"' in server_logs  # the lines were captured
     with session_factory() as session:
         audit = session.scalars(text("SELECT row_to_json(a)::text FROM audit_log a")).all()
+        stored = session.scalar(text("SELECT row_to_json(u)::text FROM users u WHERE id = :id"),
+                                {"id": user_id})  # fmt: skip
+    assert stored and '"totp_secret_sealed":"\\\\x' in stored  # sealed, not the secret
+    assert enrolment["secret"] not in stored and enrolment["secret"].encode().hex() not in stored
     assert any(f'"actor_name":"{name}"' in row and '"result":"denied"' in row for row in audit)
     for what, secret in secrets.items():
         assert secret not in server_logs, what

@@ -5,8 +5,8 @@ Revises: 0019
 Create Date: 2026-12-03
 
 Users get the date of their password, a must-change flag (set for every user that
-exists now: their passwords predate the policy) and a TOTP secret with the last time
-step used. ``password_history`` keeps argon2 hashes of past passwords. Triggers tell
+exists now: their passwords predate the policy) and a TOTP secret (sealed with SM4-GCM
+under the key ring's ``totp`` key, never stored plain) with the last time step used. ``password_history`` keeps argon2 hashes of past passwords. Triggers tell
 every worker, on channel ``warroom_auth`` and only when the transaction commits, which
 session ended (``s <token digest>``) or which user changed (``u <id>``), so no worker
 goes on trusting a remembered session (``layers.accounts.revocations``).
@@ -55,7 +55,7 @@ def upgrade() -> None:
         "users",
         sa.Column("password_must_change", sa.Boolean(), server_default=sa.true(), nullable=False),
     )
-    op.add_column("users", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("users", sa.Column("totp_secret_sealed", sa.LargeBinary(), nullable=True))
     op.add_column(
         "users", sa.Column("totp_confirmed_at", sa.DateTime(timezone=True), nullable=True)
     )
@@ -113,7 +113,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_password_history_user_id"), table_name="password_history")
     op.drop_table("password_history")
     for column in (
-        "totp_last_step", "totp_confirmed_at", "totp_secret", "password_must_change",
+        "totp_last_step", "totp_confirmed_at", "totp_secret_sealed", "password_must_change",
         "password_changed_at",
     ):  # fmt: skip
         op.drop_column("users", column)
