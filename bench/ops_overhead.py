@@ -49,7 +49,7 @@ from layers.settings import DatabaseSettings, OpsSettings, SecuritySettings, Set
 
 DATABASE = "warroom_bench_ops"
 TILE = "/tiles/units/12/3372/1552.mvt"  # the demo city's centre
-PASSWORD = "bench-password-123"
+PASSWORD = "Load-Test-Pass-123"  # meets the password policy
 
 
 def prepare(units: int) -> tuple[Settings, str]:
@@ -65,10 +65,11 @@ def prepare(units: int) -> tuple[Settings, str]:
                           "(SELECT id FROM users WHERE username = 'bench')"))  # fmt: skip
         conn.execute(text("DELETE FROM users WHERE username = 'bench'"))
     sessions = make_sessionmaker(engine)
-    policy = SecuritySettings(session_cache_seconds=60)
+    policy = SecuritySettings(session_cache_seconds=60, second_factor_roles=[])
     with sessions() as session, session.begin():
         create_user(session=session, username="bench", password=PASSWORD, role=Role.ADMIN,
-                    where=Jurisdiction(), actor=SYSTEM, policy=policy)  # fmt: skip
+                    where=Jurisdiction(), actor=SYSTEM, policy=policy,
+                    must_change_password=False)  # fmt: skip
     with sessions() as session, session.begin():
         token = login(session=session, username="bench", password=PASSWORD, policy=policy,
                       source="127.0.0.1").token  # fmt: skip

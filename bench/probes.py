@@ -45,7 +45,7 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.query import PASSWORD, app_command, free_port, prepare_database
+from bench.query import BENCH_AUTH, PASSWORD, app_command, free_port, prepare_database
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
@@ -76,7 +76,8 @@ def ensure_users(url: str) -> None:
             ).first():
                 continue
             create_user(session=session, username=name, password=PASSWORD, role=role,
-                        where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings())  # fmt: skip
+                        where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings(),
+                        must_change_password=False)  # fmt: skip
     engine.dispose()
 
 
@@ -84,8 +85,8 @@ def ensure_users(url: str) -> None:
 def server(app_dir: str, url: str) -> Iterator[tuple[str, int]]:
     """Serve the app of ``app_dir``; yield its base URL and process id."""
     port = str(free_port())
-    process = subprocess.Popen(app_command(port, app_dir), cwd=app_dir,
-                               env={**os.environ, "WARROOM_DATABASE_URL": url})  # fmt: skip
+    env = {**os.environ, **BENCH_AUTH, "WARROOM_DATABASE_URL": url}
+    process = subprocess.Popen(app_command(port, app_dir), cwd=app_dir, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -57,7 +57,9 @@ from layers.settings import SecuritySettings
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DATABASE = "warroom_bench_query"
-PASSWORD = "bench-password-123"
+PASSWORD = "Load-Test-Pass-123"  # meets the password policy
+# Bench users log in with a password alone (no TOTP for their admin role).
+BENCH_AUTH = {"WARROOM_SECURITY_SECOND_FACTOR_ROLES": ""}
 # Dense places: Tiananmen, Guomao, Zhongguancun, Wangjing, Xidan, Beijing South station.
 CENTRES = [(116.3912, 39.9073), (116.4610, 39.9090), (116.3160, 39.9830),
            (116.4700, 39.9900), (116.3740, 39.9130), (116.3790, 39.8650)]  # fmt: skip
@@ -93,7 +95,8 @@ def ensure_user(url: str) -> str:
         exists = session.execute(text("SELECT 1 FROM users WHERE username = :n"), {"n": name})
         if exists.first() is None:
             create_user(session=session, username=name, password=PASSWORD, role=Role.ADMIN,
-                        where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings())  # fmt: skip
+                        where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings(),
+                        must_change_password=False)  # fmt: skip
     engine.dispose()
     return name
 
@@ -110,7 +113,7 @@ def serve(
     command: list[str], env: dict[str, str], ready_url: str, cwd: str | None = None
 ) -> Iterator[None]:
     """Run a server process until the block ends; wait until ``ready_url`` answers."""
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd)
+    process = subprocess.Popen(command, env={**os.environ, **BENCH_AUTH, **env}, cwd=cwd)
     try:
         for _ in range(600):
             try:

@@ -35,6 +35,7 @@ import psycopg2
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.query import BENCH_AUTH
 from geo.tiling import lonlat_to_tile, tiles_for_bbox
 from layers.accounts.roles import Role
 from layers.accounts.scope import CITY, SYSTEM
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 DATABASE = "warroom_tiles_bench"
 BEIJING = (115.9, 39.6, 116.9, 40.25)  # the built-up city, where the units are
-PASSWORD = "bench-password-123"
+PASSWORD = "Load-Test-Pass-123"  # meets the password policy
 PROPERTIES = "name,category,risk_level,is_key_unit"
 Tile = tuple[int, int, int]
 
@@ -78,7 +79,8 @@ def prepare_database(units: int, seed: int, *, reload: bool = False) -> str:
         conn.execute(text("DELETE FROM users WHERE username = 'bench'"))
     with make_sessionmaker(engine)() as session, session.begin():
         create_user(session=session, username="bench", password=PASSWORD, role=Role.ADMIN,
-                    where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings())  # fmt: skip
+                    where=Jurisdiction(), actor=SYSTEM, policy=SecuritySettings(),
+                    must_change_password=False)  # fmt: skip
         for spec in all_layers():
             if spec.point_zoom:
                 ensure_fresh(session, spec)  # a bulk load leaves every cluster to rebuild
@@ -148,7 +150,7 @@ def database_times(url: str, tiles: list[Tile]) -> dict[str, float]:
 @contextmanager
 def serve(command: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
     """Run a uvicorn server until the block ends; wait until ``probe`` answers."""
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
+    process = subprocess.Popen(command, env={**os.environ, **BENCH_AUTH, **env}, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     try:
         for _ in range(120):
