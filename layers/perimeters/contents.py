@@ -1,11 +1,13 @@
 """What each ring of a perimeter holds: counts, groupings and the first page, per layer.
 
-Rings are annuli: a feature is counted in the innermost ring holding it (a point that
-the ring covers, an area it intersects). One statement per layer scans the extent's
-box on the layer's GiST index and numbers each row's ring with a ``CASE`` over the
-rings' stored shapes, read once each (so PostGIS keeps each prepared for the whole
-scan); the rings' vertices lie along geodesics (``geo.densify``), so these planar
-tests give the geodesic answer.
+Rings are annuli: a feature is counted in the innermost ring holding it (a point in it,
+an area meeting it). One statement per layer numbers each row's ring with a ``CASE``
+over the rings' stored shapes (read once each, so PostGIS keeps each prepared), whose
+vertices lie along geodesics (``geo.densify``): these planar tests give the geodesic
+answer. Point layers are read cell by cell through ``perimeter_cells``: the points of a
+cell wholly inside one annulus need no test at all (units come from an index holding
+what they are counted by: no visit to the table), those of the cells on a ring's edge
+are tested against that ring only. Other layers are read by the extent's box.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,7 @@ from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features.query import FeatureRow, plain_plans
-from layers.perimeters.models import Perimeter, PerimeterRing
+from layers.perimeters.models import Perimeter, PerimeterCell, PerimeterRing
 from layers.perimeters.rings import RING_ORDER, RING_TITLES, RingKind
 from layers.perimeters.service import read_perimeter, rings_of
 from layers.perimeters.sources import Source, Window, check_layers, rows_of, source
@@ -58,30 +60,56 @@ def _ring_shape(perimeter_id: int, kind: str) -> ColumnElement[Any]:
     )
 
 
-def ringed(src: Source, perimeter_id: int, kinds: Sequence[str]) -> Subquery:
-    """Return ``(id, ring, *groups)`` of the source's rows inside the perimeter's rings.
+def _innermost(
+    shapes: Sequence[ColumnElement[Any]], geom: Any, cells: Subquery | None = None
+) -> ColumnElement[int]:
+    """Return the index of the innermost ring holding ``geom`` (NULL: none).
 
-    ``ring`` is the index in ``kinds`` (innermost first) of the innermost ring holding it.
+    With ``cells`` (``perimeter_cells``) a cell's points are tested only against the
+    rings its edge crosses (``geo.hexrings``); those wholly inside a ring are not.
     """
-    holds = func.ST_Intersects if src.areas else func.ST_Covers
-    ring = case(*((holds(_ring_shape(perimeter_id, k), src.geom), i)
-                  for i, k in enumerate(kinds)), else_=None)  # fmt: skip
+    if cells is None:
+        return case(*((func.ST_Intersects(s, geom), i) for i, s in enumerate(shapes)))
+    first, whole = cells.c.first, cells.c.whole
+    tests = [(and_(first <= i, whole > i, func.ST_Intersects(s, geom)), i)
+             for i, s in enumerate(shapes)]  # fmt: skip
+    return case((first == whole, first), *tests, (whole < len(shapes), whole))
+
+
+def ringed(src: Source, perimeter_id: int, kinds: Sequence[str]) -> list[Subquery]:
+    """Return ``(id, ring, *groups)`` of the source's rows near the perimeter's rings.
+
+    ``ring`` is the index in ``kinds`` (innermost first) of the innermost ring holding the
+    row, NULL for a row near but outside them all. A point layer is read through the
+    perimeter's cells, with a second part for rows without a cell (by their geometry);
+    other layers by the extent's box. (Parts, not a UNION: it would cost a district's
+    units a copy of every row.)
+    """
+    table = src.table
+    shapes = [_ring_shape(perimeter_id, k) for k in kinds]
     box = select(Perimeter.extent).where(Perimeter.id == perimeter_id).scalar_subquery()
-    inner = (
-        select(src.ident.label("id"), ring.label("ring"), *src.groups)
-        .where(*src.where, src.geom.op("&&")(box))
-        .subquery()
+    near = table.geom.op("&&")(box)
+    by_box = select(table.id, _innermost(shapes, table.geom).label("ring"), *src.groups)
+    if not src.by_cell:
+        return [by_box.where(*src.where, near).subquery()]
+    cells = select(PerimeterCell).where(PerimeterCell.perimeter_id == perimeter_id).subquery()
+    by_cell = (
+        select(table.id, _innermost(shapes, table.geom, cells).label("ring"), *src.groups)
+        .select_from(cells).join(table, table.h3_cell == cells.c.cell).where(*src.where)
     )  # fmt: skip
-    return select(inner).where(inner.c.ring.is_not(None)).subquery()
+    return [by_cell.subquery(), by_box.where(*src.where, table.h3_cell.is_(None), near).subquery()]
 
 
-def _counted(session: Session, src: Source, rows: Subquery, page_size: int) -> list[Any]:
-    keys = [rows.c.ring, *(rows.c[g.key] for g in src.groups)]
-    columns: list[Any] = [*keys, func.count().label("n")]
-    if page_size:
-        first = array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size]
-        columns.append(first.label("first"))
-    return list(session.execute(select(*columns).group_by(*keys)).all())
+def _counted(session: Session, src: Source, parts: list[Subquery], page_size: int) -> list[Any]:
+    found: list[Any] = []
+    for rows in parts:
+        keys = [rows.c.ring, *(rows.c[g.key] for g in src.groups)]
+        columns: list[Any] = [*keys, func.count().label("n")]
+        if page_size:
+            first = array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size]
+            columns.append(first.label("first"))
+        found += session.execute(select(*columns).group_by(*keys)).all()
+    return found
 
 
 def _layer_contents(
@@ -91,6 +119,8 @@ def _layer_contents(
     found = [LayerContent(src.id, src.title) for _ in kinds]
     first: dict[int, list[int]] = defaultdict(list)
     for row in _counted(session, src, ringed(src, perimeter_id, kinds), page_size):
+        if row.ring is None:  # near the rings, in none of them
+            continue
         content = found[row.ring]
         content.count += row.n
         for group in src.groups:
@@ -117,6 +147,9 @@ def perimeter_contents(
     kinds = [r.kind for r in rings]
     window = Window(perimeter.starts_at, perimeter.ends_at, zone)
     plain_plans(session)
+    # the first ids of each ring and group come from sorting its ~100,000 units of a
+    # district: in memory, not in files (the default 4 MB spills them)
+    session.execute(select(func.set_config("work_mem", "32MB", True)))
     contents = [RingContent(RingKind(r.kind), RING_TITLES[RingKind(r.kind)], r.area_m2, {})
                 for r in rings]  # fmt: skip
     for layer_id in check_layers(layers):
@@ -139,13 +172,15 @@ def _ids_in_rings(
     if missing:
         raise InvalidInput(f"perimeter {perimeter_id} has no ring {', '.join(sorted(missing))}")
     window = Window(perimeter.starts_at, perimeter.ends_at, zone)
-    rows = ringed(source(layer_id, actor, window), perimeter_id, kinds)
     picked = [i for i, k in enumerate(kinds) if k in wanted]
     plain_plans(session)
-    found = session.execute(
-        select(rows.c.ring, rows.c.id).where(rows.c.ring.in_(picked))
-        .order_by(rows.c.ring, rows.c.id).limit(limit + 1)
-    ).all()  # fmt: skip
+    found = sorted(
+        (ring, ident)
+        for rows in ringed(source(layer_id, actor, window), perimeter_id, kinds)
+        for ring, ident in session.execute(
+            select(rows.c.ring, rows.c.id).where(rows.c.ring.in_(picked)).limit(limit + 1)
+        )
+    )[: limit + 1]  # fmt: skip
     by_ring: dict[RingKind, list[int]] = {RingKind(kinds[i]): [] for i in picked}
     for ring, ident in found:
         by_ring[RingKind(kinds[ring])].append(ident)

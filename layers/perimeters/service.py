@@ -11,9 +11,10 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from geo.hexrings import ring_cells
 from geo.validate import ensure_multipolygon
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
@@ -27,7 +28,7 @@ from layers.errors import (
 )
 from layers.perimeters.access import reaches_scope, visible_clause
 from layers.perimeters.active import in_force
-from layers.perimeters.models import Perimeter, PerimeterRing, PerimeterVersion
+from layers.perimeters.models import Perimeter, PerimeterCell, PerimeterRing, PerimeterVersion
 from layers.perimeters.rings import (
     RING_ORDER,
     Ring,
@@ -118,6 +119,22 @@ def _checked(session: Session, draft: PerimeterDraft, actor: Actor,
     return rings, extent
 
 
+_CELLS = """
+INSERT INTO perimeter_cells (perimeter_id, cell, first, whole)
+SELECT :perimeter, unnest(CAST(:cells AS bigint[])), unnest(CAST(:first AS smallint[])),
+       unnest(CAST(:whole AS smallint[]))
+"""
+
+
+def _store_cells(session: Session, perimeter_id: int, rings: Sequence[Ring]) -> None:
+    """Keep the H3 cells of the rings (``geo.hexrings``), by which contents count points."""
+    found = ring_cells([r.shape for r in rings])
+    session.execute(delete(PerimeterCell).where(PerimeterCell.perimeter_id == perimeter_id))
+    session.execute(text(_CELLS), {"perimeter": perimeter_id, "cells": found.cells.tolist(),
+                                   "first": found.first.tolist(),
+                                   "whole": found.whole.tolist()})  # fmt: skip
+
+
 def _store(session: Session, perimeter: Perimeter, draft: PerimeterDraft, rings: list[Ring],
            extent: MultiPolygon, actor: Actor) -> None:  # fmt: skip
     """Write a draft into ``perimeter``, its rings and a new kept version."""
@@ -131,6 +148,7 @@ def _store(session: Session, perimeter: Perimeter, draft: PerimeterDraft, rings:
                       geom=from_shape(r.shape, srid=4326), area_m2=r.area_m2)
         for r in rings
     )  # fmt: skip
+    _store_cells(session, perimeter.id, rings)
     session.add(PerimeterVersion(perimeter_id=perimeter.id, version=perimeter.version,
                                  content=_content(perimeter, rings, shapes=True),
                                  saved_by=actor.user_id, saved_by_name=actor.username))  # fmt: skip

@@ -56,18 +56,18 @@ class Window:
 
 @dataclass(frozen=True)
 class Source:
-    """One layer of the contents: its rows' id and geometry, its conditions and groupings.
+    """One layer of the contents: its table, its conditions and what it is counted by.
 
-    ``areas``: its geometries are areas, held by a ring they intersect (points: that
-    covers them). ``groups`` are counted apart (units by category and risk level).
+    ``by_cell``: a point layer whose rows keep their H3 cell (``h3_cell``), counted
+    through the perimeter's cells; the others are found by their geometry's index.
+    ``groups`` are counted apart (units by category and risk level).
     """
 
     id: str
     title: str
-    ident: Any
-    geom: Any
+    table: Any
     where: tuple[ColumnElement[bool], ...]
-    areas: bool = False
+    by_cell: bool = False
     groups: tuple[Any, ...] = ()
 
 
@@ -91,9 +91,8 @@ def _feature_source(layer_id: str, actor: Actor, window: Window) -> Source:
     query = FeatureQuery(interval=interval if layer_id in _IN_WINDOW else None)
     model = spec.model
     groups = (Unit.category, Unit.risk_level) if model is Unit else ()
-    return Source(layer_id, spec.title, model.id, model.geom,  # type: ignore[attr-defined]
-                  tuple(conditions(spec, actor, query)),
-                  areas=spec.geometry_type != "Point", groups=groups)  # fmt: skip
+    return Source(layer_id, spec.title, model, tuple(conditions(spec, actor, query)),
+                  by_cell=spec.geometry_type == "Point", groups=groups)  # fmt: skip
 
 
 def _record_source(layer_id: str, actor: Actor, window: Window) -> Source:
@@ -105,7 +104,7 @@ def _record_source(layer_id: str, actor: Actor, window: Window) -> Source:
                      Record.starts_at <= window.ends_at,
                      or_(Record.ends_at.is_(None), Record.ends_at >= window.starts_at))  # fmt: skip
     where = (which, Record.geom.is_not(None), visible_clause(actor))
-    return Source(layer_id, RECORD_LAYERS[layer_id], Record.id, Record.geom, where)
+    return Source(layer_id, RECORD_LAYERS[layer_id], Record, where)
 
 
 def source(layer_id: str, actor: Actor, window: Window) -> Source:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.hexes import cell_of_point
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.perimeters.active import active_rings
@@ -184,3 +185,31 @@ def test_the_rings_in_force_are_found_by_time(
     assert [r.kind.value for r in mine] == ["core", "control", "outer"]
     assert all(r.shape.area > 0 for r in mine)
     assert scene.id not in [r.perimeter_id for r in after]
+
+
+def test_units_without_a_cell_or_on_a_rings_edge_count_too(
+    client: TestClient, scene: Scene, session_factory: sessionmaker[Session]
+) -> None:
+    # a unit written by SQL without its H3 cell, in the core; one exactly on the core's
+    # boundary (a vertex of it), which the core holds
+    with session_factory() as session, session.begin():
+        vertex = session.execute(text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)),"
+            " 5) AS p FROM perimeter_rings WHERE perimeter_id = :p AND kind = 'core') AS v"
+        ), {"p": scene.id}).one()  # fmt: skip
+        made = session.scalars(text(
+            "INSERT INTO units (name, category, risk_level, is_key_unit, geom, h3_cell) VALUES "
+            "('无格单位', 'company', 2, false, ST_Centroid((SELECT geom FROM perimeter_rings "
+            "WHERE perimeter_id = :p AND kind = 'core')), NULL), "
+            "('边界单位', 'company', 2, false, ST_SetSRID(ST_Point(:x, :y), 4326), :cell) "
+            "RETURNING id"
+        ), {"p": scene.id, "x": vertex[0], "y": vertex[1],
+            "cell": cell_of_point(vertex[0], vertex[1])}).all()  # fmt: skip
+    try:
+        body = _contents(client, scene, scene.planner, layers="units", limit=0)
+        expected = _expected(session_factory, scene, "units")
+        assert set(made) <= set(expected["core"])
+        assert body["rings"][0]["layers"]["units"]["count"] == len(expected["core"])
+    finally:
+        with session_factory() as session, session.begin():
+            session.execute(text("DELETE FROM units WHERE id = ANY(:ids)"), {"ids": list(made)})

@@ -6,8 +6,10 @@ Create Date: 2026-12-03
 
 ``perimeters`` (name, linked activity, time window, the union of its rings),
 ``perimeter_rings`` (core / control / outer: how each was drawn and its shape, with
-vertices along geodesics) and ``perimeter_versions`` (every version's content, kept
-when the perimeter is edited).
+vertices along geodesics), ``perimeter_cells`` (the H3 cells of the rings, whole or on
+an edge) and ``perimeter_versions`` (every version's content, kept when the perimeter
+is edited). Three indexes serve the contents of a perimeter: units by cell with what
+they are counted by (an index-only scan), open hazards and activities by place.
 """
 
 from __future__ import annotations
@@ -68,6 +70,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_perimeter_rings_geom", "perimeter_rings", ["geom"], postgresql_using="gist")
     op.create_table(
+        "perimeter_cells",
+        sa.Column("perimeter_id", sa.BigInteger(), nullable=False),
+        sa.Column("cell", sa.BigInteger(), nullable=False),
+        sa.Column("first", sa.SmallInteger(), nullable=False),
+        sa.Column("whole", sa.SmallInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["perimeter_id"],
+            ["perimeters.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_perimeter_cells_perimeter_id_perimeters"),
+        ),
+        sa.PrimaryKeyConstraint("perimeter_id", "cell", name=op.f("pk_perimeter_cells")),
+    )
+    op.create_index(
+        "ix_units_h3_cell_contents", "units", ["h3_cell"],
+        postgresql_include=["id", "category", "risk_level", "district_id", "precinct_id", "geom"],
+    )  # fmt: skip
+    op.create_index(
+        "ix_records_open_hazards_geom", "records", ["geom"], postgresql_using="gist",
+        postgresql_where=sa.text("kind = 'hazard' AND state <> 'verified'"),
+    )  # fmt: skip
+    op.create_index(
+        "ix_records_activities_geom", "records", ["geom"], postgresql_using="gist",
+        postgresql_where=sa.text("kind = 'activity'"),
+    )  # fmt: skip
+    op.create_table(
         "perimeter_versions",
         sa.Column("perimeter_id", sa.BigInteger(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -88,5 +116,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the perimeter tables."""
     op.drop_table("perimeter_versions")
+    op.drop_index("ix_records_activities_geom", table_name="records")
+    op.drop_index("ix_records_open_hazards_geom", table_name="records")
+    op.drop_index("ix_units_h3_cell_contents", table_name="units")
+    op.drop_table("perimeter_cells")
     op.drop_table("perimeter_rings")
     op.drop_table("perimeters")
