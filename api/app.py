@@ -22,6 +22,7 @@ from api.ops.recent import RecentErrors
 from api.rates import RateLimits
 from api.routes import (
     admin,
+    alerts,
     attachments,
     auth,
     credentials,
@@ -45,6 +46,7 @@ from api.routes import (
     stats,
     tiles,
     topics,
+    tracks,
     transit,
 )
 from api.slots import QuerySlots
@@ -54,6 +56,7 @@ from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.crypto.sm2 import signer_from_files
 from layers.database import make_engine, make_sessionmaker
 from layers.events import subscribe
+from layers.geofence.incidents import follow_incidents
 from layers.settings import Settings
 from tiles.cache import TileCache
 from tiles.listener import ChangeListener
@@ -112,6 +115,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
     app.state.metrics = Metrics(app.state)
     app.state.recent_errors = RecentErrors(settings.ops.recent_errors)
     register_error_handlers(app)
+    follow_incidents()  # the feature door weighs written incidents against perimeter rings
     app.add_middleware(tiles.TileFastPath)  # tiles skip the routing (api/routes/tiles.py)
     app.add_middleware(UnstorableTextGuard)  # it guards the tiles' fast path too
     app.add_middleware(RequestLimits)  # no body is read before its caps and login
@@ -147,6 +151,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         perimeters,
         perimeter_contents,
         selections,
+        tracks,
+        alerts,
         metrics,
         admin,
         feedback,

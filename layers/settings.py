@@ -202,6 +202,48 @@ class PerimeterSettings(BaseSettings):
     max_export_rows: int = Field(default=100_000, ge=1, description="Rows of one export.")
 
 
+class TrackSettings(BaseSettings):
+    """Vehicle positions from GPS feeds: what a batch may hold, how long positions are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_TRACKS_", extra="ignore")
+
+    max_batch: int = Field(
+        default=5_000, ge=1, le=100_000, description="Positions one POST /api/tracks carries."
+    )
+    clock_skew_s: float = Field(
+        default=60.0, ge=0, le=3_600, description="How far a position's time may be ahead of "
+        "the server's clock (a feed's clock runs a little fast); further is refused.",
+    )  # fmt: skip
+    max_speed_kmh: float = Field(default=300.0, gt=0, description="Highest speed taken as true.")
+    retention_days: int = Field(
+        default=90, ge=1, description="Days of positions kept: older ones are refused, and "
+        "`warroom tracks prune` drops the day partitions that end before them.",
+    )  # fmt: skip
+    line_max_points: int = Field(
+        default=10_000, ge=2, description="Points of one track line; more are thinned evenly."
+    )
+    line_gap_s: float = Field(
+        default=300.0, gt=0, description="A silence longer than this starts a new part of a "
+        "track line (a MultiLineString).",
+    )  # fmt: skip
+
+
+class GeofenceSettings(BaseSettings):
+    """When a vehicle counts as entering or leaving a perimeter's ring (hysteresis)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_GEOFENCE_", extra="ignore")
+
+    margin_m: float = Field(
+        default=25.0, ge=0, le=1_000, description="A vehicle enters a ring once at least this "
+        "far inside it and leaves once at least this far outside; GPS jitter in between "
+        "changes nothing.",
+    )  # fmt: skip
+    dwell_s: float = Field(
+        default=10.0, ge=0, le=3_600, description="And stays beyond the margin this long "
+        "(positions at least this far apart in time) before it counts.",
+    )  # fmt: skip
+
+
 class OpsSettings(BaseSettings):
     """Logs and metrics: how the process reports on itself."""
 
@@ -300,6 +342,8 @@ class Settings(BaseSettings):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     perimeters: PerimeterSettings = Field(default_factory=PerimeterSettings)
+    tracks: TrackSettings = Field(default_factory=TrackSettings)
+    geofence: GeofenceSettings = Field(default_factory=GeofenceSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
 

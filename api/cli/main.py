@@ -15,6 +15,7 @@ from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
 from api.cli.keys import cli_key_ring, keys_app
+from api.cli.tracks import tracks_app
 from api.cli.users import user_app
 from layers.accounts.models import User
 from layers.accounts.passwords import one_time_password
@@ -30,6 +31,7 @@ app = typer.Typer(help="Warroom — spatial command map.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tracks_app, name="tracks")
 app.command("import")(import_)
 app.command("export")(export)
 app.command("backup")(backup)

@@ -32,17 +32,23 @@ class Permission(StrEnum):
     PERIMETERS_READ = "perimeters:read"
     PERIMETERS_WRITE = "perimeters:write"
     OPERATIONS = "operations:manage"  # the operations centre: errors, imports, backups, feedback
+    # GPS feeds post vehicle positions with an account holding this (README: Vehicle tracks)
+    TRACKS_WRITE = "tracks:write"
+    ALERTS_ACK = "alerts:ack"  # acknowledge geofence alerts (reading them is perimeters:read)
 
 
 _READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
 _EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
 _PLAN = {Permission.PERIMETERS_READ, Permission.PERIMETERS_WRITE}
+_COMMAND = {Permission.TRACKS_WRITE, Permission.ALERTS_ACK}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset({*_EDIT, *_PLAN, Permission.USERS_MANAGE, Permission.OPERATIONS}),
+    Role.ADMIN: frozenset(
+        {*_EDIT, *_PLAN, *_COMMAND, Permission.USERS_MANAGE, Permission.OPERATIONS}
+    ),
     Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
-    Role.COMMANDER: frozenset({*_EDIT, *_PLAN, Permission.PERSONAL_READ}),
+    Role.COMMANDER: frozenset({*_EDIT, *_PLAN, *_COMMAND, Permission.PERSONAL_READ}),
     Role.OFFICER: frozenset({*_EDIT, Permission.PERIMETERS_READ}),
     Role.PLANNER: frozenset({*_READ, *_PLAN}),
     Role.TOURISM: frozenset(_READ),

@@ -25,6 +25,7 @@ from layers.errors import (
 )
 from layers.events import announce_after_commit
 from layers.features.attributes import coerce_properties
+from layers.features.followers import written
 from layers.features.geometry import prepare_geometry
 from layers.features.jurisdiction import assign_jurisdiction
 from layers.features.personal import (
@@ -160,6 +161,7 @@ def create_feature(
                          bounds=_bounds(to_shape(feature.geom)),  # type: ignore[attr-defined]
                          payload={"version": feature.version})  # fmt: skip
     announce_after_commit(session, event)
+    written(session, spec, feature, actor)
     return feature
 
 
@@ -198,6 +200,7 @@ def update_feature(
                          bounds=_bounds(old_shape, to_shape(feature.geom)),  # type: ignore[attr-defined]
                          payload={"version": feature.version})  # fmt: skip
     announce_after_commit(session, event)
+    written(session, spec, feature, actor)
     return feature
 
 

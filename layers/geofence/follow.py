@@ -1,0 +1,173 @@
+"""Positions of features through the hysteresis, against every ring in force: states and alerts.
+
+The caller holds the features' rows locked (a track batch its vehicles, the write door
+its incident), so one feature's positions are weighed by one transaction at a time and
+each crossing raises exactly one alert. Positions must be newer than any weighed before
+(a track batch passes only those after its vehicles' last position): a late position is
+kept in the track but moves no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from layers.accounts.scope import Actor
+from layers.audit.service import append_event
+from layers.geofence.bands import NOT_IN_FORCE, FencedRing, rings_in_force, zones
+from layers.geofence.machine import OUTSIDE, Standing, Zone, walk
+from layers.geofence.models import GeofenceAlert, GeofenceState
+
+FloatArray = npt.NDArray[np.float64]
+IdArray = npt.NDArray[np.int64]
+StateKey = tuple[int, int, str]  # feature, perimeter, ring
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The hysteresis: metres beyond a ring's edge, seconds beyond it before a crossing counts."""
+
+    margin_m: float
+    dwell_s: float
+
+
+@dataclass(frozen=True)
+class Sightings:
+    """Positions of features of one layer, sorted by feature, then time (epoch seconds)."""
+
+    layer: str
+    feature_ids: IdArray
+    times: FloatArray
+    lons: FloatArray
+    lats: FloatArray
+    names: Mapping[int, str]
+
+    def runs(self) -> dict[int, slice]:
+        """Return each feature's slice of the positions."""
+        ids = self.feature_ids
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if ids.size else ids
+        ends = np.r_[starts[1:], ids.size]
+        return {int(ids[s]): slice(int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _states(session: Session, sightings: Sightings, rings: Sequence[FencedRing]
+            ) -> dict[StateKey, Standing]:  # fmt: skip
+    rows = session.execute(
+        select(GeofenceState.feature_id, GeofenceState.perimeter_id, GeofenceState.ring,
+               GeofenceState.inside, GeofenceState.pending_since)
+        .where(GeofenceState.layer == sightings.layer,
+               GeofenceState.feature_id.in_(np.unique(sightings.feature_ids).tolist()),
+               GeofenceState.perimeter_id.in_({r.perimeter_id for r in rings}))
+    )  # fmt: skip
+    return {
+        (fid, pid, ring): Standing(inside, since.timestamp() if since else None)
+        for fid, pid, ring, inside, since in rows
+    }
+
+
+def _alert(sightings: Sightings, ring: FencedRing, index: int, entered: bool,
+           since: float) -> GeofenceAlert:  # fmt: skip
+    lon, lat = float(sightings.lons[index]), float(sightings.lats[index])
+    fid = int(sightings.feature_ids[index])
+    return GeofenceAlert(
+        kind="enter" if entered else "exit", perimeter_id=ring.perimeter_id,
+        perimeter_name=ring.perimeter_name, ring=ring.kind.value, layer=sightings.layer,
+        feature_id=fid, feature_name=sightings.names.get(fid, ""),
+        geom=from_shape(Point(lon, lat), srid=4326), at=_instant(sightings.times[index]),
+        since=_instant(since),
+    )  # fmt: skip
+
+
+def _save_states(session: Session, layer: str, changed: Mapping[StateKey, Standing],
+                 seen: Mapping[StateKey, float]) -> None:  # fmt: skip
+    if not changed:
+        return
+    rows = [
+        {"layer": layer, "feature_id": fid, "perimeter_id": pid, "ring": ring,
+         "inside": s.inside, "seen_at": _instant(seen[(fid, pid, ring)]),
+         "pending_since": None if s.pending_since is None else _instant(s.pending_since)}
+        for (fid, pid, ring), s in sorted(changed.items())
+    ]  # fmt: skip
+    upsert = insert(GeofenceState).values(rows)
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=["layer", "feature_id", "perimeter_id", "ring"],
+        set_={c: upsert.excluded[c] for c in ("inside", "pending_since", "seen_at")},
+    ))  # fmt: skip
+
+
+def follow(session: Session, sightings: Sightings, rules: Rules) -> list[GeofenceAlert]:
+    """Weigh the positions against the rings in force; save states; return the new alerts.
+
+    The alerts are stored (with ids), in time order; ``announce_alerts`` appends their
+    events.
+    """
+    if not sightings.feature_ids.size:
+        return []
+    rings = rings_in_force(session, _instant(float(sightings.times.min())),
+                           _instant(float(sightings.times.max())), rules.margin_m)  # fmt: skip
+    if not rings:
+        return []
+    states, runs = _states(session, sightings, rings), sightings.runs()
+    changed: dict[StateKey, Standing] = {}
+    seen: dict[StateKey, float] = {}
+    alerts: list[GeofenceAlert] = []
+    for ring in rings:
+        found = zones(ring, sightings.lons, sightings.lats, sightings.times)
+        pending = {
+            fid
+            for (fid, pid, kind), s in states.items()
+            if (pid, kind) == ring.key and (s.inside or s.pending_since is not None)
+        }
+        for fid in sorted(set(sightings.feature_ids[found > Zone.OUT].tolist()) | pending):
+            run = runs[fid]
+            weighed = np.flatnonzero(found[run] != NOT_IN_FORCE) + run.start
+            if not weighed.size:
+                continue
+            key = (fid, *ring.key)
+            before = states.get(key, OUTSIDE)
+            after, crossed = walk(before, [Zone(z) for z in found[weighed].tolist()],
+                                  sightings.times[weighed].tolist(), rules.dwell_s)  # fmt: skip
+            if after != before:
+                changed[key], seen[key] = after, float(sightings.times[weighed[-1]])
+            entered = not before.inside
+            for crossing in crossed:
+                alerts.append(_alert(sightings, ring, int(weighed[crossing.index]), entered,
+                                     crossing.since))  # fmt: skip
+                entered = not entered
+    _save_states(session, sightings.layer, changed, seen)
+    alerts.sort(key=lambda a: (a.at, a.feature_id, a.perimeter_id, a.ring))
+    session.add_all(alerts)
+    session.flush()
+    return alerts
+
+
+def alert_payload(alert: GeofenceAlert) -> dict[str, object]:
+    """Return what an alert's event says: the alert, its perimeter, ring and feature, when."""
+    return {
+        "alert_id": alert.id, "kind": alert.kind, "perimeter_id": alert.perimeter_id,
+        "perimeter_name": alert.perimeter_name, "ring": alert.ring,
+        "feature_name": alert.feature_name, "at": alert.at.isoformat(),
+        "since": alert.since.isoformat(),
+    }  # fmt: skip
+
+
+def announce_alerts(session: Session, alerts: Sequence[GeofenceAlert], actor: Actor) -> None:
+    """Append a ``geofence.enter`` or ``geofence.exit`` event for each alert, in order."""
+    for alert in alerts:
+        point = to_shape(alert.geom)
+        append_event(session, type=f"geofence.{alert.kind}", actor=actor, layer=alert.layer,
+                     feature_id=alert.feature_id, bounds=point.bounds,
+                     payload=alert_payload(alert))  # fmt: skip
