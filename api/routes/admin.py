@@ -109,11 +109,12 @@ def _backup_public(state: BackupState) -> BackupPublic:
 
 @router.get("/backups")
 def list_backups_route(
-    actor: CurrentActor, settings: SettingsDep, limit: LimitQuery = 60
+    actor: CurrentActor, settings: SettingsDep, request: Request, limit: LimitQuery = 60
 ) -> BackupsPublic:
     """List the backups in the configured directory, each verified as a restore would."""
     directory = settings.ops.backup_dir
-    states = list_backups(actor=actor, directory=directory, limit=limit)
+    states = list_backups(actor=actor, directory=directory, limit=limit,
+                          verifier=request.app.state.signer)  # fmt: skip
     if directory is None:
         detail: str | None = "no backup directory configured: set WARROOM_OPS_BACKUP_DIR"
     else:

@@ -3,8 +3,9 @@
 A verification reads the whole dump (its SM3 digest), so its outcome is remembered per
 backup for as long as neither file changes (their sizes and modification times): the
 operations page lists a month of nightly backups without hashing each of them again.
-Signed manifests need the key that verifies them (``read_manifest``'s verifier), which
-nothing configures yet: they are listed as refused until it is.
+Signed manifests are checked with the configured SM2 public key
+(``WARROOM_CRYPTO_VERIFY_KEY_FILE``); without one they are listed as refused, as a
+restore would refuse them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from layers.backup.manifest import (
     Manifest,
     read_manifest,
 )
+from layers.crypto.sm2 import SM2Signer
 
 Stamp = tuple[tuple[int, int], ...]
 
@@ -50,27 +52,31 @@ def _stamp(directory: Path) -> Stamp:
 
 
 @functools.lru_cache(maxsize=512)
-def _verified(directory: Path, stamp: Stamp) -> tuple[Manifest | None, str | None]:
+def _verified(
+    directory: Path, stamp: Stamp, verifier: SM2Signer | None
+) -> tuple[Manifest | None, str | None]:
     """Return the manifest of a backup that verifies, or None and why not (``stamp``: its key)."""
     try:
-        return read_manifest(directory), None
+        return read_manifest(directory, verifier), None
     except BackupError as exc:
         return None, exc.message
 
 
-def inspect_backup(directory: Path) -> BackupState:
-    """Return the state of the backup in ``directory``."""
+def inspect_backup(directory: Path, verifier: SM2Signer | None = None) -> BackupState:
+    """Return the state of the backup in ``directory`` (its signature checked by ``verifier``)."""
     stamp = _stamp(directory)
     if stamp[0] == (0, 0):
         detail = "no manifest: a backup still running, or one that failed"
         return BackupState(directory.name, "incomplete", detail, None)
-    manifest, problem = _verified(directory, stamp)
+    manifest, problem = _verified(directory, stamp, verifier)
     if manifest is None:
         return BackupState(directory.name, "refused", problem, None)
     return BackupState(directory.name, "verified", None, manifest)
 
 
-def list_backups(*, actor: Actor, directory: Path | None, limit: int) -> list[BackupState]:
+def list_backups(
+    *, actor: Actor, directory: Path | None, limit: int, verifier: SM2Signer | None = None
+) -> list[BackupState]:
     """Return the newest backups under ``directory`` (by modification time) with their state."""
     actor.require(Permission.OPERATIONS)
     if directory is None or not directory.is_dir():
@@ -80,4 +86,4 @@ def list_backups(*, actor: Actor, directory: Path | None, limit: int) -> list[Ba
         if path.is_dir() and ((path / MANIFEST_FILE).exists() or (path / DUMP_FILE).exists())
     ]  # fmt: skip
     found.sort(key=lambda path: (path.stat().st_mtime_ns, path.name), reverse=True)
-    return [inspect_backup(path) for path in found[:limit]]
+    return [inspect_backup(path, verifier) for path in found[:limit]]

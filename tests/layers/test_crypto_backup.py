@@ -16,6 +16,7 @@ from api.cli.main import app
 from importers.export import seal_headers
 from layers.backup.manifest import MANIFEST_FILE, manifest_digest, read_manifest
 from layers.crypto.sm2 import SM2Signer, generate_key_pair, signer_from_files
+from layers.ops.backups import inspect_backup
 
 runner = CliRunner()
 
@@ -65,6 +66,9 @@ def test_a_signed_backup_restores_and_a_forged_or_foreign_one_is_refused(
     signer = signer_from_files(None, public)
     manifest = read_manifest(backup, signer)
     assert manifest.signature is not None and len(manifest.signature) == 128
+    # the operations page lists it as a restore would judge it
+    assert inspect_backup(backup, signer).status == "verified"
+    assert inspect_backup(backup).status == "refused"
 
     try:
         code, output = _warroom(scratch_database_url, (None, public), "restore", str(backup))
