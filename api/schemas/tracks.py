@@ -14,7 +14,7 @@ from layers.values import storable_instant
 class PositionIn(BaseModel):
     """One GPS position: WGS84 degrees, km/h, degrees clockwise from north (0 to below 360)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     vehicle_id: int = Field(ge=1, le=2**63 - 1)
     at: AwareDatetime
