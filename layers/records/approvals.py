@@ -19,11 +19,13 @@ from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.accounts.service import actor_for
+from layers.crypto.keys import key_ring_of
 from layers.errors import Conflict, PermissionDenied
-from layers.features.registry import get_layer
+from layers.features.registry import all_layers, get_layer
 from layers.features.service import get_feature, update_feature
 from layers.records.kinds import OnEnter, RecordKind
 from layers.records.models import Record
+from layers.records.personal import open_details
 from layers.records.refs import FeatureRef
 from layers.records.service import (
     NewRecord,
@@ -67,7 +69,8 @@ def _apply(
     session: Session, approval: Record, approver: Actor, kind_of: Callable[[str], RecordKind]
 ) -> None:
     """Apply an approved change as its requester; raise if the approver may not approve it."""
-    details = ApprovalDetails.model_validate(approval.details)
+    plain = open_details(key_ring_of(session), approval.id, approval.details, APPROVAL.personal)
+    details = ApprovalDetails.model_validate(plain)
     if approver.role not in details.approver_roles:
         allowed = ", ".join(r.value for r in details.approver_roles)
         raise PermissionDenied(f"this change waits for a {allowed}")
@@ -126,6 +129,13 @@ APPROVAL = RecordKind(
     ),
     details=ApprovalDetails,
     creators=frozenset(Role),
+    # a unit's proposed contact is personal information from the moment it is proposed
+    personal={
+        f"payload.properties.{a.name}": a.personal
+        for spec in all_layers()
+        for a in spec.attributes
+        if a.personal is not None
+    },
 )
 
 

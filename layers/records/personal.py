@@ -1,6 +1,7 @@
 """Personal details of records (``RecordKind.personal``): sealed at rest, masked when read.
 
-Each personal field of ``records.details`` holds ``"sm4:" + base64(sealed value)``,
+A field is a key of ``records.details``, or a dotted path into it (an approval's
+``payload.properties.contact_phone``). Each holds ``"sm4:" + base64(sealed value)``,
 bound to its record and field (``layers.crypto.fields``); ``record_personal_index``
 keeps its blind-index digest for an exact search (``find_records``). Reads show masks;
 ``reveal_details`` gives the plain values to a role with ``Permission.PERSONAL_READ``,
@@ -36,6 +37,20 @@ def _place(record_id: int, field: str) -> Place:
     return ("records", f"details.{field}", record_id)
 
 
+def _get(details: Mapping[str, Any], field: str) -> Any:
+    """Return the value at ``field`` (a key or a dotted path), None where there is none."""
+    value: Any = details
+    for key in field.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _with(details: Mapping[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """Return a copy of ``details`` with ``value`` at ``field`` (the path exists)."""
+    key, _, rest = field.partition(".")
+    return {**details, key: _with(details[key], rest, value) if rest else value}
+
+
 def _plain(cipher: FieldCipher, record_id: int, field: str, value: Any) -> str:
     """Return the plain text of a stored value (sealed, or plain from before sealing)."""
     if isinstance(value, str) and value.startswith(SEALED):
@@ -51,11 +66,12 @@ def seal_details(
     cipher, blind = FieldCipher(ring), BlindIndex(ring)
     sealed, digests = dict(details), {}
     for field, kind in fields.items():
-        if details.get(field) is None:
+        value = _get(details, field)
+        if value is None:
             continue
-        plain = _plain(cipher, record_id, field, details[field])
+        plain = _plain(cipher, record_id, field, value)
         token = cipher.seal(plain, _place(record_id, field))
-        sealed[field] = SEALED + base64.b64encode(token).decode()
+        sealed = _with(sealed, field, SEALED + base64.b64encode(token).decode())
         digests[field] = blind.digest(kind, plain)
     return sealed, digests
 
@@ -64,9 +80,12 @@ def open_details(
     ring: KeyRing, record_id: int, details: Mapping[str, Any], fields: Fields
 ) -> dict[str, Any]:
     """Return ``details`` with each personal field in plain text."""
-    cipher = FieldCipher(ring)
-    return {k: _plain(cipher, record_id, k, v) if k in fields and v is not None else v
-            for k, v in details.items()}  # fmt: skip
+    cipher, plain = FieldCipher(ring), dict(details)
+    for field in fields:
+        value = _get(details, field)
+        if value is not None:
+            plain = _with(plain, field, _plain(cipher, record_id, field, value))
+    return plain
 
 
 def seal_record(session: Session, record: Record, kind: RecordKind) -> None:
@@ -84,7 +103,7 @@ def seal_record(session: Session, record: Record, kind: RecordKind) -> None:
 
 def refuse_bulk_personal(kind: RecordKind, details: Mapping[str, Any]) -> None:
     """Raise ``InvalidInput`` if ``details`` hold personal values (sealed one record at a time)."""
-    given = [f for f in kind.personal if details.get(f) is not None]
+    given = [f for f in kind.personal if _get(details, f) is not None]
     if given:
         raise InvalidInput(f"{kind.id} records with personal details ({', '.join(given)}) are "
                            "created one at a time, not in bulk")  # fmt: skip
@@ -95,9 +114,12 @@ def shown_details(record: Record, kind: RecordKind) -> dict[str, Any]:
     session = object_session(record)
     if not kind.personal or session is None:
         return record.details
-    plain = open_details(key_ring_of(session), record.id, record.details, kind.personal)
-    return {k: mask(kind.personal[k], v) if k in kind.personal and v is not None else v
-            for k, v in plain.items()}  # fmt: skip
+    shown = plain = open_details(key_ring_of(session), record.id, record.details, kind.personal)
+    for field, personal_kind in kind.personal.items():
+        value = _get(plain, field)
+        if value is not None:
+            shown = _with(shown, field, mask(personal_kind, value))
+    return shown
 
 
 def reveal_details(
@@ -107,7 +129,7 @@ def reveal_details(
     action = f"{kind.id}.personal_read"
     with audited_denials(session, actor, action, kind.id, record.id):
         actor.require(Permission.PERSONAL_READ)
-    shown = [f for f in kind.personal if record.details.get(f) is not None]
+    shown = [f for f in kind.personal if _get(record.details, f) is not None]
     record_audit(session, actor=actor, action=action, target_type=kind.id,
                  target_id=record.id, detail=", ".join(shown))  # fmt: skip
     return open_details(key_ring_of(session), record.id, record.details, kind.personal)
@@ -193,7 +215,7 @@ def _current(ring: KeyRing, details: Mapping[str, Any], fields: Fields) -> bool:
     return all(
         isinstance(value, str) and value.startswith(SEALED)
         and sealed_version(base64.b64decode(value[len(SEALED) :])) == ring.current
-        for field in fields if (value := details.get(field)) is not None
+        for field in fields if (value := _get(details, field)) is not None
     )  # fmt: skip
 
 

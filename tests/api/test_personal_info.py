@@ -244,3 +244,31 @@ def test_a_staff_registration_is_sealed_masked_revealed_and_found(
     bulk = client.post("/api/staff-registrations/bulk",
                        json={**body, "one_per_feature": True}, headers=people.officer)  # fmt: skip
     assert bulk.status_code == 422 and "one at a time" in bulk.text
+
+
+def test_a_units_proposed_contact_is_sealed_in_its_approval(
+    client: TestClient, people: People, session_factory: sessionmaker[Session]
+) -> None:
+    unit = _unit(client, people, _phone())
+    owner = bearer(client, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=unit["id"])))
+    phone = _phone()
+    response = client.patch(
+        f"{UNITS}/{unit['id']}",
+        json={"properties": {"contact_phone": phone}},
+        headers={**owner, "If-Match": f'"{unit["properties"]["version"]}"'},
+    )
+    assert response.status_code == 202, response.text
+    approval = response.json()
+    proposed = approval["details"]["payload"]["properties"]["contact_phone"]
+    assert proposed == f"{phone[:3]}****{phone[-4:]}"
+    with session_factory() as session:
+        stored = session.scalar(text("SELECT details::text FROM records WHERE id = :i"),
+                                {"i": approval["id"]})  # fmt: skip
+    assert phone not in stored
+    decided = client.post(
+        f"/api/approvals/{approval['id']}/transitions", json={"action": "approve"},
+        headers={**people.officer, "If-Match": f'"{approval["version"]}"'},
+    )  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    full = client.get(f"{UNITS}/{unit['id']}", params={"reveal": "true"}, headers=people.commander)
+    assert full.json()["properties"]["contact_phone"] == phone

@@ -54,6 +54,14 @@ def test_plain_contacts_and_staff_details_are_sealed_on_upgrade(at_0021: str) ->
                  "CAST(:d AS jsonb)) RETURNING id"),
             {"d": json.dumps(STAFF, ensure_ascii=False)},
         )  # fmt: skip
+        proposal = {"change": "feature_update", "payload": {"properties": {
+            "contact_phone": "13700002222", "address": "新址"}}}  # fmt: skip
+        approval = connection.scalar(
+            text("INSERT INTO records (kind, topic, state, title, details) VALUES "
+                 "('approval', 'internal_security', 'pending', '修改', CAST(:d AS jsonb)) "
+                 "RETURNING id"),
+            {"d": json.dumps(proposal, ensure_ascii=False)},
+        )  # fmt: skip
     upgrade(at_0021)  # the run's key file: WARROOM_CRYPTO_KEY_FILE (tests/conftest.py)
     ring = load_key_ring(CryptoSettings())
     with engine.connect() as connection:
@@ -65,6 +73,8 @@ def test_plain_contacts_and_staff_details_are_sealed_on_upgrade(at_0021: str) ->
         ).one()
         details = connection.scalar(text("SELECT details FROM records WHERE id = :i"),
                                     {"i": record})  # fmt: skip
+        proposed = connection.scalar(text("SELECT details FROM records WHERE id = :i"),
+                                     {"i": approval})  # fmt: skip
         digests: dict[str, bytes] = dict(connection.execute(
             text("SELECT field, digest FROM record_personal_index WHERE record_id = :i"),
             {"i": record},
@@ -79,3 +89,7 @@ def test_plain_contacts_and_staff_details_are_sealed_on_upgrade(at_0021: str) ->
     fields = {"person_name": "name", "id_number": "id_number", "phone": "phone"}
     assert open_details(ring, record, details, fields) == STAFF  # type: ignore[arg-type]
     assert bytes(digests["id_number"]) == blind.digest("id_number", STAFF["id_number"])
+    assert "13700002222" not in json.dumps(proposed)
+    assert proposed["payload"]["properties"]["address"] == "新址"
+    path = {"payload.properties.contact_phone": "phone"}
+    assert open_details(ring, approval, proposed, path) == proposal  # type: ignore[arg-type]

@@ -5,11 +5,11 @@ Revises: 0021
 Create Date: 2026-12-03
 
 Units' ``contact_name`` and ``contact_phone`` become SM4-GCM sealed ``bytea`` with a
-blind-index column each (``*_index``, indexed for exact search); staff registrations'
-and clues' personal details are sealed inside ``records.details``, their digests in
-``record_personal_index``. Existing plain values are sealed here, with the key ring of
-the configured source (``WARROOM_CRYPTO_*``, read only when there is something to
-seal); the downgrade opens them again.
+blind-index column each (``*_index``, indexed for exact search); staff registrations',
+clues' and approvals' (a unit's proposed contact) personal details are sealed inside
+``records.details``, their digests in ``record_personal_index``. Existing plain values
+are sealed here, with the key ring of the configured source (``WARROOM_CRYPTO_*``, read
+only when there is something to seal); the downgrade opens them again.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ UNIT_COLUMNS = (
 RECORD_FIELDS: dict[str, dict[str, PersonalKind]] = {
     "staff_registration": {"person_name": "name", "id_number": "id_number", "phone": "phone"},
     "clue": {"informant": "name"},
-}
+    "approval": {"payload.properties.contact_name": "name",
+                 "payload.properties.contact_phone": "phone"},
+}  # fmt: skip
 BATCH = 5_000
 
 
