@@ -182,10 +182,11 @@ class _Evaluator(Evaluator):
             return model.geom  # type: ignore[attr-defined]
         if node.name == "id":
             return model.id
-        known = ["id", "geometry", *(a.name for a in self.spec.attributes)]
+        known = ["id", "geometry", *(a.name for a in self.spec.attributes if a.personal is None)]
         if node.name not in known:
             raise InvalidInput(f"invalid CQL2 filter: unknown property {node.name!r}; "
-                               f"queryables are: {', '.join(known)}")  # fmt: skip
+                               f"queryables are: {', '.join(known)} (a personal attribute "
+                               "is matched exactly by its own parameter, ?name=value)")  # fmt: skip
         return getattr(model, node.name)
 
     @handle(ast.Function)

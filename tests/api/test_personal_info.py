@@ -153,6 +153,12 @@ def test_search_by_phone_goes_through_the_blind_index(client: TestClient, people
                       headers=people.stranger).json()["features"] == []  # fmt: skip
     sorted_by = client.get(UNITS, params={"sort": "contact_phone"}, headers=people.commander)
     assert sorted_by.status_code == 422
+    items = "/ogc/collections/units/items"
+    ogc = client.get(items, params={"contact_phone": phone}, headers=people.commander).json()
+    assert [f["id"] for f in ogc["features"]] == [unit["id"]]
+    cql = client.get(items, params={"filter": f"contact_phone = '{phone}'"},
+                     headers=people.commander)  # fmt: skip
+    assert cql.status_code == 422 and "matched exactly by its own parameter" in cql.text
 
 
 def test_a_masked_value_sent_back_is_refused(client: TestClient, people: People) -> None:
