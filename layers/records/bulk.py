@@ -24,11 +24,9 @@ from layers.records.service import NewRecord, checked_new, recipients_in
 
 _INSERT = """
 INSERT INTO records (id, kind, topic, state, title, priority, due_at, starts_at, ends_at,
-                     details, geom, district_id, precinct_id, place_layer, place_id,
-                     created_by)
+                     details, geom, district_id, precinct_id, created_by)
 SELECT f.record_id, :kind, :topic, :state, :title, :priority, :due_at, :starts_at, :ends_at,
-       CAST(:details AS jsonb), {point}, t.district_id, t.precinct_id, :layer, t.id,
-       :created_by
+       CAST(:details AS jsonb), {point}, t.district_id, t.precinct_id, :created_by
 FROM unnest(CAST(:record_ids AS bigint[]), CAST(:feature_ids AS bigint[]))
      AS f(record_id, feature_id)
 JOIN {table} AS t ON t.id = f.feature_id
@@ -70,9 +68,7 @@ def create_per_feature(
         ids = {"record_ids": [r for r, _ in pairs], "feature_ids": [f.id for _, f in pairs]}
         spec = get_layer(layer)
         point = "t.geom" if spec.geometry_type == "Point" else "ST_PointOnSurface(t.geom)"
-        session.execute(
-            text(_INSERT.format(point=point, table=spec.table)), {**common, **ids, "layer": layer}
-        )
+        session.execute(text(_INSERT.format(point=point, table=spec.table)), {**common, **ids})
         session.execute(text(_LINKS), {**ids, "layer": layer})
     steps = {"record_ids": record_ids, "state": kind.workflow.initial,
              "actor_id": actor.user_id, "actor_name": actor.username}  # fmt: skip
