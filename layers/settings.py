@@ -244,6 +244,42 @@ class GeofenceSettings(BaseSettings):
     )  # fmt: skip
 
 
+class StreamSettings(BaseSettings):
+    """The live event stream and replay: heartbeats, queues, the window one may scrub back."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_STREAM_", extra="ignore")
+
+    heartbeat_s: float = Field(
+        default=15.0, gt=0, le=300, description="A comment line this often on a quiet stream, "
+        "so proxies keep the connection open.",
+    )  # fmt: skip
+    retry_ms: int = Field(
+        default=3_000, ge=100, le=600_000, description="How long a browser waits before it "
+        "reconnects (the stream's retry: hint).",
+    )  # fmt: skip
+    client_queue: int = Field(
+        default=1_000, ge=1, le=1_000_000, description="Events waiting for one client; a client "
+        "that falls further behind is cut off (it resumes with Last-Event-ID).",
+    )  # fmt: skip
+    session_check_s: float = Field(
+        default=30.0, gt=0, le=3_600, description="How often an open stream checks that its "
+        "session still lives (a revocation ends it at the next check).",
+    )  # fmt: skip
+    max_clients: int = Field(default=2_000, ge=1, description="Open streams per worker.")
+    page_size: int = Field(
+        default=1_000, ge=1, le=100_000, description="Events one read of the log returns at "
+        "most: a replay page, a step of a reconnecting client's backlog.",
+    )  # fmt: skip
+    window_hours: float = Field(
+        default=24.0, gt=0, le=24 * 31, description="How far back replay and state-at-time "
+        "reach.",
+    )  # fmt: skip
+    position_max_age_s: float = Field(
+        default=600.0, gt=0, description="A vehicle's last position before a past instant "
+        "counts as where it was only if it is at most this old.",
+    )  # fmt: skip
+
+
 class OpsSettings(BaseSettings):
     """Logs and metrics: how the process reports on itself."""
 
@@ -344,6 +380,7 @@ class Settings(BaseSettings):
     perimeters: PerimeterSettings = Field(default_factory=PerimeterSettings)
     tracks: TrackSettings = Field(default_factory=TrackSettings)
     geofence: GeofenceSettings = Field(default_factory=GeofenceSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
 

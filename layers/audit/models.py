@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, DateTime, Index, String, func
+from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,10 +40,17 @@ class AuditRecord(Base):
 
 
 class Event(Base):
-    """One change, in commit order per id, for the live stream and replay."""
+    """One change, in commit order per id, for the live stream and replay.
+
+    The database draws the id under the event log's lock, held until commit, and keeps
+    the jurisdiction of the feature an event is about (migration 0026).
+    """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_layer_feature", "layer", "feature_id"),)
+    __table_args__ = (
+        Index("ix_events_layer_feature", "layer", "feature_id"),
+        Index("ix_events_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -55,3 +62,6 @@ class Event(Base):
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set by the database; no keys to the boundaries: an event outlives them.
+    district_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
+    precinct_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
