@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Actor
-from layers.audit.service import append_event
+from layers.audit.service import lock_event_log
 from layers.geofence.bands import NOT_IN_FORCE, FencedRing, rings_in_force, zones
 from layers.geofence.machine import OUTSIDE, Standing, Zone, walk
 from layers.geofence.models import GeofenceAlert, GeofenceState
@@ -30,6 +30,7 @@ from layers.geofence.models import GeofenceAlert, GeofenceState
 FloatArray = npt.NDArray[np.float64]
 IdArray = npt.NDArray[np.int64]
 StateKey = tuple[int, int, str]  # feature, perimeter, ring
+RingKey = tuple[int, str]  # perimeter, ring
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def _instant(seconds: float) -> datetime:
 
 
 def _states(session: Session, sightings: Sightings, rings: Sequence[FencedRing]
-            ) -> dict[StateKey, Standing]:  # fmt: skip
+            ) -> dict[RingKey, dict[int, Standing]]:  # fmt: skip
+    """Return the stored standings of the sighted features, by ring, then feature."""
     rows = session.execute(
         select(GeofenceState.feature_id, GeofenceState.perimeter_id, GeofenceState.ring,
                GeofenceState.inside, GeofenceState.pending_since)
@@ -72,10 +74,12 @@ def _states(session: Session, sightings: Sightings, rings: Sequence[FencedRing]
                GeofenceState.feature_id.in_(np.unique(sightings.feature_ids).tolist()),
                GeofenceState.perimeter_id.in_({r.perimeter_id for r in rings}))
     )  # fmt: skip
-    return {
-        (fid, pid, ring): Standing(inside, since.timestamp() if since else None)
-        for fid, pid, ring, inside, since in rows
-    }
+    found: dict[RingKey, dict[int, Standing]] = {}
+    for fid, pid, ring, inside, since in rows:
+        found.setdefault((pid, ring), {})[fid] = Standing(
+            inside, since.timestamp() if since else None
+        )
+    return found
 
 
 def _alert(sightings: Sightings, ring: FencedRing, index: int, entered: bool,
@@ -91,21 +95,51 @@ def _alert(sightings: Sightings, ring: FencedRing, index: int, entered: bool,
     )  # fmt: skip
 
 
-def _save_states(session: Session, layer: str, changed: Mapping[StateKey, Standing],
-                 seen: Mapping[StateKey, float]) -> None:  # fmt: skip
+def _save_states(session: Session, layer: str,
+                 changed: Mapping[StateKey, tuple[Standing, float]]) -> None:  # fmt: skip
     if not changed:
         return
     rows = [
         {"layer": layer, "feature_id": fid, "perimeter_id": pid, "ring": ring,
-         "inside": s.inside, "seen_at": _instant(seen[(fid, pid, ring)]),
+         "inside": s.inside, "seen_at": _instant(seen),
          "pending_since": None if s.pending_since is None else _instant(s.pending_since)}
-        for (fid, pid, ring), s in sorted(changed.items())
+        for (fid, pid, ring), (s, seen) in sorted(changed.items())
     ]  # fmt: skip
     upsert = insert(GeofenceState).values(rows)
     session.execute(upsert.on_conflict_do_update(
         index_elements=["layer", "feature_id", "perimeter_id", "ring"],
         set_={c: upsert.excluded[c] for c in ("inside", "pending_since", "seen_at")},
     ))  # fmt: skip
+
+
+def _weigh(ring: FencedRing, sightings: Sightings, runs: Mapping[int, slice],
+           stored: Mapping[int, Standing], rules: Rules,
+           ) -> tuple[dict[int, tuple[Standing, float]], list[GeofenceAlert]]:  # fmt: skip
+    """Walk each feature near the ring (or inside it, or pending) through its positions.
+
+    Return the standings that changed (with the time of the last position weighed) and
+    the alerts of the crossings.
+    """
+    found = zones(ring, sightings.lons, sightings.lats, sightings.times)
+    pending = {fid for fid, s in stored.items() if s.inside or s.pending_since is not None}
+    changed: dict[int, tuple[Standing, float]] = {}
+    alerts: list[GeofenceAlert] = []
+    for fid in sorted(set(sightings.feature_ids[found > Zone.OUT].tolist()) | pending):
+        run = runs[fid]
+        weighed = np.flatnonzero(found[run] != NOT_IN_FORCE) + run.start
+        if not weighed.size:
+            continue
+        before = stored.get(fid, OUTSIDE)
+        after, crossed = walk(before, [Zone(z) for z in found[weighed].tolist()],
+                              sightings.times[weighed].tolist(), rules.dwell_s)  # fmt: skip
+        if after != before:
+            changed[fid] = after, float(sightings.times[weighed[-1]])
+        entered = not before.inside
+        for crossing in crossed:
+            alerts.append(_alert(sightings, ring, int(weighed[crossing.index]), entered,
+                                 crossing.since))  # fmt: skip
+            entered = not entered
+    return changed, alerts
 
 
 def follow(session: Session, sightings: Sightings, rules: Rules) -> list[GeofenceAlert]:
@@ -121,33 +155,13 @@ def follow(session: Session, sightings: Sightings, rules: Rules) -> list[Geofenc
     if not rings:
         return []
     states, runs = _states(session, sightings, rings), sightings.runs()
-    changed: dict[StateKey, Standing] = {}
-    seen: dict[StateKey, float] = {}
+    changed: dict[StateKey, tuple[Standing, float]] = {}
     alerts: list[GeofenceAlert] = []
     for ring in rings:
-        found = zones(ring, sightings.lons, sightings.lats, sightings.times)
-        pending = {
-            fid
-            for (fid, pid, kind), s in states.items()
-            if (pid, kind) == ring.key and (s.inside or s.pending_since is not None)
-        }
-        for fid in sorted(set(sightings.feature_ids[found > Zone.OUT].tolist()) | pending):
-            run = runs[fid]
-            weighed = np.flatnonzero(found[run] != NOT_IN_FORCE) + run.start
-            if not weighed.size:
-                continue
-            key = (fid, *ring.key)
-            before = states.get(key, OUTSIDE)
-            after, crossed = walk(before, [Zone(z) for z in found[weighed].tolist()],
-                                  sightings.times[weighed].tolist(), rules.dwell_s)  # fmt: skip
-            if after != before:
-                changed[key], seen[key] = after, float(sightings.times[weighed[-1]])
-            entered = not before.inside
-            for crossing in crossed:
-                alerts.append(_alert(sightings, ring, int(weighed[crossing.index]), entered,
-                                     crossing.since))  # fmt: skip
-                entered = not entered
-    _save_states(session, sightings.layer, changed, seen)
+        moved, raised = _weigh(ring, sightings, runs, states.get(ring.key, {}), rules)
+        changed.update({(fid, *ring.key): standing for fid, standing in moved.items()})
+        alerts.extend(raised)
+    _save_states(session, sightings.layer, changed)
     alerts.sort(key=lambda a: (a.at, a.feature_id, a.perimeter_id, a.ring))
     session.add_all(alerts)
     session.flush()
@@ -164,10 +178,22 @@ def alert_payload(alert: GeofenceAlert) -> dict[str, object]:
     }  # fmt: skip
 
 
+# The payload of alert_payload, for many alerts in one statement (a perimeter coming into
+# force with hundreds of vehicles inside raises hundreds at once).
+_EVENTS = """
+INSERT INTO events (type, layer, feature_id, bbox, payload, actor_id)
+SELECT 'geofence.' || a.kind, a.layer, a.feature_id,
+       ST_MakeEnvelope(ST_X(a.geom), ST_Y(a.geom), ST_X(a.geom), ST_Y(a.geom), 4326),
+       jsonb_build_object('alert_id', a.id, 'kind', a.kind, 'perimeter_id', a.perimeter_id,
+                          'perimeter_name', a.perimeter_name, 'ring', a.ring,
+                          'feature_name', a.feature_name, 'at', a.at, 'since', a.since),
+       :actor
+FROM geofence_alerts AS a WHERE a.id = ANY(CAST(:ids AS bigint[])) ORDER BY a.id
+"""
+
+
 def announce_alerts(session: Session, alerts: Sequence[GeofenceAlert], actor: Actor) -> None:
     """Append a ``geofence.enter`` or ``geofence.exit`` event for each alert, in order."""
-    for alert in alerts:
-        point = to_shape(alert.geom)
-        append_event(session, type=f"geofence.{alert.kind}", actor=actor, layer=alert.layer,
-                     feature_id=alert.feature_id, bounds=point.bounds,
-                     payload=alert_payload(alert))  # fmt: skip
+    if alerts:
+        lock_event_log(session)
+        session.execute(text(_EVENTS), {"ids": [a.id for a in alerts], "actor": actor.user_id})

@@ -1,45 +1,64 @@
 """A vehicle feature follows its newest position: one set-based write for a batch's vehicles.
 
-What the feature door does for one write is done here for many at once: the point, its
-H3 cells, ``position_at``, a new version and ``updated_at`` in one UPDATE, then the
-jurisdiction (``assign_jurisdiction``), a ``feature.updated`` event per vehicle and this
-worker's tile cache told at commit. The vehicles table's statement triggers (migration
-0002) tell every other worker's tile cache and queue nothing else (vehicles are not
-clustered). A batch is audited once, by its door.
+What the feature door does for one write is done here for many at once, in one UPDATE:
+the point, its H3 cells, ``position_at``, a new version, ``updated_at`` and the
+jurisdiction (the lowest-id precinct holding the point, the rule of
+``layers.features.jurisdiction``); then a ``feature.updated`` event per vehicle, written
+by one INSERT, and this worker's tile cache told at commit. The vehicles table's
+statement triggers (migration 0002) tell every other worker's tile cache. A batch is
+audited once, by its door.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from shapely import box
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import hexes
 from layers.accounts.scope import Actor
-from layers.audit.models import Event
 from layers.audit.service import lock_event_log
 from layers.events import Change, announce_change_after_commit
-from layers.features.jurisdiction import assign_jurisdiction
 from layers.tracks.batch import Position
 
 LAYER = "vehicles"
+FloatArray = npt.NDArray[np.float64]
 
 _MOVE = """
 UPDATE vehicles AS v
-SET geom = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), position_at = u.at,
-    h3_cell = u.cell, h3_coarse = CAST(u.coarse AS bigint[]), version = v.version + 1,
-    updated_at = now()
-FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[]), CAST(:lons AS float8[]),
-            CAST(:lats AS float8[]), CAST(:cells AS bigint[]), CAST(:coarse AS text[]))
-     AS u(id, at, lon, lat, cell, coarse)
+SET geom = u.point, position_at = u.at, h3_cell = u.cell,
+    h3_coarse = CAST(u.coarse AS bigint[]), precinct_id = home.id,
+    district_id = home.district_id, version = v.version + 1, updated_at = now()
+FROM (SELECT *, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS point
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[]),
+                  CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:cells AS bigint[]),
+                  CAST(:coarse AS text[])) AS u(id, at, lon, lat, cell, coarse)) AS u
+LEFT JOIN LATERAL (
+    SELECT p.id, p.district_id FROM precincts AS p
+    WHERE ST_Intersects(p.geom, u.point) ORDER BY p.id LIMIT 1
+) AS home ON true
 WHERE v.id = u.id
 RETURNING v.id, v.version
+"""
+_EVENTS = """
+INSERT INTO events (type, layer, feature_id, bbox, payload, actor_id)
+SELECT 'feature.updated', :layer, m.id,
+       ST_MakeEnvelope(least(m.was_lon, m.lon), least(m.was_lat, m.lat),
+                       greatest(m.was_lon, m.lon), greatest(m.was_lat, m.lat), 4326),
+       jsonb_build_object('version', m.version, 'position_at', m.at, 'lon', m.lon,
+                          'lat', m.lat, 'speed_kmh', m.speed, 'heading_deg', m.heading),
+       :actor
+FROM unnest(CAST(:ids AS bigint[]), CAST(:versions AS integer[]),
+            CAST(:ats AS timestamptz[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
+            CAST(:was_lons AS float8[]), CAST(:was_lats AS float8[]),
+            CAST(:speeds AS real[]), CAST(:headings AS real[]))
+     WITH ORDINALITY AS m(id, version, at, lon, lat, was_lon, was_lat, speed, heading, n)
+ORDER BY m.n
 """
 
 
@@ -54,62 +73,55 @@ class LastSeen:
 
 
 @dataclass(frozen=True)
-class Move:
-    """A vehicle moved to a newer position: from where, to where, when, at which version."""
+class Moves:
+    """Vehicles moved to their newest positions: where they were, their new versions."""
 
-    vehicle_id: int
-    version: int
-    at: datetime
-    was: tuple[float, float]
-    now: tuple[float, float]
-    speed_kmh: float | None
-    heading_deg: float | None
+    newest: Sequence[Position]
+    versions: list[int]
+    was_lons: FloatArray
+    was_lats: FloatArray
 
 
-def _coarse_texts(cells: npt.NDArray[np.int64], lons: npt.ArrayLike, lats: npt.ArrayLike
-                  ) -> list[str]:  # fmt: skip
+def _coarse_texts(cells: npt.NDArray[np.int64], lons: FloatArray, lats: FloatArray) -> list[str]:
     rows = hexes.coarser_cells(lons, lats, cells)
     return ["{" + ",".join(map(str, row)) + "}" for row in rows.tolist()]
 
 
 def move_vehicles(
     session: Session, newest: Sequence[Position], seen: Mapping[int, LastSeen]
-) -> list[Move]:
+) -> Moves:
     """Move each vehicle to its newest position of a batch (one position per vehicle)."""
-    if not newest:
-        return []
     ids = [p.vehicle_id for p in newest]
     lons = np.array([p.lon for p in newest], dtype=np.float64)
     lats = np.array([p.lat for p in newest], dtype=np.float64)
-    cells = hexes.cells_of_points(lons, lats)
-    versions: dict[int, int] = dict(session.execute(text(_MOVE), {
-        "ids": ids, "ats": [p.at for p in newest], "lons": lons.tolist(), "lats": lats.tolist(),
-        "cells": cells.tolist(), "coarse": _coarse_texts(cells, lons, lats),
-    }).all())  # fmt: skip
-    assign_jurisdiction(session, LAYER, ids)
-    return [
-        Move(p.vehicle_id, versions[p.vehicle_id], p.at,
-             (seen[p.vehicle_id].lon, seen[p.vehicle_id].lat), (p.lon, p.lat),
-             p.speed_kmh, p.heading_deg)
-        for p in newest
-    ]  # fmt: skip
+    versions: dict[int, int] = {}
+    if newest:
+        cells = hexes.cells_of_points(lons, lats)
+        versions = dict(session.execute(text(_MOVE), {
+            "ids": ids, "ats": [p.at for p in newest], "lons": lons.tolist(),
+            "lats": lats.tolist(), "cells": cells.tolist(),
+            "coarse": _coarse_texts(cells, lons, lats),
+        }).all())  # fmt: skip
+    return Moves(newest, [versions[i] for i in ids],
+                 np.array([seen[i].lon for i in ids], dtype=np.float64),
+                 np.array([seen[i].lat for i in ids], dtype=np.float64))  # fmt: skip
 
 
-def announce_moves(session: Session, moves: Sequence[Move], actor: Actor) -> None:
+def announce_moves(session: Session, moves: Moves, actor: Actor) -> None:
     """Append a ``feature.updated`` event per moved vehicle; tell this worker's tiles at commit."""
-    if not moves:
+    if not moves.newest:
         return
-    boxes = [box(min(m.was[0], m.now[0]), min(m.was[1], m.now[1]),
-                 max(m.was[0], m.now[0]), max(m.was[1], m.now[1])) for m in moves]  # fmt: skip
+    lons = np.array([p.lon for p in moves.newest])
+    lats = np.array([p.lat for p in moves.newest])
     lock_event_log(session)
-    session.execute(insert(Event), [
-        {"type": "feature.updated", "layer": LAYER, "feature_id": m.vehicle_id,
-         "bbox": f"SRID=4326;{b.wkt}", "actor_id": actor.user_id,
-         "payload": {"version": m.version, "position_at": m.at.astimezone(UTC).isoformat(),
-                     "lon": m.now[0], "lat": m.now[1], "speed_kmh": m.speed_kmh,
-                     "heading_deg": m.heading_deg}}
-        for m, b in zip(moves, boxes, strict=True)
-    ])  # fmt: skip
-    west, south = min(b.bounds[0] for b in boxes), min(b.bounds[1] for b in boxes)
-    east, north = max(b.bounds[2] for b in boxes), max(b.bounds[3] for b in boxes)
-    announce_change_after_commit(session, Change(LAYER, (west, south, east, north)))
+    session.execute(text(_EVENTS), {
+        "layer": LAYER, "actor": actor.user_id, "ids": [p.vehicle_id for p in moves.newest],
+        "versions": moves.versions, "ats": [p.at for p in moves.newest],
+        "lons": lons.tolist(), "lats": lats.tolist(), "was_lons": moves.was_lons.tolist(),
+        "was_lats": moves.was_lats.tolist(), "speeds": [p.speed_kmh for p in moves.newest],
+        "headings": [p.heading_deg for p in moves.newest],
+    })  # fmt: skip
+    every_x, every_y = np.r_[lons, moves.was_lons], np.r_[lats, moves.was_lats]
+    bounds = (float(every_x.min()), float(every_y.min()), float(every_x.max()),
+              float(every_y.max()))  # fmt: skip
+    announce_change_after_commit(session, Change(LAYER, bounds))

@@ -120,7 +120,7 @@ def ingest_positions(
     # the event log's lock orders every writer until commit: taken last, held briefly
     announce_moves(session, moves, actor)
     announce_alerts(session, alerts, actor)
-    report = IngestReport(len(positions), len(fresh), len(seen), len(moves),
+    report = IngestReport(len(positions), len(fresh), len(seen), len(moves.newest),
                           [a.id for a in alerts])  # fmt: skip
     record_audit(session, actor=actor, action="tracks.ingest", target_type="tracks", after={
         **asdict(report), "from": min(p.at for p in positions).isoformat(),
