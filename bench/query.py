@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
+from layers.crypto.keys import load_key_ring
 from layers.database import ensure_database
 from layers.demo.load import load_demo_city
 from layers.features.models import Unit, Vehicle
@@ -53,7 +54,7 @@ from layers.features.spatial import (
     region_around,
 )
 from layers.migrate import upgrade
-from layers.settings import SecuritySettings
+from layers.settings import CryptoSettings, SecuritySettings
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DATABASE = "warroom_bench_query"
@@ -77,7 +78,8 @@ def prepare_database(units: int, seed: int, database: str, *, reload: bool) -> s
         loaded = session.scalar(select(func.count()).select_from(Unit))
     if reload or not loaded:
         started = time.perf_counter()
-        load_demo_city(engine, units=units, seed=seed, replace=True)
+        load_demo_city(engine, units=units, seed=seed, replace=True,
+                       keys=load_key_ring(CryptoSettings()))  # fmt: skip
         print(f"loaded {units} units in {time.perf_counter() - started:.0f} s")
         # The loader writes rows in H3 order (no CLUSTER needed); VACUUM sets the
         # visibility map autovacuum would set a little later, for index-only scans.

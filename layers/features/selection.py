@@ -84,8 +84,10 @@ def pick(*, session: Session, actor: Actor, selection: Selection, limit: int) ->
         query = FeatureQuery(filters=filters[spec.id], where=(_where(spec, selection),))
         ident = spec.model.id
         first = array_agg(aggregate_order_by(ident, ident))[1:limit]
-        count, ids = session.execute(
-            select(func.count(), first).where(*conditions(spec, actor, query))
-        ).one()
+        count, ids = (
+            session.connection()
+            .execute(select(func.count(), first).where(*conditions(spec, actor, query)))
+            .one()
+        )
         picked.append(Picked(spec.id, int(count), list(ids or [])))
     return picked

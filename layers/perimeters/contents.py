@@ -108,7 +108,7 @@ def _counted(session: Session, src: Source, parts: list[Subquery], page_size: in
         if page_size:
             first = array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size]
             columns.append(first.label("first"))
-        found += session.execute(select(*columns).group_by(*keys)).all()
+        found += session.connection().execute(select(*columns).group_by(*keys)).all()
     return found
 
 
@@ -177,7 +177,7 @@ def _ids_in_rings(
     found = sorted(
         (ring, ident)
         for rows in ringed(source(layer_id, actor, window), perimeter_id, kinds)
-        for ring, ident in session.execute(
+        for ring, ident in session.connection().execute(
             select(rows.c.ring, rows.c.id).where(rows.c.ring.in_(picked)).limit(limit + 1)
         )
     )[: limit + 1]  # fmt: skip

@@ -121,7 +121,7 @@ def _record_rows(session: Session, ids: Sequence[int], crs: CoordSystem) -> list
         "ends_at", Record.ends_at, "district_id", Record.district_id,
         "precinct_id", Record.precinct_id,
     )  # fmt: skip
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Record.id, func.ST_AsGeoJSON(Record.geom, GEOJSON_DECIMALS), cast(properties, Text))
         .where(Record.id.in_(ids)).order_by(Record.id)
     ).all()  # fmt: skip
