@@ -15,6 +15,7 @@ from api.guard import UnstorableTextGuard
 from api.headers import SecurityHeaders
 from api.limits import RequestLimits
 from api.links import TrustedHosts
+from api.live.hub import EventHub
 from api.ogc import routes as ogc
 from api.ops.metrics import Metrics
 from api.ops.middleware import RequestObserver
@@ -26,6 +27,7 @@ from api.routes import (
     attachments,
     auth,
     credentials,
+    events,
     exports,
     feature_list,
     features,
@@ -92,11 +94,18 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
         listener.start()
+        # the live stream: one listening connection per worker, shared by all its clients
+        hub = app.state.event_hub = EventHub(
+            sessions=app.state.sessionmaker, dsn=dsn, settings=settings.stream,
+            on_count=app.state.metrics.stream_clients.set,
+        )  # fmt: skip
+        await hub.start()
         # The ~220,000 objects of start-up live as long as the process: frozen, a full
         # collection skips them instead of holding the event loop ~200 ms to walk them.
         gc.collect()
         gc.freeze()
         yield
+        await hub.stop()
         # every worker forgets a session the moment any worker, or psql, ends it
         revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
         revocations.start()
@@ -153,6 +162,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         selections,
         tracks,
         alerts,
+        events,
         metrics,
         admin,
         feedback,

@@ -83,7 +83,7 @@ class Metrics:
             "warroom_http_internal_errors", "500 answers: unexpected errors, each logged",
             ("method", "route"), registry=self.registry,
         )  # fmt: skip
-        # The live stream is a later issue: it will count its clients here; until then 0.
+        # set by the live stream's hub (api/live/hub.py) as clients come and go
         self.stream_clients = Gauge(
             "warroom_stream_clients", "Clients connected to the live stream",
             registry=self.registry,
