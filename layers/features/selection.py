@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import BigInteger, ColumnElement, SmallInteger, and_, case, cast, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.orm import Session
 
+from geo import measure
+from geo.hexrings import ring_cells
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features.filters import AttributeFilter, parse_filters
-from layers.features.query import FeatureQuery, conditions, plain_plans
+from layers.features.query import FeatureQuery, conditions, literal_geometry, plain_plans
 from layers.features.registry import LayerSpec, get_layer
 from layers.features.spatial import Region, Relation, region_clause
 
 MAX_IDS = 10_000  # ids given per layer, as clicks
+MAX_CELLED_M2 = 200e6
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,40 @@ def _where(spec: LayerSpec, selection: Selection) -> ColumnElement[bool]:
     return spec.model.id.in_(list(selection.ids.get(spec.id, ())))
 
 
+def _celled(spec: LayerSpec, selection: Selection) -> BaseGeometry | None:
+    """Return the area of a box or lasso to read a point layer's features in, cell by cell.
+
+    None: by ids, around a point (a geodesic test), or over a larger area (the cells
+    would cost more to work out than they save).
+    """
+    region = selection.region
+    if spec.geometry_type != "Point" or region is None or region.centre is not None:
+        return None
+    return region.area if measure.area_m2(region.area) <= MAX_CELLED_M2 else None
+
+
+def _parts(spec: LayerSpec, selection: Selection) -> list[tuple[Any, ColumnElement[bool]]]:
+    """Return (FROM, WHERE) pairs whose features together are the layer's selected ones.
+
+    A box or lasso over a point layer is read through the H3 cells it covers
+    (``geo.hexrings``): the features of a cell wholly inside it need no test, those of
+    its edge cells are tested, those without a cell are found by their geometry.
+    """
+    model, where = spec.model, _where(spec, selection)
+    area = _celled(spec, selection)
+    if area is None:
+        return [(model, where)]
+    found = ring_cells([area])
+    cells = select(
+        func.unnest(cast(found.cells.tolist(), ARRAY(BigInteger))).label("cell"),
+        func.unnest(cast(found.whole.tolist(), ARRAY(SmallInteger))).label("whole"),
+    ).subquery()
+    test = func.ST_Intersects(literal_geometry(area), model.geom)  # type: ignore[attr-defined]
+    inside = case((cells.c.whole == 0, true()), else_=test)  # a CASE: no geometry index scan
+    by_cell = cells.join(model, model.h3_cell == cells.c.cell)
+    return [(by_cell, inside), (model, and_(model.h3_cell.is_(None), where))]
+
+
 def pick(*, session: Session, actor: Actor, selection: Selection, limit: int) -> list[Picked]:
     """Return, per selected layer, how many features the actor may see and the first ids."""
     specs = _checked(selection)
@@ -81,13 +120,13 @@ def pick(*, session: Session, actor: Actor, selection: Selection, limit: int) ->
     plain_plans(session)
     picked = []
     for spec in specs:
-        query = FeatureQuery(filters=filters[spec.id], where=(_where(spec, selection),))
+        clauses = conditions(spec, actor, FeatureQuery(filters=filters[spec.id]))
         ident = spec.model.id
         first = array_agg(aggregate_order_by(ident, ident))[1:limit]
-        count, ids = (
-            session.connection()
-            .execute(select(func.count(), first).where(*conditions(spec, actor, query)))
-            .one()
-        )
-        picked.append(Picked(spec.id, int(count), list(ids or [])))
+        count, ids = 0, list[int]()
+        for source, where in _parts(spec, selection):
+            statement = select(func.count(), first).select_from(source).where(*clauses, where)
+            n, some = session.connection().execute(statement).one()
+            count, ids = count + int(n), sorted([*ids, *(some or [])])[:limit]
+        picked.append(Picked(spec.id, count, ids))
     return picked

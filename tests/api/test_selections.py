@@ -193,3 +193,19 @@ def test_a_lasso_becomes_a_perimeters_ring(client: TestClient, scene: Scene) -> 
     refused = client.post("/api/selections/perimeter", json=clicked,
                           headers=scene.commander | {"If-Match": '"2"'})  # fmt: skip
     assert refused.status_code == 422
+
+
+def test_a_lasso_finds_units_written_without_their_cell(
+    client: TestClient, scene: Scene, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        made = session.scalar(text(
+            "INSERT INTO units (name, category, risk_level, is_key_unit, geom, h3_cell) VALUES "
+            "('无格单位', 'hotel', 1, false, ST_SetSRID(ST_Point(:x, :y), 4326), NULL) RETURNING id"
+        ), {"x": scene.centre.x, "y": scene.centre.y})  # fmt: skip
+    try:
+        body = _select(client, scene.commander, layers=["units"], lasso=mapping(scene.lasso))
+        assert made in body["layers"]["units"]["ids"]
+    finally:
+        with session_factory() as session, session.begin():
+            session.execute(text("DELETE FROM units WHERE id = :id"), {"id": made})
