@@ -52,8 +52,8 @@ from api.routes import (
     transit,
 )
 from api.slots import QuerySlots
-from layers.accounts.session_cache import SessionCache
 from layers.accounts.revocations import RevocationListener
+from layers.accounts.session_cache import SessionCache
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.crypto.sm2 import signer_from_files
 from layers.database import make_engine, make_sessionmaker
@@ -94,6 +94,9 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = ChangeListener(dsn, on_change=tile_cache.invalidate, on_gap=tile_cache.clear)
         listener.start()
+        # every worker forgets a session the moment any worker, or psql, ends it
+        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
+        revocations.start()
         # the live stream: one listening connection per worker, shared by all its clients
         hub = app.state.event_hub = EventHub(
             sessions=app.state.sessionmaker, dsn=dsn, settings=settings.stream,
@@ -106,15 +109,12 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         gc.freeze()
         yield
         await hub.stop()
-        # every worker forgets a session the moment any worker, or psql, ends it
-        revocations = app.state.revocations = RevocationListener(dsn, app.state.session_cache)
-        revocations.start()
+        revocations.stop()
         listener.stop()
         unsubscribe()
         app.state.tile_pool.close()
         app.state.probe_pool.close()
         engine.dispose()
-        revocations.stop()
 
     app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
