@@ -6,7 +6,7 @@ WARROOM := $(BIN)/warroom
 
 UI := warroom_ui/node_modules/.installed
 
-.PHONY: run test setup system-deps test-deps ui venv db lint typecheck pytest bench-demo clean-db
+.PHONY: run test setup system-deps test-deps ui venv db lint typecheck pytest fuzz bench-demo clean-db
 
 run: setup
 	@$(WARROOM) demo --if-empty
@@ -53,6 +53,11 @@ typecheck: venv
 
 pytest: venv ui test-deps
 	$(BIN)/pytest
+
+# The schema fuzz in full: every operation, valid and invalid data, every Schemathesis check
+# (make test runs 3 valid examples per operation). WARROOM_FUZZ_EXAMPLES=N for more or fewer.
+fuzz: setup
+	WARROOM_FUZZ_FULL=1 $(BIN)/pytest tests/api/test_schema_fuzz.py
 
 bench-demo: setup
 	$(BIN)/python bench/demo_load.py

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.bodies import document_bodies
 from api.csrf import CrossSiteWrites
-from api.errors import register_error_handlers
+from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.guard import UnstorableTextGuard
 from api.headers import SecurityHeaders
 from api.limits import RequestLimits
@@ -116,7 +116,7 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         app.state.probe_pool.close()
         engine.dispose()
 
-    app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Warroom", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.session_cache = SessionCache(settings.security.session_cache_seconds)
     app.state.tile_settings = tile_settings

@@ -34,8 +34,15 @@ def _parsers(request: Request) -> CapacityLimiter:
     return limiter
 
 
-# Models read by a JSONBody, by name: their schemas go in the OpenAPI components.
+# Models read by a JSONBody (or named in hand-written responses), by name: their schemas
+# go in the OpenAPI components.
 _DOCUMENTED: dict[str, type[BaseModel]] = {}
+
+
+def documented(model: type[BaseModel]) -> dict[str, str]:
+    """Return a reference to ``model``'s schema, which ``document_bodies`` puts in components."""
+    _DOCUMENTED[model.__name__] = model
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 class JSONBody(Generic[ModelT]):
@@ -46,9 +53,7 @@ class JSONBody(Generic[ModelT]):
 
     def __init__(self, model: type[ModelT]) -> None:
         self.model = model
-        _DOCUMENTED[model.__name__] = model
-        schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-        content = {"application/json": {"schema": schema}}
+        content = {"application/json": {"schema": documented(model)}}
         self.openapi = {"requestBody": {"required": True, "content": content}}
 
     async def __call__(self, request: Request) -> ModelT:

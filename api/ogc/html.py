@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse
 
+# No <style>: the Content-Security-Policy (api/headers.py) runs no inline style; the
+# table's own attributes draw its grid.
 PAGE = Template("""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>$title</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:2px 6px}
-table{border-collapse:collapse}</style></head>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>$title</title></head>
 <body><h1>$title</h1>$links$body</body></html>""")
 
 
@@ -32,7 +32,7 @@ def _table(features: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{escape(n)}</th>" for n in ["id", *names])
     cells = ([f["id"], *(f["properties"].get(n) for n in names)] for f in features)
     rows = "".join(f"<tr>{''.join(f'<td>{escape(str(v))}</td>' for v in c)}</tr>" for c in cells)
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    return f'<table border="1" cellpadding="3"><tr>{head}</tr>{rows}</table>'
 
 
 def render(document: dict[str, Any], title: str) -> HTMLResponse:

@@ -38,8 +38,15 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 ITEM_PARAMS = frozenset({"bbox", "datetime", "limit", "properties", "cursor", "filter",
                          "filter-lang", "filter-crs", "f", "bbox-crs", "crs"})  # fmt: skip
+OPENAPI = "application/vnd.oai.openapi+json"
+SCHEMA = "application/schema+json"
 FormatParam = Annotated[str | None, Query(pattern="^(json|html)$", description="json or html")]
 _CRS84_NAMES = {documents.CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326"}
+
+
+def _answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """Return the ``responses`` documenting the media types of a route's 200 besides JSON."""
+    return {200: {"content": {media: {} for media in media_types}}}
 
 
 def _base(request: Request) -> str:
@@ -67,22 +74,22 @@ def collection_spec(collection_id: str) -> LayerSpec:
 CollectionDep = Annotated[LayerSpec, Depends(collection_spec)]
 
 
-@router.get("")
+@router.get("", responses=_answers(documents.HTML))
 def read_landing(request: Request, actor: CurrentActor, f: FormatParam = None) -> Response:
     """Return the landing page."""
     return _answer(request, f, documents.landing(_base(request)), "Warroom OGC API")
 
 
-@router.get("/conformance")
+@router.get("/conformance", responses=_answers(documents.HTML))
 def read_conformance(request: Request, actor: CurrentActor, f: FormatParam = None) -> Response:
     """Return the conformance classes this service passes."""
     return _answer(request, f, {"conformsTo": documents.CONFORMANCE}, "Conformance")
 
 
-@router.get("/api")
+@router.get("/api", responses=_answers(OPENAPI))
 def read_api_definition(request: Request, actor: CurrentActor) -> Response:
     """Return the OpenAPI definition of the whole service."""
-    return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json")
+    return JSONResponse(request.app.openapi(), media_type=OPENAPI)
 
 
 def _collection(
@@ -93,7 +100,7 @@ def _collection(
     return documents.collection(base, spec, stats, times)
 
 
-@router.get("/collections")
+@router.get("/collections", responses=_answers(documents.HTML))
 def list_collections(
     request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     f: FormatParam = None,
@@ -105,7 +112,7 @@ def list_collections(
     return _answer(request, f, {"collections": collections, "links": links}, "Collections")
 
 
-@router.get("/collections/{collection_id}")
+@router.get("/collections/{collection_id}", responses=_answers(documents.HTML))
 def read_collection(
     spec: CollectionDep, request: Request, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep, f: FormatParam = None,
@@ -115,11 +122,10 @@ def read_collection(
     return _answer(request, f, document, spec.title)
 
 
-@router.get("/collections/{collection_id}/queryables")
+@router.get("/collections/{collection_id}/queryables", responses=_answers(SCHEMA))
 def read_queryables(spec: CollectionDep, request: Request, actor: CurrentActor) -> Response:
     """Return the JSON Schema of the properties usable in filters."""
-    return JSONResponse(documents.queryables(_base(request), spec),
-                        media_type="application/schema+json")  # fmt: skip
+    return JSONResponse(documents.queryables(_base(request), spec), media_type=SCHEMA)
 
 
 def _where(spec: LayerSpec, cql: str | None, lang: str, crs: str | None) -> Any:
@@ -131,7 +137,9 @@ def _where(spec: LayerSpec, cql: str | None, lang: str, crs: str | None) -> Any:
     return tuple(clauses)
 
 
-@router.get("/collections/{collection_id}/items")
+@router.get(
+    "/collections/{collection_id}/items", responses=_answers(documents.GEOJSON, documents.HTML)
+)
 def list_items(
     spec: CollectionDep, request: Request, session: SessionDep, actor: CurrentActor,
     bbox: BBoxDep, interval: DatetimeDep, limit: LimitDep, f: FormatParam = None,
@@ -171,7 +179,10 @@ def list_items(
     return GeoJSONResponse(body)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    responses=_answers(documents.GEOJSON, documents.HTML),
+)
 def read_item(
     spec: CollectionDep, feature_id: int, request: Request, session: SessionDep,
     actor: CurrentActor, f: FormatParam = None,

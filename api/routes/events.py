@@ -74,6 +74,7 @@ def _admission(request: Request, settings: Settings, token: str) -> Actor | None
 
 @router.get(
     "/stream",
+    status_code=200,  # EventStreamResponse has no default FastAPI could document
     response_class=EventStreamResponse,
     responses={200: {"content": {"text/event-stream": {}},
                      "description": "id: <event id>, data: an event (EventPublic) per message"},

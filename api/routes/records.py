@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from geoalchemy2.shape import to_shape
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -36,6 +35,7 @@ from api.schemas.records import (
     TransitionIn,
     TransitionPublic,
 )
+from api.schemas.values import Instant
 from layers.accounts.scope import Actor
 from layers.records.approvals import take_step
 from layers.records.attachments import attachments_of
@@ -134,7 +134,7 @@ def list_feature_records(
 @router.get("/api/records/active")
 def list_active_records(
     session: SessionDep, actor: CurrentActor, bbox: BBoxDep, limit: LimitDep,
-    kind: Names = None, at: AwareDatetime | None = None,
+    kind: Names = None, at: Instant | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Return, as GeoJSON points, the open records whose period holds ``at`` (default now).
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from api.deps import CurrentActor, SessionDep, SettingsDep
+from api.schemas.values import Instant
 from layers.errors import InvalidInput
 from layers.records.catalog import KINDS, get_kind
 from layers.records.stats import (
@@ -28,7 +28,7 @@ RESERVED = frozenset({"group_by", "since", "until"})
 def read_record_counts(
     request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     group_by: Annotated[str, Query(max_length=100)] = "state",
-    since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+    since: Instant | None = None, until: Instant | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Return record counts ``?group_by=district,state`` (topic, kind, state, district,
     precinct, day), filtered by any of those (``?kind=task&topic=tourism``)."""
@@ -45,7 +45,7 @@ def read_record_counts(
 
 @router.get("/overdue")
 def read_overdue_counts(
-    session: SessionDep, actor: CurrentActor, at: AwareDatetime | None = None
+    session: SessionDep, actor: CurrentActor, at: Instant | None = None
 ) -> dict[str, Any]:
     """Return, per kind, the open records past their due time (now, or ``?at=``)."""
     rows = count_overdue(session=session, actor=actor, kinds=list(KINDS.values()),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.values import Instant
 from layers.perimeters.actions import NoticeTemplate, TaskTemplate
 
 
@@ -17,7 +18,7 @@ class TaskTemplateIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     topic: str = Field(default="internal_security", max_length=32)
     priority: int = Field(default=2, ge=1, le=4)
-    due_at: AwareDatetime | None = None
+    due_at: Instant | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     one_per_feature: bool = True
 

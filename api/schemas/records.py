@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.attachments import AttachmentPublic
+from api.schemas.values import Instant
 from layers.records.refs import FeatureRef
 from layers.records.service import NewRecord
 
@@ -30,9 +31,9 @@ class RecordCreate(BaseModel):
     topic: str = Field(max_length=32)
     features: list[FeatureRefIn] = Field(min_length=1, max_length=5000)
     priority: int = Field(default=2, ge=1, le=4)
-    due_at: AwareDatetime | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    due_at: Instant | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
     def to_domain(self) -> NewRecord:

@@ -55,7 +55,7 @@ WITH picked AS MATERIALIZED (
     SELECT rid, {values}, geom, district_id, precinct_id FROM picked
 )
 INSERT INTO record_links (record_id, layer, feature_id) SELECT rid, 'units', uid FROM picked
-"""
+"""  # noqa: S608 fragments from this module's constants
 
 
 def _one_of(name: str) -> str:
