@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response
 from geoalchemy2.shape import to_shape
-from pydantic import AwareDatetime
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from api.schemas.perimeters import (
     VersionPublic,
     VersionsPublic,
 )
+from api.schemas.values import Instant
 from layers.perimeters import service
 from layers.perimeters.models import Perimeter
 from layers.perimeters.rings import RING_TITLES, RingKind, RingLimits
@@ -69,7 +69,7 @@ def create_perimeter(
 
 @router.get("")
 def list_perimeters(
-    session: SessionDep, actor: CurrentActor, limit: LimitDep, at: AwareDatetime | None = None
+    session: SessionDep, actor: CurrentActor, limit: LimitDep, at: Instant | None = None
 ) -> PerimetersPublic:
     """Return the perimeters reaching into your jurisdiction (in force ``at``), newest first."""
     found = service.list_perimeters(session=session, actor=actor, at=at, limit=limit)

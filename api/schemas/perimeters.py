@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.features import GeoJSONGeometry
+from api.schemas.values import Instant
 from layers.perimeters.rings import RingDraft, RingKind
 from layers.perimeters.service import PerimeterDraft
 
@@ -49,8 +50,8 @@ class PerimeterIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     activity_id: int | None = Field(default=None, ge=1)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     rings: list[RingIn] = Field(min_length=1, max_length=3)
 
     def to_domain(self) -> PerimeterDraft:

@@ -216,6 +216,20 @@ def test_a_window_ending_before_it_starts_is_refused(
     assert client.get(f"/api/perimeters/{made['id']}", headers=cast.planner).json()["version"] == 1
 
 
+def test_instants_postgresql_cannot_store_are_refused_or_kept_in_utc(
+    client: TestClient, cast: Cast
+) -> None:
+    # an offset PostgreSQL cannot store is kept in UTC; a year past its calendar is a 422
+    odd = perimeter_body(cast.centre, starts_at="2026-12-23T00:00:00-20:49")
+    stored = client.post("/api/perimeters", json=odd, headers=cast.planner)
+    assert stored.status_code == 201 and stored.json()["starts_at"].startswith("2026-12-23T20:49")
+    late = perimeter_body(cast.centre, ends_at="9999-12-31T23:59:59-15:00")
+    assert client.post("/api/perimeters", json=late, headers=cast.planner).status_code == 422
+    at = client.get("/api/perimeters", params={"at": "2026-12-24T20:00:00-20:49"},
+                    headers=cast.planner)  # fmt: skip
+    assert at.status_code == 200
+
+
 def test_a_perimeter_names_an_activity_it_may_see(
     client: TestClient, cast: Cast, session_factory: sessionmaker[Session]
 ) -> None:
