@@ -7,6 +7,7 @@ following ``next``, a map fetching TileJSON ``tiles``, a proxy cache) to that ho
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -27,6 +28,12 @@ def public_href(request: Request, url: URL | None = None) -> str:
     url = url or request.url
     path = url.path.removeprefix(request.scope.get("root_path", ""))
     return f"{public_base(request)}{path}" + (f"?{url.query}" if url.query else "")
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Return uvicorn's options believing X-Forwarded-* from the trusted proxies alone."""
+    trusted = ",".join(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def host_allowed(host: str, patterns: Iterable[str]) -> bool:

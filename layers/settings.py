@@ -368,6 +368,12 @@ class Settings(BaseSettings):
         description="Host names (comma-separated, '*.example' for subdomains, '*' for any) "
         "answered besides localhost, WARROOM_HOST and the public URL's; others get 400.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (comma-separated addresses or networks) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed: the client's address and https "
+        "come from them (docs/deployment-tls.md). Empty: the peer is the client.",
+    )
     timezone: str = Field(
         default="Asia/Shanghai",
         description="The bureau's time zone (IANA name): the day a date means, times without one.",
@@ -407,7 +413,7 @@ class Settings(BaseSettings):
             raise ValueError(f"public URL {url!r} must not have a query or fragment")
         return url.rstrip("/")
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

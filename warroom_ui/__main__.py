@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from api.cli.checks import load_settings, ready_engine
+from api.links import proxy_options
 from api.ops.logs import configure_logging
 
 
@@ -19,8 +20,8 @@ def main() -> None:
     )
     # uvicorn's records go through our handler; the app logs one line a request itself
     uvicorn.run("warroom_ui.app:app_from_env", factory=True, host=settings.host,
-                port=settings.port, proxy_headers=False, log_config=None,
-                access_log=False)  # fmt: skip
+                port=settings.port, log_config=None, access_log=False,
+                **proxy_options(settings))  # fmt: skip
 
 
 if __name__ == "__main__":

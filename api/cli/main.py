@@ -136,10 +136,13 @@ def serve(
     """Serve the API (``python -m warroom_ui`` serves it with the map, as ``make run`` does)."""
     import uvicorn
 
+    from api.links import proxy_options
+
     settings = load_settings()
     ready_engine(settings).dispose()
     uvicorn.run("api.app:app_from_env", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, proxy_headers=False)  # fmt: skip
+                port=port or settings.port, workers=workers,
+                **proxy_options(settings))  # fmt: skip
 
 
 @app.command()
