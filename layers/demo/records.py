@@ -168,5 +168,7 @@ def load_demo_records(
     for statement in (_FORM, *(_WORK * rounds), *_AFTER_WORK):
         session.execute(text(statement), params)
     recount_feature_risks(session)
+    # the first statements after the load (records following their place) want statistics
+    session.execute(text("ANALYZE records, record_links"))
     rows = session.execute(text("SELECT kind, count(*) FROM records GROUP BY kind"))
     return {kind: int(n) for kind, n in rows}

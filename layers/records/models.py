@@ -8,6 +8,7 @@ from typing import Any
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,7 +30,9 @@ class Record(Base):
     """One business record: a task, hazard, inspection, notice... of one ``kind``.
 
     ``geom`` is where the record happens (its first feature's representative point);
-    ``district_id``/``precinct_id`` are that feature's jurisdiction. ``starts_at`` and
+    ``district_id``/``precinct_id`` are that feature's jurisdiction. That feature is the
+    record's place (its link with ``place``): when it moves, or a boundary change puts it
+    in another precinct, the record follows it (a trigger, migration 0019). ``starts_at`` and
     ``ends_at`` are the period an activity, a construction or a support request runs
     (open-ended without an end). ``overdue_at`` is when the record was announced
     overdue (once). ``version`` increases on every write (the ETag).
@@ -75,16 +79,23 @@ class Record(Base):
 
 
 class RecordLink(Base):
-    """A record concerns a feature of a layer; one table for every kind and layer."""
+    """A record concerns a feature of a layer; one table for every kind and layer.
+
+    ``place``: the feature gives the record its place and jurisdiction (one link a record).
+    """
 
     __tablename__ = "record_links"
-    __table_args__ = (Index("ix_record_links_feature", "layer", "feature_id", "record_id"),)
+    __table_args__ = (
+        Index("ix_record_links_feature", "layer", "feature_id", "record_id"),
+        Index("uq_record_links_place", "record_id", unique=True, postgresql_where=text("place")),
+    )
 
     record_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
     )
     layer: Mapped[str] = mapped_column(String(32), primary_key=True)
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    place: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class RecordPersonalIndex(Base):

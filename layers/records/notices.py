@@ -130,8 +130,8 @@ def send_notice(*, session: Session, notice: NewNotice, actor: Actor) -> tuple[R
     new = NewRecord(title=notice.title, topic=notice.topic, features=first, details=details)
     record = create_record(session=session, kind=NOTICE, actor=actor, new=new)
     session.execute(text(
-        "INSERT INTO record_links (record_id, layer, feature_id) "
-        "SELECT :record, 'units', id FROM unnest(CAST(:ids AS bigint[])) AS id "
+        "INSERT INTO record_links (record_id, layer, feature_id, place) "
+        "SELECT :record, 'units', id, false FROM unnest(CAST(:ids AS bigint[])) AS id "
         "ON CONFLICT DO NOTHING"
     ), {"record": record.id, "ids": units})  # fmt: skip
     sent = send_messages(session, record, recipients, "notice.sent")

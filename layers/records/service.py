@@ -160,7 +160,10 @@ def check_features(session: Session, features: Sequence[FeatureRef], actor: Acto
 
 
 def _place(session: Session, record: Record, first: FeatureRef) -> None:
-    """Put the record at its first feature's representative point, in that jurisdiction."""
+    """Put the record at its first feature's representative point, in that jurisdiction.
+
+    That feature is the record's place (its link's ``place``): the record follows it.
+    """
     spec = get_layer(first.layer)
     model = spec.model
     point = model.geom if spec.geometry_type == "Point" else model.geom.ST_PointOnSurface()  # type: ignore[attr-defined]
@@ -217,7 +220,8 @@ def create_record(*, session: Session, kind: RecordKind, new: NewRecord, actor: 
     seal_record(session, record, kind)  # sealed for its row: after the insert
     if features:
         session.execute(insert(RecordLink), [
-            {"record_id": record.id, "layer": f.layer, "feature_id": f.id} for f in features
+            {"record_id": record.id, "layer": f.layer, "feature_id": f.id, "place": i == 0}
+            for i, f in enumerate(features)
         ])  # fmt: skip
     session.add(RecordTransition(record_id=record.id, action="create", from_state=None,
                                  to_state=record.state, actor_id=actor.user_id,
