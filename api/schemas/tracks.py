@@ -34,7 +34,7 @@ class TrackBatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    positions: list[PositionIn]
+    positions: list[PositionIn] = Field(min_length=1)
 
     def to_domain(self) -> list[Position]:
         """Return the domain's positions, in the batch's order."""

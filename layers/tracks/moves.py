@@ -43,21 +43,25 @@ LEFT JOIN LATERAL (
     WHERE ST_Intersects(p.geom, u.point) ORDER BY p.id LIMIT 1
 ) AS home ON true
 WHERE v.id = u.id
-RETURNING v.id, v.version
+RETURNING v.id, v.version, v.district_id, v.precinct_id
 """
+# The events name their vehicle's jurisdiction as just written: the event log's trigger
+# (migration 0026) then looks up no row per event.
 _EVENTS = """
-INSERT INTO events (type, layer, feature_id, bbox, payload, actor_id)
+INSERT INTO events (type, layer, feature_id, bbox, payload, actor_id, district_id, precinct_id)
 SELECT 'feature.updated', :layer, m.id,
        ST_MakeEnvelope(least(m.was_lon, m.lon), least(m.was_lat, m.lat),
                        greatest(m.was_lon, m.lon), greatest(m.was_lat, m.lat), 4326),
        jsonb_build_object('version', m.version, 'position_at', m.at, 'lon', m.lon,
                           'lat', m.lat, 'speed_kmh', m.speed, 'heading_deg', m.heading),
-       :actor
+       :actor, m.district, m.precinct
 FROM unnest(CAST(:ids AS bigint[]), CAST(:versions AS integer[]),
             CAST(:ats AS timestamptz[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
             CAST(:was_lons AS float8[]), CAST(:was_lats AS float8[]),
-            CAST(:speeds AS real[]), CAST(:headings AS real[]))
-     WITH ORDINALITY AS m(id, version, at, lon, lat, was_lon, was_lat, speed, heading, n)
+            CAST(:speeds AS real[]), CAST(:headings AS real[]),
+            CAST(:districts AS bigint[]), CAST(:precincts AS bigint[]))
+     WITH ORDINALITY AS m(id, version, at, lon, lat, was_lon, was_lat, speed, heading,
+                          district, precinct, n)
 ORDER BY m.n
 """
 
@@ -78,6 +82,8 @@ class Moves:
 
     newest: Sequence[Position]
     versions: list[int]
+    districts: list[int | None]
+    precincts: list[int | None]
     was_lons: FloatArray
     was_lats: FloatArray
 
@@ -94,15 +100,17 @@ def move_vehicles(
     ids = [p.vehicle_id for p in newest]
     lons = np.array([p.lon for p in newest], dtype=np.float64)
     lats = np.array([p.lat for p in newest], dtype=np.float64)
-    versions: dict[int, int] = {}
+    written: dict[int, tuple[int, int | None, int | None]] = {}
     if newest:
         cells = hexes.cells_of_points(lons, lats)
-        versions = dict(session.execute(text(_MOVE), {
+        written = {vid: (version, district, precinct) for vid, version, district, precinct
+                   in session.execute(text(_MOVE), {
             "ids": ids, "ats": [p.at for p in newest], "lons": lons.tolist(),
             "lats": lats.tolist(), "cells": cells.tolist(),
             "coarse": _coarse_texts(cells, lons, lats),
-        }).all())  # fmt: skip
-    return Moves(newest, [versions[i] for i in ids],
+        })}  # fmt: skip
+    return Moves(newest, [written[i][0] for i in ids], [written[i][1] for i in ids],
+                 [written[i][2] for i in ids],
                  np.array([seen[i].lon for i in ids], dtype=np.float64),
                  np.array([seen[i].lat for i in ids], dtype=np.float64))  # fmt: skip
 
@@ -119,7 +127,8 @@ def announce_moves(session: Session, moves: Moves, actor: Actor) -> None:
         "versions": moves.versions, "ats": [p.at for p in moves.newest],
         "lons": lons.tolist(), "lats": lats.tolist(), "was_lons": moves.was_lons.tolist(),
         "was_lats": moves.was_lats.tolist(), "speeds": [p.speed_kmh for p in moves.newest],
-        "headings": [p.heading_deg for p in moves.newest],
+        "headings": [p.heading_deg for p in moves.newest], "districts": moves.districts,
+        "precincts": moves.precincts,
     })  # fmt: skip
     every_x, every_y = np.r_[lons, moves.was_lons], np.r_[lats, moves.was_lats]
     bounds = (float(every_x.min()), float(every_y.min()), float(every_x.max()),
