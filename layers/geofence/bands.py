@@ -75,17 +75,12 @@ def band_of(wkb: bytes, margin_m: float) -> Band:
 def rings_in_force(
     session: Session, start: datetime, end: datetime, margin_m: float
 ) -> list[FencedRing]:
-    """Return the rings of every perimeter in force at some time from ``start`` to ``end``.
-
-    The perimeters are share-locked by key until commit, so one deleted meanwhile
-    waits for the states written about it (or is gone before they are).
-    """
+    """Return the rings of every perimeter in force at some time from ``start`` to ``end``."""
     rows = session.execute(
         select(Perimeter.id, Perimeter.name, Perimeter.starts_at, Perimeter.ends_at,
                PerimeterRing.kind, func.ST_AsBinary(PerimeterRing.geom))
         .join(PerimeterRing, PerimeterRing.perimeter_id == Perimeter.id)
         .where(Perimeter.starts_at <= end, Perimeter.ends_at >= start)
-        .with_for_update(key_share=True, of=Perimeter)
     ).all()  # fmt: skip
     rings = [
         FencedRing(pid, name, RingKind(kind), starts.timestamp(), ends.timestamp(),

@@ -197,3 +197,12 @@ def announce_alerts(session: Session, alerts: Sequence[GeofenceAlert], actor: Ac
     if alerts:
         lock_event_log(session)
         session.execute(text(_EVENTS), {"ids": [a.id for a in alerts], "actor": actor.user_id})
+
+
+def forget_deleted_perimeters(session: Session) -> int:
+    """Delete the states of perimeters deleted since; return how many went."""
+    gone = session.execute(text(
+        "DELETE FROM geofence_states AS s WHERE NOT EXISTS "
+        "(SELECT FROM perimeters AS p WHERE p.id = s.perimeter_id)"
+    ))  # fmt: skip
+    return int(gone.rowcount or 0)  # type: ignore[attr-defined]

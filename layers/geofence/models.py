@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    ForeignKey,
     Index,
     String,
     func,
@@ -34,9 +33,10 @@ class GeofenceState(Base):
 
     layer: Mapped[str] = mapped_column(String(32), primary_key=True)
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    perimeter_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("perimeters.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No key to perimeters: its check would wait on a perimeter being edited while the
+    # writer holds the event log's lock, which the edit takes next (a deadlock).
+    # ``forget_deleted_perimeters`` clears the states of perimeters since deleted.
+    perimeter_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ring: Mapped[str] = mapped_column(String(16), primary_key=True)
     inside: Mapped[bool] = mapped_column(Boolean)
     pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -268,6 +268,9 @@ def test_prune_drops_the_days_older_than_the_retention(
     post(client, cast.feed, positions(vehicle, _route(cast, 2), datetime.now(UTC)))
     with session_factory() as session, session.begin():
         session.execute(text("SELECT vehicle_positions_partition('2020-01-01')"))
+        session.execute(text(  # a perimeter deleted since: its states go
+            "INSERT INTO geofence_states VALUES ('vehicles', :v, :gone, 'core', true, NULL, now())"
+        ), {"v": vehicle, "gone": 2**62})  # fmt: skip
     monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
     monkeypatch.setenv("WARROOM_TRACKS_RETENTION_DAYS", "30")
     result = CliRunner().invoke(cli, ["tracks", "prune"])
@@ -275,5 +278,9 @@ def test_prune_drops_the_days_older_than_the_retention(
     assert "2020-01-01" in result.output
     with session_factory() as session:
         days = partition_days(session)
+        orphans = session.scalar(
+            text("SELECT count(*) FROM geofence_states WHERE perimeter_id = :gone"), {"gone": 2**62}
+        )
+    assert orphans == 0
     today = datetime.now(UTC).date()
     assert today in days and all(day >= today - timedelta(days=30) for day in days)

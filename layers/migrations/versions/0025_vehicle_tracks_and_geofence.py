@@ -73,10 +73,6 @@ def upgrade() -> None:
         sa.Column("inside", sa.Boolean(), nullable=False),
         sa.Column("pending_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["perimeter_id"], ["perimeters.id"], ondelete="CASCADE",
-            name=op.f("fk_geofence_states_perimeter_id_perimeters"),
-        ),
         sa.PrimaryKeyConstraint(
             "layer", "feature_id", "perimeter_id", "ring", name=op.f("pk_geofence_states")
         ),
