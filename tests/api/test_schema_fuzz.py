@@ -28,6 +28,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_schema_conformance,
 )
 from sqlalchemy import select
@@ -46,8 +47,11 @@ from tests.conftest import throwaway_database
 from tests.utils.users import PASSWORD, make_user
 
 FULL = os.environ.get("WARROOM_FUZZ_FULL") == "1"
-EXAMPLES = int(os.environ.get("WARROOM_FUZZ_EXAMPLES") or (100 if FULL else 3))
+EXAMPLES = int(os.environ.get("WARROOM_FUZZ_EXAMPLES") or (50 if FULL else 3))
 SHORT_CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# Schema-valid input may still break a domain rule no schema states (a topic of another
+# kind, a ring that crosses itself, a place outside the jurisdiction): a precise 422 then.
+NOT_CHECKED = [positive_data_acceptance]
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 FUZZ_UNITS = 300  # units of the fuzzed city: every layer has rows, the load takes seconds
 
@@ -85,8 +89,8 @@ class Fuzzers:
             response = case.call(session=self.client, headers=headers)
         self.client.cookies.clear()  # a login the fuzz made must not become a cookie session
         case.validate_response(
-            response, checks=None if FULL else SHORT_CHECKS, headers=headers,
-            transport_kwargs={"session": self.client, "headers": headers},
+            response, checks=None if FULL else SHORT_CHECKS, excluded_checks=NOT_CHECKED,
+            headers=headers, transport_kwargs={"session": self.client, "headers": headers},
         )  # fmt: skip
 
 
