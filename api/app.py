@@ -22,9 +22,11 @@ from api.ops.middleware import RequestObserver
 from api.ops.recent import RecentErrors
 from api.rates import RateLimits
 from api.routes import (
+    accounts,
     admin,
     alerts,
     attachments,
+    audit,
     auth,
     credentials,
     events,
@@ -164,6 +166,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         alerts,
         events,
         metrics,
+        audit,
+        accounts,
         admin,
         feedback,
     ):

@@ -41,7 +41,8 @@ from api.ops.middleware import RequestObserver
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user, login
-from layers.cluster import database_url
+from layers.cluster import LocalCluster
+from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import ensure_database, make_sessionmaker
 from layers.demo.load import database_is_empty, load_demo_city
 from layers.migrate import upgrade
@@ -54,17 +55,19 @@ PASSWORD = "Load-Test-Pass-123"  # meets the password policy
 
 def prepare(units: int) -> tuple[Settings, str]:
     """Return settings on the benchmark database (made and loaded if needed) and a token."""
-    server = make_url(database_url(Settings())).set(database="postgres")
-    url = ensure_database(server.render_as_string(hide_password=False), DATABASE)
+    given = Settings()
+    server = given.database.url or LocalCluster(given.cluster).superuser_url()
+    url = ensure_database(make_url(server).set(database="postgres").render_as_string(
+        hide_password=False), DATABASE)  # fmt: skip
     upgrade(url)
     engine = create_engine(url)
     if database_is_empty(engine):
-        load_demo_city(engine, units=units, seed=42)
+        load_demo_city(engine, units=units, seed=42, keys=load_key_ring(given.crypto))
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM auth_sessions WHERE user_id IN "
                           "(SELECT id FROM users WHERE username = 'bench')"))  # fmt: skip
         conn.execute(text("DELETE FROM users WHERE username = 'bench'"))
-    sessions = make_sessionmaker(engine)
+    sessions = bind_key_ring(make_sessionmaker(engine), load_key_ring(given.crypto))
     policy = SecuritySettings(session_cache_seconds=60, second_factor_roles=[])
     with sessions() as session, session.begin():
         create_user(session=session, username="bench", password=PASSWORD, role=Role.ADMIN,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from importers.pipeline import run_import
 from importers.report import ImportRequest, hide_folder
 from layers.accounts.scope import Actor
+from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker, transaction
 from layers.errors import WarroomError
 from layers.imports.models import ImportJob
@@ -73,8 +74,9 @@ def run_job(
 def _child(settings: Settings, url: str, job_id: str, request: ImportRequest, actor: Actor) -> None:
     """Run a job in the child process, on an engine of its own."""
     engine = make_engine(settings, url=url)
+    sessions = bind_key_ring(make_sessionmaker(engine), load_key_ring(settings.crypto))
     try:
-        run_job(session_factory=make_sessionmaker(engine), job_id=job_id, request=request,
+        run_job(session_factory=sessions, job_id=job_id, request=request,
                 actor=actor, max_vertices=settings.features.max_vertices)  # fmt: skip
     finally:
         engine.dispose()

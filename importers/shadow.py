@@ -69,6 +69,12 @@ class ShadowLoad:
         self._loader.commit()
         like = f"LIKE {quote(self.spec.table)} INCLUDING ALL EXCLUDING INDEXES"
         cursor.execute(f"CREATE TABLE {quote(self.table)} ({like})")
+        # The layer's owner (the application's role) must own its successor: the sequence
+        # moves over to it at the swap, and a later import as that role must drop it.
+        cursor.execute("SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class "
+                       "WHERE oid = to_regclass(%s)", (self.spec.table,))  # fmt: skip
+        (owner,) = cursor.fetchone()
+        cursor.execute(f"ALTER TABLE {quote(self.table)} OWNER TO {owner}")
         target = quote(self.table)
         if staged_as is not None:
             cursor.execute(f"CREATE TEMP TABLE {staged_as} ON COMMIT DROP AS "  # noqa: S608 identifiers only, values bound

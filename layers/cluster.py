@@ -4,6 +4,10 @@ When we run as root the cluster runs as an unprivileged system user (PostgreSQL
 refuses root); if that user cannot reach the project directory (a clone under
 ``/root``), the data lives in ``/var/lib/warroom/<hash>`` and ``.warroom/pgdata``
 links to it.
+
+The cluster has an owner role that runs the migrations and owns the databases and the
+audit log, and the application's role (``layers.privileges``), each with a generated
+password in ``.warroom/roles.json`` (0600). Every login over TCP is scram-sha-256.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from layers.settings import ClusterSettings, Settings
 
@@ -35,15 +43,23 @@ random_page_cost = 1.1
 log_min_duration_statement = 2000
 """
 
-# A development cluster: its socket and the postgres superuser from 127.0.0.1 are trusted;
-# any other role logs in with its password, as on a real server.
+# Every role logs in with its password over TCP. The socket lies in the data directory,
+# which only the cluster's system user (and root) may enter: there the superuser is
+# trusted, to set the roles' passwords before anything else can log in.
 CLIENT_AUTH = """\
 # Written by warroom (layers/cluster.py) on every start.
 local   all          all                      trust
-host    all          postgres   127.0.0.1/32  trust
 host    all          all        127.0.0.1/32  scram-sha-256
-host    replication  postgres   127.0.0.1/32  trust
+host    replication  postgres   127.0.0.1/32  scram-sha-256
 """
+SUPERUSER = "postgres"
+OWNER_ROLE = "warroom_owner"  # runs the migrations, owns the databases and the audit log
+APP_ROLE = "warroom_app"  # what the app logs in as (layers/privileges.py)
+_ROLE_ATTRIBUTES = {
+    SUPERUSER: "SUPERUSER",
+    OWNER_ROLE: "NOSUPERUSER CREATEDB NOCREATEROLE",
+    APP_ROLE: "NOSUPERUSER NOCREATEDB NOCREATEROLE",
+}
 
 
 class ClusterError(RuntimeError):
@@ -108,10 +124,45 @@ class LocalCluster:
             command = ["runuser", "-u", self.settings.os_user, "--", *command]
         return subprocess.run(command, check=check, capture_output=True, text=True)
 
-    def url(self, database: str | None = None) -> str:
-        """Return the SQLAlchemy URL of a database on this cluster."""
+    @property
+    def _passwords_file(self) -> Path:
+        return self.home / "roles.json"
+
+    def _passwords(self) -> dict[str, str]:
+        """Return each role's password, made the first time and kept readable by us alone."""
+        path = self._passwords_file
+        if not path.exists():
+            made = {role: secrets.token_urlsafe(24) for role in _ROLE_ATTRIBUTES}
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:  # 0600 from the first byte; whoever writes it first, every process reads it
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as stream:
+                    json.dump(made, stream)
+        kept: dict[str, str] = json.loads(path.read_text())
+        if not set(kept) >= set(_ROLE_ATTRIBUTES):
+            raise ClusterError(f"{path} lacks a password of {sorted(_ROLE_ATTRIBUTES)}: delete it "
+                               "and run `warroom db start`, which sets new ones")  # fmt: skip
+        return kept
+
+    def _role_url(self, role: str, database: str | None) -> str:
         name = database or self.settings.database
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+        password = self._passwords()[role]
+        return f"postgresql+psycopg2://{role}:{password}@127.0.0.1:{self.port}/{name}"
+
+    def url(self, database: str | None = None) -> str:
+        """Return the URL of a database on this cluster as the application's role."""
+        return self._role_url(APP_ROLE, database)
+
+    def owner_url(self, database: str | None = None) -> str:
+        """Return the URL of a database on this cluster as its owner (for migrations)."""
+        return self._role_url(OWNER_ROLE, database)
+
+    def superuser_url(self, database: str | None = None) -> str:
+        """Return the URL of a database on this cluster as the superuser."""
+        return self._role_url(SUPERUSER, database)
 
     def is_running(self) -> bool:
         """Return whether the cluster's postmaster is up."""
@@ -194,6 +245,7 @@ class LocalCluster:
                                "-w", "-t", "60", "start", check=False)  # fmt: skip
             if result.returncode != 0:
                 raise ClusterError(f"PostgreSQL did not start: {result.stderr.strip()}; see {log}")
+        self._ensure_roles()
         self.ensure_database(self.settings.database)
 
     def stop(self) -> None:
@@ -201,13 +253,45 @@ class LocalCluster:
         if self.is_running():
             self._run("pg_ctl", "-D", str(self.data_dir.resolve()), "-m", "fast", "-w", "stop")
 
-    def ensure_database(self, name: str) -> None:
-        """Create database ``name`` if it is missing."""
-        from layers.database import ensure_database  # layers.database imports this module
+    def _ensure_roles(self) -> None:
+        """Create the owner and application roles if missing; (re)set every role's password."""
+        socket_dir = self.data_dir.resolve() / "run"
+        local = f"postgresql+psycopg2://{SUPERUSER}@/postgres?host={socket_dir}&port={self.port}"
+        engine = create_engine(local, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for role, attributes in _ROLE_ATTRIBUTES.items():
+                conn.execute(text(f"DO $$ BEGIN CREATE ROLE {role}; "
+                                  "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))  # fmt: skip
+                # psycopg2 writes the password into the statement as a quoted literal
+                conn.execute(text(f"ALTER ROLE {role} WITH LOGIN {attributes} PASSWORD :p"),
+                             {"p": self._passwords()[role]})  # fmt: skip
+            conn.execute(text(f"GRANT {APP_ROLE} TO {OWNER_ROLE}"))
+        engine.dispose()
 
-        ensure_database(self.url("postgres"), name)
+    def ensure_database(self, name: str) -> None:
+        """Create database ``name`` if missing; make it the owner's, with PostGIS and the grants.
+
+        A database made before the roles (owned by the superuser) is handed over here.
+        """
+        from layers.database import ensure_database  # layers.database imports this module
+        from layers.privileges import secure_database
+
+        ensure_database(self.superuser_url("postgres"), name)
+        engine = create_engine(self.superuser_url(name), poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" OWNER TO {OWNER_ROLE}'))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            secure_database(conn, APP_ROLE)
+        engine.dispose()
 
 
 def database_url(settings: Settings) -> str:
     """Return the database to use: ``WARROOM_DATABASE_URL`` or the local cluster's."""
     return settings.database.url or LocalCluster(settings.cluster).url()
+
+
+def owner_database_url(settings: Settings) -> str:
+    """Return the same database as its owner: ``WARROOM_DATABASE_OWNER_URL``, else the one URL."""
+    database = settings.database
+    return database.owner_url or database.url or LocalCluster(settings.cluster).owner_url()

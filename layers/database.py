@@ -10,8 +10,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from layers.cluster import database_url
+from layers.cluster import APP_ROLE, database_url
 from layers.errors import DatabaseUnavailable
 from layers.migrate import is_current
 from layers.settings import Settings
@@ -124,3 +125,20 @@ def check_database(engine: Engine, settings: Settings) -> None:
         raise DatabaseUnavailable(
             f"{_origin(settings)}: the database lacks this version's tables; run `warroom migrate`"
         )
+
+
+def application_role(settings: Settings) -> str | None:
+    """Return the role the application logs in as, when another role owns the database.
+
+    None with one URL only (``WARROOM_DATABASE_URL`` without ``_OWNER_URL``): then the
+    application is the owner, and the grants of ``layers.privileges`` do not apply.
+    """
+    if settings.database.url is None:
+        return APP_ROLE
+    if settings.database.owner_url is None:
+        return None
+    engine = create_engine(settings.database.url, poolclass=NullPool)
+    with explained(settings), engine.connect() as conn:
+        role = str(conn.scalar(text("SELECT current_user")))
+    engine.dispose()
+    return role

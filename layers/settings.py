@@ -27,7 +27,12 @@ class DatabaseSettings(BaseSettings):
     url: str | None = Field(
         default=None,
         description="URL of an existing PostGIS (postgresql://, postgres:// or "
-        "postgresql+psycopg2://); unset means the local cluster.",
+        "postgresql+psycopg2://) as the application's role; unset means the local cluster.",
+    )
+    owner_url: str | None = Field(
+        default=None,
+        description="URL of the same database as its owner, who runs the migrations and "
+        "owns the audit log (layers/privileges.py); unset: WARROOM_DATABASE_URL is both.",
     )
     pool_size: int = Field(default=8, ge=1, le=200)
     max_overflow: int = Field(default=8, ge=0, le=200)
@@ -37,7 +42,7 @@ class DatabaseSettings(BaseSettings):
         "minimum is 2 s): a database that does not answer is a 503 after this, not a hang.",
     )  # fmt: skip
 
-    @field_validator("url")
+    @field_validator("url", "owner_url")
     @classmethod
     def _psycopg2_url(cls, url: str | None) -> str | None:
         """Write every PostgreSQL URL form with the driver we ship (psycopg2).
@@ -58,6 +63,15 @@ class DatabaseSettings(BaseSettings):
         if driver not in ("", "psycopg2"):
             raise ValueError(f"driver {driver!r} is not installed (psycopg2 is); {example}")
         return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _owner_of_a_given_database(self) -> DatabaseSettings:
+        if self.owner_url and not self.url:
+            raise ValueError(
+                "WARROOM_DATABASE_OWNER_URL needs WARROOM_DATABASE_URL (the application's role "
+                "on the same database); the local cluster has both roles of its own"
+            )
+        return self
 
 
 class ClusterSettings(BaseSettings):

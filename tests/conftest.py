@@ -12,9 +12,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from layers.cluster import LocalCluster
@@ -41,12 +42,38 @@ SHARED_DATA = Path(os.environ.get("WARROOM_SHARED_DATA") or _BESIDE)
 
 
 def _server_url() -> str:
-    url = DatabaseSettings().url  # any accepted form, written with our driver
-    if url:
-        return url
+    given = DatabaseSettings()  # any accepted form, written with our driver
+    if given.url:
+        return given.owner_url or given.url
     cluster = LocalCluster(ClusterSettings())
     cluster.start()
-    return cluster.url()
+    return cluster.superuser_url()
+
+
+def role_urls() -> tuple[str, str] | None:
+    """Return URLs of the owner and of the application's role (any database), if they differ.
+
+    None with one URL only: then the tests' role is the owner and the application alike.
+    """
+    given = DatabaseSettings()
+    if given.url is None:
+        cluster = LocalCluster(ClusterSettings())
+        return cluster.owner_url(), cluster.url()
+    return (given.owner_url, given.url) if given.owner_url else None
+
+
+def as_role(url: str, role_url: str) -> str:
+    """Return the database of ``url`` reached with the credentials of ``role_url``."""
+    database = make_url(url).database
+    return make_url(role_url).set(database=database).render_as_string(hide_password=False)
+
+
+def _current_user(url: str) -> str:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        role = str(conn.scalar(text("SELECT current_user")))
+    engine.dispose()
+    return role
 
 
 def _admin_connection(url: str) -> psycopg2.extensions.connection:
@@ -61,14 +88,26 @@ def _admin_connection(url: str) -> psycopg2.extensions.connection:
 
 @contextmanager
 def throwaway_database(server: str) -> Iterator[str]:
-    """Create an empty, migrated database on ``server``; drop it afterwards."""
+    """Create an empty, migrated database on ``server``; drop it afterwards.
+
+    It is set up as a deployment is: migrated by the owner, the application's role given
+    what it needs (``layers.privileges``), except with one URL only. The URL yielded is
+    ``server``'s role's (the local superuser's); ``as_role`` reaches it as another role.
+    """
     name = f"warroom_test_{uuid.uuid4().hex[:10]}"
     conn = _admin_connection(server)
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        roles = role_urls()
+        if roles is None:
+            upgrade(url)
+        else:
+            if DatabaseSettings().url is None:  # PostGIS and the owner, as `warroom db start`
+                LocalCluster(ClusterSettings()).ensure_database(name)
+            owner, app = (as_role(url, role) for role in roles)
+            upgrade(owner, app_role=_current_user(app))
         yield url
     finally:
         with conn.cursor() as cur:
@@ -78,15 +117,30 @@ def throwaway_database(server: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    """The PostGIS server of this run: WARROOM_DATABASE_URL's or the local cluster."""
+    """The PostGIS server of this run, as a role that creates databases: the local superuser,
+    or WARROOM_DATABASE_OWNER_URL's / WARROOM_DATABASE_URL's."""
     return _server_url()
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    """The run's shared throwaway database."""
+def shared_database(server_url: str) -> Iterator[str]:
+    """The run's shared throwaway database, as the server's role."""
     with throwaway_database(server_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(shared_database: str) -> str:
+    """The run's shared database as the application's role: what the app logs in as."""
+    roles = role_urls()
+    return as_role(shared_database, roles[1]) if roles else shared_database
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(shared_database: str) -> str:
+    """The run's shared database as its owner (who runs the migrations)."""
+    roles = role_urls()
+    return as_role(shared_database, roles[0]) if roles else shared_database
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from api.cli.checks import database_problems, fail, load_settings
+from api.cli.keys import cli_key_ring
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.backup import BackupError, backup_database, restore_database
-from layers.cluster import database_url
+from layers.cluster import LocalCluster, database_url, owner_database_url
 from layers.crypto.sm2 import SM2Signer, signer_from_files
-from layers.database import explained
+from layers.database import application_role, explained
 from layers.errors import KeySourceError
 from layers.settings import Settings
 
@@ -27,6 +28,17 @@ console = Console()
 def _operator() -> Actor:
     """Return the actor the audit log names for a command run by this OS user."""
     return Actor(user_id=None, username=f"cli:{getpass.getuser()}", role=Role.ADMIN, client="cli")
+
+
+def _restore_url(settings: Settings) -> str:
+    """Return who restores: a role that may create a database with PostGIS in it.
+
+    On the local cluster its superuser; otherwise the owner (WARROOM_DATABASE_OWNER_URL,
+    else the one URL), which then needs that right (docs/operations.md).
+    """
+    if settings.database.url is None:
+        return LocalCluster(settings.cluster).superuser_url()
+    return owner_database_url(settings)
 
 
 @contextmanager
@@ -52,7 +64,7 @@ def backup(
     with _one_line(), database_problems(), explained(settings):
         signer = _signer(settings)
         manifest = backup_database(database_url(settings), directory, actor=_operator(),
-                                   signer=signer)  # fmt: skip
+                                   key_ring=cli_key_ring(settings), signer=signer)  # fmt: skip
     rows = sum(manifest.row_counts.values())
     console.print(
         f"backup of {escape(manifest.database)} (schema {manifest.schema_revision}, {rows:,} rows "
@@ -70,8 +82,10 @@ def restore(
     """Verify the backup in DIRECTORY, restore it into a new database, check it, switch to it."""
     settings = load_settings()
     with _one_line(), database_problems(), explained(settings):
-        report = restore_database(database_url(settings), directory, actor=_operator(),
-                                  force=force, verifier=_signer(settings))  # fmt: skip
+        report = restore_database(
+            _restore_url(settings), directory, actor=_operator(), key_ring=cli_key_ring(settings),
+            app_role=application_role(settings), force=force, verifier=_signer(settings),
+        )  # fmt: skip
     name = escape(report.database)
     console.print(
         f"restored {escape(str(directory))} (backup of {escape(report.manifest.database)} taken "

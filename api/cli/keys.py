@@ -7,11 +7,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli.checks import fail, load_settings, ready_engine
 from api.cli.progress import run_with_progress
-from layers.crypto.keys import FileKeySource, KeyRing, key_source, load_key_ring
+from layers.crypto.keys import FileKeySource, KeyRing, bind_key_ring, key_source, load_key_ring
 from layers.crypto.sm2 import generate_key_pair
+from layers.database import make_sessionmaker
 from layers.errors import KeySourceError
 from layers.features.rotation import reseal_layers, stale_rows
 from layers.records.catalog import KINDS
@@ -28,6 +30,11 @@ def cli_key_ring(settings: Settings) -> KeyRing:
         return load_key_ring(settings.crypto)
     except KeySourceError as exc:
         fail(exc.message)
+
+
+def ready_sessions(settings: Settings) -> sessionmaker[Session]:
+    """Return sessions on a ready database carrying the key ring (audit records need it)."""
+    return bind_key_ring(make_sessionmaker(ready_engine(settings)), cli_key_ring(settings))
 
 
 @keys_app.command()

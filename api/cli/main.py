@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from api.cli.audit import audit_app
 from api.cli.backup import backup, restore
 from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
-from api.cli.keys import cli_key_ring, keys_app
+from api.cli.keys import cli_key_ring, keys_app, ready_sessions
 from api.cli.tracks import tracks_app
 from api.cli.users import user_app
 from layers.accounts.models import User
@@ -22,8 +23,8 @@ from layers.accounts.passwords import one_time_password
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
-from layers.cluster import database_url
-from layers.database import explained, make_sessionmaker, transaction
+from layers.cluster import owner_database_url
+from layers.database import application_role, explained, transaction
 from layers.errors import WarroomError
 from layers.migrate import upgrade
 
@@ -31,6 +32,7 @@ app = typer.Typer(help="Warroom — spatial command map.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.add_typer(tracks_app, name="tracks")
 app.command("import")(import_)
 app.command("export")(export)
@@ -44,7 +46,7 @@ def migrate() -> None:
     """Apply database migrations."""
     settings = load_settings()
     with database_problems(), explained(settings):
-        upgrade(database_url(settings))
+        upgrade(owner_database_url(settings), app_role=application_role(settings))
     console.print("[green]migrations applied[/green]")
 
 
@@ -103,7 +105,7 @@ def _steps_table(seconds: dict[str, float]) -> Table:
 def ensure_admin() -> None:
     """Create the ``admin`` account if missing (password from WARROOM_ADMIN_PASSWORD)."""
     settings = load_settings()
-    factory = make_sessionmaker(ready_engine(settings))
+    factory = ready_sessions(settings)
     with transaction(factory) as session:
         if session.scalar(select(User.id).where(User.username == "admin")) is not None:
             console.print("admin account exists")
@@ -124,9 +126,10 @@ def ensure_admin() -> None:
                       "(shown once; set WARROOM_ADMIN_PASSWORD to choose it)",
                       soft_wrap=True, highlight=False)  # fmt: skip
 
-
     console.print("the first login must change it, then enrol an authenticator app (README: "
                   "First login)", soft_wrap=True, highlight=False)  # fmt: skip
+
+
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (WARROOM_HOST)."),
@@ -152,9 +155,6 @@ def overdue() -> None:
     from layers.records.overdue import announce_overdue
 
     settings = load_settings()
-    with database_problems(), explained(settings):
-        engine = ready_engine(settings)
-        with transaction(make_sessionmaker(engine)) as session:
-            count = announce_overdue(session, list(KINDS.values()), datetime.now(UTC))
-        engine.dispose()
+    with database_problems(), explained(settings), transaction(ready_sessions(settings)) as session:
+        count = announce_overdue(session, list(KINDS.values()), datetime.now(UTC))
     console.print(f"{count} records newly overdue")

@@ -7,11 +7,12 @@ import os
 import typer
 from rich.console import Console
 
-from api.cli.checks import load_settings, ready_engine
+from api.cli.checks import load_settings
+from api.cli.keys import ready_sessions
 from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
-from layers.database import make_sessionmaker, transaction
+from layers.database import transaction
 from layers.errors import WarroomError
 
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -31,7 +32,7 @@ def add(
         "Password", hide_input=True, confirmation_prompt=True
     )
     settings = load_settings()
-    factory = make_sessionmaker(ready_engine(settings))
+    factory = ready_sessions(settings)
     try:
         with transaction(factory) as session:
             user = create_user(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from api.access import FEATURE_READERS
 from api.deps import (
     BBoxDep,
     CurrentActor,
@@ -34,7 +35,7 @@ from layers.features.service import get_feature
 from layers.features.stats import layer_stats
 from layers.features.timespan import temporal_extent
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+router = APIRouter(prefix="/ogc", tags=["ogc"], dependencies=[Depends(FEATURE_READERS)])
 
 ITEM_PARAMS = frozenset({"bbox", "datetime", "limit", "properties", "cursor", "filter",
                          "filter-lang", "filter-crs", "f", "bbox-crs", "crs"})  # fmt: skip

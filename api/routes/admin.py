@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from api.access import requires, requires_any
 from api.deps import CurrentActor, SessionDep, SettingsDep, TokenDep
 from api.schemas.admin import (
     BackupPublic,
@@ -30,11 +31,14 @@ from layers.accounts.service import hash_token
 from layers.imports.service import list_jobs
 from layers.ops.backups import BackupState, list_backups
 
+ACCOUNT_READERS = requires(Permission.USERS_READ)
+SESSION_ENDERS = requires_any(Permission.USERS_MANAGE, Permission.ROLES_MANAGE)
+OPERATORS = requires(Permission.OPERATIONS)
 router = APIRouter(prefix="/api/admin", tags=["operations"])
 LimitQuery = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.get("/users")
+@router.get("/users", dependencies=[Depends(ACCOUNT_READERS)])
 def list_users_route(
     session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     search: Annotated[str | None, Query(max_length=64, description="part of the username")] = None,
@@ -47,7 +51,7 @@ def list_users_route(
     return UsersPublic(data=[UserAdminView.model_validate(u) for u in users], count=count)
 
 
-@router.get("/sessions")
+@router.get("/sessions", dependencies=[Depends(ACCOUNT_READERS)])
 def list_sessions(
     session: SessionDep, actor: CurrentActor, settings: SettingsDep, token: TokenDep,
     user_id: Annotated[int | None, Query(ge=1)] = None, limit: LimitQuery = 200,
@@ -61,7 +65,7 @@ def list_sessions(
     return LiveSessionsPublic(data=data, count=len(data))
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete("/sessions/{session_id}", dependencies=[Depends(SESSION_ENDERS)], status_code=204)
 def delete_session(
     session_id: int, request: Request, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep,
@@ -72,7 +76,7 @@ def delete_session(
     request.app.state.session_cache.drop(digest)
 
 
-@router.get("/errors")
+@router.get("/errors", dependencies=[Depends(OPERATORS)])
 def list_errors(
     request: Request, actor: CurrentActor, limit: LimitQuery = 100
 ) -> RecentErrorsPublic:
@@ -83,7 +87,7 @@ def list_errors(
                               count=len(errors))  # fmt: skip
 
 
-@router.get("/imports")
+@router.get("/imports", dependencies=[Depends(OPERATORS)])
 def list_imports(
     session: SessionDep, actor: CurrentActor, limit: LimitQuery = 50
 ) -> ImportJobsPublic:
@@ -107,7 +111,7 @@ def _backup_public(state: BackupState) -> BackupPublic:
     )  # fmt: skip
 
 
-@router.get("/backups")
+@router.get("/backups", dependencies=[Depends(OPERATORS)])
 def list_backups_route(
     actor: CurrentActor, settings: SettingsDep, request: Request, limit: LimitQuery = 60
 ) -> BackupsPublic:

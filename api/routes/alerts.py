@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from geoalchemy2.shape import to_shape
 
+from api.access import requires
 from api.deps import CurrentActor, LimitDep, SessionDep
 from api.schemas.alerts import AlertPublic, AlertsPublic
+from layers.accounts.roles import Permission
 from layers.geofence import alerts
 from layers.geofence.alerts import AlertState
 from layers.geofence.models import GeofenceAlert
 from layers.perimeters.rings import RING_TITLES, RingKind
 
+PERIMETER_READERS = requires(Permission.PERIMETERS_READ)
+ALERT_ACKERS = requires(Permission.ALERTS_ACK)
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="id of the alert")]
 Id = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
@@ -32,7 +36,7 @@ def to_public(alert: GeofenceAlert) -> AlertPublic:
     )  # fmt: skip
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(PERIMETER_READERS)])
 def list_alerts(
     session: SessionDep, actor: CurrentActor, limit: LimitDep, state: AlertState | None = None,
     perimeter_id: Id = None, layer: Literal["vehicles", "incidents"] | None = None,
@@ -45,7 +49,7 @@ def list_alerts(
     return AlertsPublic(data=[to_public(a) for a in found], count=len(found))
 
 
-@router.post("/{alert_id}/ack")
+@router.post("/{alert_id}/ack", dependencies=[Depends(ALERT_ACKERS)])
 def acknowledge_alert(alert_id: AlertId, session: SessionDep, actor: CurrentActor) -> AlertPublic:
     """Acknowledge an open alert (commanders); a second acknowledgement is a 409."""
     return to_public(alerts.acknowledge_alert(session=session, alert_id=alert_id, actor=actor))

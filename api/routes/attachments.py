@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Response, UploadFile
 
+from api.access import RECORD_READERS, RECORD_WRITERS
 from api.deps import CurrentActor, SessionDep, SettingsDep, if_match_version
 from api.routes.records import to_full
 from api.schemas.attachments import AttachmentPublic, AttachmentsPublic
@@ -51,6 +52,7 @@ def _file_headers(attachment: RecordAttachment) -> dict[str, str]:
 
 @router.post(
     "/api/records/{record_id}/attachments",
+    dependencies=[Depends(RECORD_WRITERS)],
     status_code=201,
     responses={200: {"description": "the same file was attached to the record already"}},
 )
@@ -79,7 +81,7 @@ def create_attachment(
     return to_full(session, record, actor, response)
 
 
-@router.get("/api/records/{record_id}/attachments")
+@router.get("/api/records/{record_id}/attachments", dependencies=[Depends(RECORD_READERS)])
 def list_record_attachments(
     record_id: int, session: SessionDep, actor: CurrentActor
 ) -> AttachmentsPublic:
@@ -90,6 +92,7 @@ def list_record_attachments(
 
 @router.get(
     "/api/attachments/{attachment_id}",
+    dependencies=[Depends(RECORD_READERS)],
     response_class=Response,
     responses={200: {"content": _TYPES, "description": "The file as it was uploaded"}},
 )
@@ -100,7 +103,7 @@ def read_attachment_file(attachment_id: int, session: SessionDep, actor: Current
     return Response(content, media_type=attachment.media_type, headers=_file_headers(attachment))
 
 
-@router.delete("/api/attachments/{attachment_id}")
+@router.delete("/api/attachments/{attachment_id}", dependencies=[Depends(RECORD_WRITERS)])
 def delete_attachment_file(
     attachment_id: int,
     session: SessionDep,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from api.access import ANY_STATE, PUBLIC
 from api.deps import (
     LiveSessionDep,
     SessionDep,
@@ -21,7 +22,7 @@ from layers.errors import NotAuthenticated
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(PUBLIC)])
 def create_session(
     body: LoginRequest, request: Request, response: Response, session: SessionDep,
     settings: SettingsDep,
@@ -38,7 +39,7 @@ def create_session(
                  required=result.required)  # fmt: skip
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", dependencies=[Depends(ANY_STATE)], status_code=204)
 def delete_session(
     request: Request, response: Response, session: SessionDep, live: LiveSessionDep,
     token: TokenDep, settings: SettingsDep,
@@ -49,7 +50,7 @@ def delete_session(
     response.delete_cookie(settings.security.cookie_name, path="/")
 
 
-@router.get("/me")
+@router.get("/me", dependencies=[Depends(ANY_STATE)])
 def read_me(live: LiveSessionDep) -> Me:
     """Return the logged-in user and what the session must do first, if anything."""
     actor = live.actor
@@ -58,7 +59,7 @@ def read_me(live: LiveSessionDep) -> Me:
               required=live.required)  # fmt: skip
 
 
-@router.get("/session")
+@router.get("/session", dependencies=[Depends(PUBLIC)])
 def read_session(request: Request, session: SessionDep, settings: SettingsDep) -> SessionState:
     """Say whether the caller is logged in; 200 either way, so a page can ask before login."""
     try:

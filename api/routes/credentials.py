@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
+from api.access import ANY_STATE, requires
 from api.deps import (
     CurrentActor,
     EnrollingActor,
@@ -28,8 +29,11 @@ from layers.accounts.credentials import (
     reset_password,
     reset_totp,
 )
+from layers.accounts.roles import Permission
 from layers.accounts.service import hash_token
 
+PASSWORD_RESETTERS = requires(Permission.USERS_MANAGE)
+FACTOR_RESETTERS = requires(Permission.ROLES_MANAGE)
 router = APIRouter(tags=["auth"])
 UserId = Annotated[int, Path(ge=1, le=2**63 - 1, description="id of the user")]
 NO_STORE = {"Cache-Control": "no-store"}  # a secret shown once is kept by no cache
@@ -41,7 +45,7 @@ def _forget_user(request: Request, user_id: int | None) -> None:
         request.app.state.session_cache.drop_user(user_id)
 
 
-@router.post("/api/auth/password", status_code=204)
+@router.post("/api/auth/password", dependencies=[Depends(ANY_STATE)], status_code=204)
 def update_password(
     body: PasswordChange, request: Request, session: SessionDep, settings: SettingsDep,
     live: LiveSessionDep, token: TokenDep,
@@ -53,7 +57,7 @@ def update_password(
     _forget_user(request, live.actor.user_id)
 
 
-@router.post("/api/auth/totp/enroll")
+@router.post("/api/auth/totp/enroll", dependencies=[Depends(ANY_STATE)])
 def create_totp_enrolment(
     response: Response, session: SessionDep, settings: SettingsDep, actor: EnrollingActor
 ) -> TotpEnrolment:
@@ -63,7 +67,7 @@ def create_totp_enrolment(
     return TotpEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
-@router.post("/api/auth/totp/confirm", status_code=204)
+@router.post("/api/auth/totp/confirm", dependencies=[Depends(ANY_STATE)], status_code=204)
 def confirm_totp_enrolment(
     body: TotpConfirm, request: Request, session: SessionDep, actor: EnrollingActor
 ) -> None:
@@ -72,7 +76,9 @@ def confirm_totp_enrolment(
     _forget_user(request, actor.user_id)
 
 
-@router.post("/api/admin/users/{user_id}/password-reset")
+@router.post(
+    "/api/admin/users/{user_id}/password-reset", dependencies=[Depends(PASSWORD_RESETTERS)]
+)
 def reset_user_password(
     user_id: UserId, request: Request, response: Response, session: SessionDep,
     settings: SettingsDep, actor: CurrentActor,
@@ -85,7 +91,11 @@ def reset_user_password(
     return OneTimePassword(user_id=user_id, one_time_password=password)
 
 
-@router.post("/api/admin/users/{user_id}/totp-reset", status_code=204)
+@router.post(
+    "/api/admin/users/{user_id}/totp-reset",
+    dependencies=[Depends(FACTOR_RESETTERS)],
+    status_code=204,
+)
 def reset_user_totp(
     user_id: UserId, request: Request, session: SessionDep, actor: CurrentActor
 ) -> None:

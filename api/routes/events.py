@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 
+from api.access import FEATURE_READERS
 from api.deps import (
     BBoxDep,
     CurrentActor,
@@ -28,7 +29,7 @@ from layers.stream.reading import Span, read_events, require_reader
 from layers.stream.window import replay_span
 from layers.values import storable_instant
 
-router = APIRouter(prefix="/api/events", tags=["events"])
+router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(FEATURE_READERS)])
 
 MAX_ID = 2**63 - 1
 EventId = Annotated[int | None, Query(ge=0, le=MAX_ID, description="only events after this id")]

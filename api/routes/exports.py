@@ -6,10 +6,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from api.access import FEATURE_READERS
 from api.deps import CurrentActor, LayerDep, RevealDep, SessionDep
 from importers.export import (
     EXPORT_CRS,
@@ -20,7 +21,7 @@ from importers.export import (
 )
 from importers.writers import WRITE_FORMATS
 
-router = APIRouter(prefix="/api/layers", tags=["exports"])
+router = APIRouter(prefix="/api/layers", tags=["exports"], dependencies=[Depends(FEATURE_READERS)])
 
 
 @router.get("/{layer}/export")

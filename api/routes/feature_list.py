@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from api.access import FEATURE_READERS
 from api.deps import (
     BBoxDep,
     CrsDep,
@@ -26,7 +27,11 @@ from layers.features.query import (
     parse_sort,
 )
 
-router = APIRouter(prefix="/api/layers/{layer}/features", tags=["features"])
+router = APIRouter(
+    prefix="/api/layers/{layer}/features",
+    tags=["features"],
+    dependencies=[Depends(FEATURE_READERS)],
+)
 
 RESERVED = frozenset({"bbox", "datetime", "limit", "cursor", "q", "sort", "properties", "crs"})
 QText = Annotated[str | None, Query(max_length=200)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
+from api.access import FEATURE_READERS, FEATURE_WRITERS, requires
 from api.deps import (
     CrsDep,
     CurrentActor,
@@ -23,7 +24,7 @@ from api.routes.records import waiting
 from api.schemas.features import FeaturePatch, FeaturePublic
 from api.schemas.spatial import FeatureCreate, to_wgs84
 from geo.crs import CoordSystem, transform_geometry
-from layers.accounts.roles import Role
+from layers.accounts.roles import Permission, Role
 from layers.base import Feature
 from layers.features.personal import reveal_personal
 from layers.features.registry import LayerSpec
@@ -36,6 +37,10 @@ from layers.features.service import (
 )
 from layers.records.approvals import request_feature_update
 
+# A unit user edits its own unit but does not delete it (its officer does).
+FEATURE_DELETERS = requires(
+    Permission.FEATURES_WRITE, roles=set(Role) - {Role.UNIT}, name="delete features"
+)
 router = APIRouter(prefix="/api/layers/{layer}/features", tags=["features"])
 
 
@@ -70,7 +75,7 @@ def _tagged(response: Response, feature: Feature) -> None:
     response.headers["ETag"] = f'"{feature.version}"'
 
 
-@router.get("/{feature_id}")
+@router.get("/{feature_id}", dependencies=[Depends(FEATURE_READERS)])
 def read_feature(
     spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor, response: Response,
     crs: CrsDep, reveal: RevealDep = False,
@@ -90,7 +95,7 @@ def read_feature(
     return public
 
 
-@router.post("", status_code=201)
+@router.post("", dependencies=[Depends(FEATURE_WRITERS)], status_code=201)
 def create_feature_route(
     spec: LayerDep, body: FeatureCreate, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep, request: Request, response: Response, crs: CrsDep,
@@ -108,7 +113,7 @@ def create_feature_route(
     return to_public(spec, feature, crs)
 
 
-@router.put("/{feature_id}")
+@router.put("/{feature_id}", dependencies=[Depends(FEATURE_WRITERS)])
 def replace_feature_route(
     spec: LayerDep, feature_id: int, body: FeatureCreate, session: SessionDep,
     actor: CurrentActor, settings: SettingsDep, response: Response, crs: CrsDep,
@@ -128,6 +133,7 @@ def replace_feature_route(
 
 @router.patch(
     "/{feature_id}",
+    dependencies=[Depends(FEATURE_WRITERS)],
     response_model=FeaturePublic,
     responses={202: {"description": "a unit user's edit, waiting for approval"}},
 )
@@ -160,7 +166,7 @@ def update_feature_route(
     return to_public(spec, feature, crs)
 
 
-@router.delete("/{feature_id}", status_code=204)
+@router.delete("/{feature_id}", dependencies=[Depends(FEATURE_DELETERS)], status_code=204)
 def delete_feature_route(
     spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor,
     if_match: str | None = Header(default=None),

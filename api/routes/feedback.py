@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 
+from api.access import SIGNED_IN, requires
 from api.deps import CurrentActor, SessionDep, SettingsDep, if_match_version
 from api.schemas.feedback import FeedbackPublic, FeedbacksPublic, FeedbackStatus, FeedbackTriage
+from layers.accounts.roles import Permission
 from layers.ops.feedback import (
     NEXT_STATUSES,
     list_feedback,
@@ -17,6 +19,7 @@ from layers.ops.feedback import (
 )
 from layers.ops.models import Feedback
 
+OPERATORS = requires(Permission.OPERATIONS)
 router = APIRouter(tags=["feedback"])
 
 
@@ -25,7 +28,7 @@ def _public(feedback: Feedback) -> FeedbackPublic:
     return public.model_copy(update={"next_statuses": sorted(NEXT_STATUSES[feedback.status])})
 
 
-@router.post("/api/feedback", status_code=201)
+@router.post("/api/feedback", dependencies=[Depends(SIGNED_IN)], status_code=201)
 def create_feedback(
     response: Response, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     text: Annotated[str, Form(min_length=1, max_length=4000)],
@@ -43,7 +46,7 @@ def create_feedback(
     return _public(feedback)
 
 
-@router.get("/api/admin/feedback")
+@router.get("/api/admin/feedback", dependencies=[Depends(OPERATORS)])
 def list_feedback_route(
     session: SessionDep, actor: CurrentActor, status: FeedbackStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -54,7 +57,7 @@ def list_feedback_route(
                            count=len(found))  # fmt: skip
 
 
-@router.patch("/api/admin/feedback/{feedback_id}")
+@router.patch("/api/admin/feedback/{feedback_id}", dependencies=[Depends(OPERATORS)])
 def update_feedback(
     feedback_id: int, body: FeedbackTriage, response: Response, session: SessionDep,
     actor: CurrentActor, if_match: Annotated[str | None, Header()] = None,
@@ -70,6 +73,7 @@ def update_feedback(
 
 @router.get(
     "/api/admin/feedback/{feedback_id}/screenshot",
+    dependencies=[Depends(OPERATORS)],
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "The PNG screenshot"}},
 )

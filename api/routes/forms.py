@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from api.access import RECORD_READERS, Rule, creators_of
 from api.deps import CurrentActor, SessionDep
 from api.routes.records import FORM_PATHS, created, to_public
 from api.schemas.forms import (
@@ -16,9 +17,16 @@ from api.schemas.forms import (
     TemplatesPublic,
 )
 from layers.records.catalog import KINDS
-from layers.records.forms import FormTemplate, create_template, get_template, list_templates
+from layers.records.forms import (
+    TEMPLATE_AUTHORS,
+    FormTemplate,
+    create_template,
+    get_template,
+    list_templates,
+)
 from layers.records.submissions import submit_form
 
+TEMPLATE_WRITERS = Rule("write form templates", TEMPLATE_AUTHORS)
 router = APIRouter(tags=["forms"])
 
 
@@ -27,7 +35,7 @@ def template_public(template: FormTemplate) -> TemplatePublic:
     return TemplatePublic.model_validate(template, from_attributes=True)
 
 
-@router.post("/api/forms", status_code=201)
+@router.post("/api/forms", dependencies=[Depends(TEMPLATE_WRITERS)], status_code=201)
 def create_form_template(
     body: TemplateCreate, session: SessionDep, actor: CurrentActor, response: Response
 ) -> TemplatePublic:
@@ -37,14 +45,14 @@ def create_form_template(
     return template_public(template)
 
 
-@router.get("/api/forms")
+@router.get("/api/forms", dependencies=[Depends(RECORD_READERS)])
 def list_form_templates(session: SessionDep, actor: CurrentActor) -> TemplatesPublic:
     """Return the latest version of every form."""
     data = [template_public(t) for t in list_templates(session=session, actor=actor)]
     return TemplatesPublic(data=data, count=len(data))
 
 
-@router.get("/api/forms/{code}")
+@router.get("/api/forms/{code}", dependencies=[Depends(RECORD_READERS)])
 def read_form_template(
     code: str, session: SessionDep, actor: CurrentActor,
     version: Annotated[int | None, Query(ge=1)] = None,
@@ -56,7 +64,7 @@ def read_form_template(
 def _submit_route(kind_id: str, prefix: str) -> None:
     kind = KINDS[kind_id]
 
-    @router.post(prefix, status_code=201, tags=[kind_id])
+    @router.post(prefix, dependencies=[Depends(creators_of(kind))], status_code=201, tags=[kind_id])
     def submit(
         body: SubmissionCreate, session: SessionDep, actor: CurrentActor, response: Response
     ) -> SubmissionPublic:

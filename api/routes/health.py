@@ -12,15 +12,16 @@ import logging
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 
+from api.access import PUBLIC
 from layers.migrate import MIGRATIONS_DIR
 from tiles.pool import TilePool
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(PUBLIC)])
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_MS = 5_000

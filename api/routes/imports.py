@@ -16,6 +16,7 @@ from python_multipart import create_form_parser
 from python_multipart.multipart import Field, File
 from starlette.concurrency import run_in_threadpool
 
+from api.access import requires
 from api.deps import CurrentActor, SessionDep, SettingsDep
 from api.schemas.imports import ImportJobPublic
 from importers.jobs import start_job
@@ -23,7 +24,7 @@ from importers.mapping import parse_map
 from importers.report import ImportRequest, parse_mode
 from importers.settings import ImportSettings
 from importers.widths import precheck
-from layers.accounts.roles import Role
+from layers.accounts.roles import Permission, Role
 from layers.accounts.scope import Actor
 from layers.database import transaction
 from layers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -34,6 +35,7 @@ from layers.settings import Settings
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 UPLOAD_ROLES = frozenset({Role.ADMIN, Role.COMMANDER, Role.OFFICER})
+IMPORTERS = requires(Permission.FEATURES_WRITE, roles=UPLOAD_ROLES, name="import data")
 OPTIONS = ("layer", "crs", "encoding", "map", "id_field", "mode", "dry_run", "strict", "table")
 
 
@@ -125,7 +127,7 @@ def _expire(request: Request, limits: ImportSettings) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@router.post("", status_code=202, response_model=ImportJobPublic)
+@router.post("", dependencies=[Depends(IMPORTERS)], status_code=202, response_model=ImportJobPublic)
 async def create_import(
     request: Request, actor: CurrentActor, settings: SettingsDep, limits: ImportSettingsDep
 ) -> ImportJobPublic:
@@ -158,13 +160,13 @@ def _public(job: ImportJob) -> ImportJobPublic:
     return public
 
 
-@router.get("/{job_id}", response_model=ImportJobPublic)
+@router.get("/{job_id}", dependencies=[Depends(IMPORTERS)], response_model=ImportJobPublic)
 def read_import(job_id: str, session: SessionDep, actor: CurrentActor) -> ImportJobPublic:
     """Return an import job's status and progress (rows done of total)."""
     return _public(get_job(session=session, job_id=job_id, actor=actor))
 
 
-@router.get("/{job_id}/report")
+@router.get("/{job_id}/report", dependencies=[Depends(IMPORTERS)])
 def read_import_report(job_id: str, session: SessionDep, actor: CurrentActor) -> Response:
     """Download the report of a finished import as JSON."""
     job = get_job(session=session, job_id=job_id, actor=actor)
@@ -176,7 +178,7 @@ def read_import_report(job_id: str, session: SessionDep, actor: CurrentActor) ->
                     headers=headers)  # fmt: skip
 
 
-@router.get("/{job_id}/rejects")
+@router.get("/{job_id}/rejects", dependencies=[Depends(IMPORTERS)])
 def read_import_rejects(job_id: str, session: SessionDep, actor: CurrentActor) -> FileResponse:
     """Download the rejected rows (same format as the upload, plus a reject_reason column)."""
     job = get_job(session=session, job_id=job_id, actor=actor)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from api.access import RECORD_READERS
 from api.deps import CurrentActor, LimitDep, SessionDep
 from api.routes.records import to_public
 from api.schemas.notices import InboxPublic, MessagePublic
@@ -13,7 +14,7 @@ from layers.records.catalog import KINDS
 from layers.records.messages import inbox, mark_read
 from layers.records.models import Record
 
-router = APIRouter(prefix="/api/inbox", tags=["inbox"])
+router = APIRouter(prefix="/api/inbox", tags=["inbox"], dependencies=[Depends(RECORD_READERS)])
 
 
 @router.get("")

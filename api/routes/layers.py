@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.access import FEATURE_READERS
 from api.deps import CurrentActor, SessionDep
 from api.schemas.features import AttributePublic, LayerPublic, LayersPublic
 from layers.features.registry import LayerSpec, all_layers
 from layers.features.stats import layer_stats
 
-router = APIRouter(prefix="/api/layers", tags=["layers"])
+router = APIRouter(prefix="/api/layers", tags=["layers"], dependencies=[Depends(FEATURE_READERS)])
 
 
 def _public(spec: LayerSpec, session: SessionDep, actor: CurrentActor) -> LayerPublic:

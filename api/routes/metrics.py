@@ -1,20 +1,18 @@
-"""Prometheus metrics, for a scraper's token or an admin, security admin or auditor."""
+"""Prometheus metrics, for a scraper's token or an administrator (``operations:manage``)."""
 
 from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from api.access import AsyncRule, requires
 from api.deps import get_settings
 from api.routes.tiles import tile_actor
-from layers.accounts.roles import Role
-from layers.errors import PermissionDenied
+from layers.accounts.roles import Permission
 
 router = APIRouter(tags=["operations"])
-
-MONITOR_ROLES = frozenset({Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
 
 
 def _is_scraper(request: Request) -> bool:
@@ -27,15 +25,17 @@ def _is_scraper(request: Request) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
 
 
+OPERATORS = requires(Permission.OPERATIONS)
+# A scraper sends the configured token instead of a session (then no role applies).
+MONITORS = AsyncRule("read the metrics", OPERATORS.roles, resolve=tile_actor, bypass=_is_scraper)
+
+
 @router.get(
     "/metrics",
+    dependencies=[Depends(MONITORS)],
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
 async def read_metrics(request: Request) -> Response:
     """Return this worker's metrics in Prometheus's text format."""
-    if not _is_scraper(request):
-        actor = await tile_actor(request)  # 401 without a live session
-        if actor.role not in MONITOR_ROLES:
-            raise PermissionDenied(f"role {actor.role.value!r} may not read the metrics")
     return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

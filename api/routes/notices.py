@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
+from api.access import RECORD_READERS, creators_of
 from api.deps import CurrentActor, SessionDep
 from api.routes.records import created
 from api.schemas.notices import NoticeCreate, ReceiptsPublic
 from api.schemas.records import RecordPublic
 from layers.accounts.roles import Role
 from layers.errors import PermissionDenied
+from layers.records.catalog import KINDS
 from layers.records.notices import NOTICE, receipts_of, send_notice
 from layers.records.service import parties_of, read_record
 from layers.records.workflow import Party
 
+NOTICE_SENDERS = creators_of(KINDS["notice"])
 router = APIRouter(prefix="/api/notices", tags=["notice"])
 
 
-@router.post("", status_code=201)
+@router.post("", dependencies=[Depends(NOTICE_SENDERS)], status_code=201)
 def create_notice(
     body: NoticeCreate, session: SessionDep, actor: CurrentActor, response: Response
 ) -> RecordPublic:
@@ -26,7 +29,7 @@ def create_notice(
     return created(session, record, actor, response, router.prefix)
 
 
-@router.get("/{record_id}/receipts")
+@router.get("/{record_id}/receipts", dependencies=[Depends(RECORD_READERS)])
 def read_notice_receipts(
     record_id: int, session: SessionDep, actor: CurrentActor
 ) -> ReceiptsPublic:

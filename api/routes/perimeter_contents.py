@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import requires
 from api.deps import CrsDep, CurrentActor, SessionDep, SettingsDep
 from api.downloads import labelled_download
 from api.routes.perimeters import PerimeterId
@@ -18,6 +19,7 @@ from api.schemas.geojson import collection_pieces
 from api.schemas.records import RecordPublic
 from api.slots import QuerySlotsDep
 from importers.labelled import LabelledRow, check_format
+from layers.accounts.roles import Permission
 from layers.perimeters.actions import create_tasks, notify_units
 from layers.perimeters.contents import (
     LayerContent,
@@ -28,9 +30,17 @@ from layers.perimeters.contents import (
 )
 from layers.perimeters.rings import RING_TITLES, RingKind
 from layers.perimeters.sources import CONTENT_LAYERS, layer_title
+from layers.records.catalog import KINDS
 from layers.records.refs import FeatureRef
 from layers.records.service import MAX_LINKS
 
+PERIMETER_READERS = requires(Permission.PERIMETERS_READ)
+RING_TASK_CREATORS = requires(
+    Permission.PERIMETERS_READ, Permission.RECORDS_WRITE, roles=KINDS["task"].creators
+)
+RING_NOTICE_SENDERS = requires(
+    Permission.PERIMETERS_READ, Permission.RECORDS_WRITE, roles=KINDS["notice"].creators
+)
 router = APIRouter(prefix="/api/perimeters/{perimeter_id}", tags=["perimeters"])
 LayersParam = Annotated[
     str | None, Query(max_length=300, description=f"comma-separated: {','.join(CONTENT_LAYERS)}")
@@ -77,7 +87,7 @@ def _ring_pieces(ring: RingContent) -> list[bytes]:
     return [*pieces, b"}}"]
 
 
-@router.get("/contents")
+@router.get("/contents", dependencies=[Depends(PERIMETER_READERS)])
 def read_perimeter_contents(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, slots: QuerySlotsDep, layers: LayersParam = None,
@@ -107,7 +117,7 @@ def read_perimeter_contents(
                     headers={"ETag": f'"{perimeter.version}"'})  # fmt: skip
 
 
-@router.post("/tasks", status_code=201)
+@router.post("/tasks", dependencies=[Depends(RING_TASK_CREATORS)], status_code=201)
 def create_perimeter_tasks(
     perimeter_id: PerimeterId, body: RingTasksIn, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep,
@@ -122,7 +132,7 @@ def create_perimeter_tasks(
     return TasksMade(ids=ids, count=len(ids))
 
 
-@router.post("/notices", status_code=201)
+@router.post("/notices", dependencies=[Depends(RING_NOTICE_SENDERS)], status_code=201)
 def create_perimeter_notice(
     perimeter_id: PerimeterId, body: RingNoticeIn, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep, response: Response,
@@ -137,7 +147,7 @@ def create_perimeter_notice(
     return created(session, record, actor, response, "/api/notices")
 
 
-@router.get("/export")
+@router.get("/export", dependencies=[Depends(PERIMETER_READERS)])
 def read_perimeter_export(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     slots: QuerySlotsDep, format: Annotated[str, Query(max_length=10)] = "geojson",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
+from api.access import requires
 from api.deps import CurrentActor, LimitDep, SessionDep, SettingsDep, if_match_version
 from api.schemas.perimeters import (
     PerimeterIn,
@@ -19,11 +20,14 @@ from api.schemas.perimeters import (
     VersionsPublic,
 )
 from api.schemas.values import Instant
+from layers.accounts.roles import Permission
 from layers.perimeters import service
 from layers.perimeters.models import Perimeter
 from layers.perimeters.rings import RING_TITLES, RingKind, RingLimits
 from layers.settings import Settings
 
+PERIMETER_READERS = requires(Permission.PERIMETERS_READ)
+PERIMETER_WRITERS = requires(Permission.PERIMETERS_WRITE)
 router = APIRouter(prefix="/api/perimeters", tags=["perimeters"])
 IfMatch = Annotated[str | None, Header(max_length=40)]
 PerimeterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="id of the perimeter")]
@@ -54,7 +58,7 @@ def to_public(
     )  # fmt: skip
 
 
-@router.post("", status_code=201)
+@router.post("", dependencies=[Depends(PERIMETER_WRITERS)], status_code=201)
 def create_perimeter(
     body: PerimeterIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     response: Response,
@@ -67,7 +71,7 @@ def create_perimeter(
     return to_public(session, perimeter, response)
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(PERIMETER_READERS)])
 def list_perimeters(
     session: SessionDep, actor: CurrentActor, limit: LimitDep, at: Instant | None = None
 ) -> PerimetersPublic:
@@ -76,7 +80,7 @@ def list_perimeters(
     return PerimetersPublic(data=[to_public(session, p) for p in found], count=len(found))
 
 
-@router.get("/{perimeter_id}")
+@router.get("/{perimeter_id}", dependencies=[Depends(PERIMETER_READERS)])
 def read_perimeter(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, response: Response
 ) -> PerimeterPublic:
@@ -85,7 +89,7 @@ def read_perimeter(
     return to_public(session, perimeter, response)
 
 
-@router.put("/{perimeter_id}")
+@router.put("/{perimeter_id}", dependencies=[Depends(PERIMETER_WRITERS)])
 def update_perimeter(
     perimeter_id: PerimeterId, body: PerimeterIn, session: SessionDep, actor: CurrentActor,
     settings: SettingsDep, response: Response, if_match: IfMatch = None,
@@ -99,7 +103,7 @@ def update_perimeter(
     return to_public(session, perimeter, response)
 
 
-@router.delete("/{perimeter_id}", status_code=204)
+@router.delete("/{perimeter_id}", dependencies=[Depends(PERIMETER_WRITERS)], status_code=204)
 def delete_perimeter(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, if_match: IfMatch = None
 ) -> Response:
@@ -109,7 +113,7 @@ def delete_perimeter(
     return Response(status_code=204)
 
 
-@router.get("/{perimeter_id}/versions")
+@router.get("/{perimeter_id}/versions", dependencies=[Depends(PERIMETER_READERS)])
 def list_perimeter_versions(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor
 ) -> VersionsPublic:
@@ -120,7 +124,7 @@ def list_perimeter_versions(
     return VersionsPublic(data=data, count=len(data))
 
 
-@router.get("/{perimeter_id}/versions/{version}")
+@router.get("/{perimeter_id}/versions/{version}", dependencies=[Depends(PERIMETER_READERS)])
 def read_perimeter_version(
     perimeter_id: PerimeterId, version: VersionNo, session: SessionDep, actor: CurrentActor
 ) -> VersionPublic:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
+from api.access import RECORD_READERS, RECORD_WRITERS, creators_of
 from api.deps import (
     BBoxDep,
     CurrentActor,
@@ -109,7 +110,9 @@ def to_full(
     return public
 
 
-@router.get("/api/layers/{layer}/features/{feature_id}/records")
+@router.get(
+    "/api/layers/{layer}/features/{feature_id}/records", dependencies=[Depends(RECORD_READERS)]
+)
 def list_feature_records(
     spec: LayerDep, feature_id: int, session: SessionDep, actor: CurrentActor, limit: LimitDep,
     kind: Names = None, state: Names = None,
@@ -131,7 +134,7 @@ def list_feature_records(
     )  # fmt: skip
 
 
-@router.get("/api/records/active")
+@router.get("/api/records/active", dependencies=[Depends(RECORD_READERS)])
 def list_active_records(
     session: SessionDep, actor: CurrentActor, bbox: BBoxDep, limit: LimitDep,
     kind: Names = None, at: Instant | None = None,
@@ -152,7 +155,7 @@ def list_active_records(
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
-@router.get("/api/records/{record_id}")
+@router.get("/api/records/{record_id}", dependencies=[Depends(RECORD_READERS)])
 def read_any_record(
     record_id: int, session: SessionDep, actor: CurrentActor, response: Response,
     reveal: RevealDep = False,
@@ -162,7 +165,9 @@ def read_any_record(
     return to_full(session, record, actor, response, reveal=reveal)
 
 
-@router.post("/api/records/{record_id}/comments", status_code=201)
+@router.post(
+    "/api/records/{record_id}/comments", dependencies=[Depends(RECORD_READERS)], status_code=201
+)
 def create_record_comment(
     record_id: int, body: CommentIn, session: SessionDep, actor: CurrentActor, response: Response
 ) -> RecordPublic:
@@ -199,14 +204,14 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
 
     if generic_create:
 
-        @routes.post("", status_code=201)
+        @routes.post("", dependencies=[Depends(creators_of(kind))], status_code=201)
         def create_of_kind(
             body: RecordCreate, session: SessionDep, actor: CurrentActor, response: Response
         ) -> RecordPublic:
             record = create_record(session=session, kind=kind, new=body.to_domain(), actor=actor)
             return created(session, record, actor, response, prefix)
 
-        @routes.post("/bulk", status_code=201)
+        @routes.post("/bulk", dependencies=[Depends(creators_of(kind))], status_code=201)
         def create_many_of_kind(
             body: BulkCreate, session: SessionDep, actor: CurrentActor
         ) -> BulkCreated:
@@ -225,7 +230,7 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
 
     if kind.personal:
 
-        @routes.get("")
+        @routes.get("", dependencies=[Depends(RECORD_READERS)])
         def find_of_kind(
             session: SessionDep, actor: CurrentActor, limit: LimitDep,
             field: Annotated[str, Query(max_length=32)],
@@ -241,7 +246,7 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
             "``value`` exactly, found by blind index; personal values masked."
         )
 
-    @routes.get("/{record_id}")
+    @routes.get("/{record_id}", dependencies=[Depends(RECORD_READERS)])
     def read_of_kind(
         record_id: int, session: SessionDep, actor: CurrentActor, response: Response,
         reveal: RevealDep = False,
@@ -251,6 +256,7 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
 
     @routes.post(
         "/{record_id}/transitions",
+        dependencies=[Depends(RECORD_WRITERS)],
         response_model=RecordPublic,
         responses={202: {"description": "the step waits for an approval"}},
     )

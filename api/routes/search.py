@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from api.access import FEATURE_READERS
 from api.deps import CrsDep, CurrentActor, SessionDep
 from geo.crs import CoordSystem, convert
 from layers.features.registry import REGISTRY, all_layers, get_layer
 from layers.features.search import COUNT_CAP, search_features
 
-router = APIRouter(prefix="/api/search", tags=["search"])
+router = APIRouter(prefix="/api/search", tags=["search"], dependencies=[Depends(FEATURE_READERS)])
 
 
 class SearchHitPublic(BaseModel):

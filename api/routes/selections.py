@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from api.access import FEATURE_READERS, creators_of, requires
 from api.deps import CrsDep, CurrentActor, SessionDep, SettingsDep, if_match_version
 from api.downloads import labelled_download
 from api.routes.perimeters import IfMatch, ring_limits, to_public
@@ -30,6 +31,7 @@ from api.schemas.spatial import to_wgs84
 from api.slots import QuerySlotsDep
 from geo.crs import CoordSystem
 from importers.labelled import LabelledRow, check_format
+from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features.selection import Picked, pick
@@ -38,10 +40,14 @@ from layers.perimeters.actions import create_tasks, notify_units
 from layers.perimeters.rings import RingDraft
 from layers.perimeters.service import add_ring
 from layers.perimeters.sources import layer_title, rows_of
+from layers.records.catalog import KINDS
 from layers.records.refs import FeatureRef
 from layers.records.service import MAX_LINKS
 from layers.settings import Settings
 
+TASK_CREATORS = creators_of(KINDS["task"])
+NOTICE_SENDERS = creators_of(KINDS["notice"])
+PERIMETER_WRITERS = requires(Permission.PERIMETERS_WRITE)
 router = APIRouter(prefix="/api/selections", tags=["selections"])
 
 
@@ -71,7 +77,7 @@ def _all_of(
     return picked
 
 
-@router.post("")
+@router.post("", dependencies=[Depends(FEATURE_READERS)])
 def create_selection(
     body: SelectionQuery, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, slots: QuerySlotsDep,
@@ -88,7 +94,7 @@ def create_selection(
     return SelectionPublic(layers=layers, count=sum(p.count for p in picked))
 
 
-@router.post("/tasks", status_code=201)
+@router.post("/tasks", dependencies=[Depends(TASK_CREATORS)], status_code=201)
 def create_selection_tasks(
     body: SelectionTasks, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, slots: QuerySlotsDep,
@@ -102,7 +108,7 @@ def create_selection_tasks(
     return TasksMade(ids=ids, count=len(ids))
 
 
-@router.post("/notices", status_code=201)
+@router.post("/notices", dependencies=[Depends(NOTICE_SENDERS)], status_code=201)
 def create_selection_notice(
     body: SelectionNotice, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, slots: QuerySlotsDep, response: Response,
@@ -118,7 +124,7 @@ def create_selection_notice(
     return created(session, record, actor, response, "/api/notices")
 
 
-@router.post("/export")
+@router.post("/export", dependencies=[Depends(FEATURE_READERS)])
 def create_selection_export(
     body: SelectionExport, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, slots: QuerySlotsDep,
@@ -136,7 +142,7 @@ def create_selection_export(
     return labelled_download(rows, format, "selection")
 
 
-@router.post("/perimeter")
+@router.post("/perimeter", dependencies=[Depends(PERIMETER_WRITERS)])
 def create_selection_ring(
     body: SelectionRing, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, response: Response, if_match: IfMatch = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from shapely.geometry import Point
 
+from api.access import FEATURE_READERS
 from api.bodies import JSONBody
 from api.deps import BBoxDep, CrsDep, CurrentActor, LayerDep, SessionDep, SettingsDep, extra_params
 from api.schemas.geojson import GeoJSONResponse, collection_pieces, collection_text
@@ -34,7 +35,7 @@ from layers.features.spatial import (
     region_of,
 )
 
-router = APIRouter(tags=["spatial"])
+router = APIRouter(tags=["spatial"], dependencies=[Depends(FEATURE_READERS)])
 
 
 _QUERY = JSONBody(SpatialQuery)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from api.access import RECORD_READERS
 from api.deps import CurrentActor, SessionDep, SettingsDep
 from api.schemas.values import Instant
 from layers.errors import InvalidInput
@@ -20,7 +21,7 @@ from layers.records.stats import (
     results_by_topic,
 )
 
-router = APIRouter(prefix="/api/stats", tags=["stats"])
+router = APIRouter(prefix="/api/stats", tags=["stats"], dependencies=[Depends(RECORD_READERS)])
 RESERVED = frozenset({"group_by", "since", "until"})
 
 

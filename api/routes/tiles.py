@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.access import FEATURE_READERS, AsyncRule
 from api.deps import (
     CurrentActor,
     SessionDep,
@@ -79,6 +80,10 @@ async def tile_actor(request: Request) -> Actor:
     return actor
 
 
+# The tile route's rule (FEATURE_READERS), resolving the caller without FastAPI's help.
+TILE_READERS = AsyncRule(FEATURE_READERS.name, FEATURE_READERS.roles, resolve=tile_actor)
+
+
 def _accepts_gzip(accept_encoding: str | None) -> bool:
     for part in (accept_encoding or "").split(","):
         coding, _, params = part.partition(";")
@@ -126,10 +131,12 @@ def tile_response(
         400: {"description": "No such tile"},
     },
     openapi_extra={"parameters": _TILE_PARAMETERS},
+    dependencies=[Depends(TILE_READERS)],  # declared; the fast path below checks it itself
 )
 async def read_tile_route(request: Request) -> Response:
     """Return a vector tile of one or more comma-separated layers."""
-    actor = await tile_actor(request)  # first: without a session, every tile is 401
+    # first: without a session every tile is 401, for a role that reads no features 403
+    actor = await TILE_READERS.actor(request)
     path, state = request.path_params, request.app.state
     specs, tile = parse_layers(path["layers"]), parse_tile(path["z"], path["x"], path["y"])
     encoded = await read_tile(
@@ -176,7 +183,7 @@ class TileFastPath:
         await response(scope, receive, send)
 
 
-@router.get("/{layers}.json")
+@router.get("/{layers}.json", dependencies=[Depends(FEATURE_READERS)])
 def read_tilejson(
     layers: str, request: Request, session: SessionDep, actor: CurrentActor,
     filter_text: str | None = FilterQuery,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.access import RECORD_READERS
 from api.deps import CurrentActor, SessionDep
 from layers.records.catalog import KINDS
 from layers.records.forms import list_templates
 from layers.records.kinds import RecordKind
 from layers.records.topics import TOPIC_LIST
 
-router = APIRouter(tags=["topics"])
+router = APIRouter(tags=["topics"], dependencies=[Depends(RECORD_READERS)])
 
 
 def kind_description(kind: RecordKind) -> dict[str, Any]:

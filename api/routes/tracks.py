@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime
 from shapely.geometry import LineString, MultiLineString, mapping
 
+from api.access import FEATURE_READERS, requires
 from api.deps import CrsDep, CurrentActor, SessionDep, SettingsDep
 from api.schemas.tracks import IngestPublic, TrackBatchIn, TrackProperties, TrackPublic
 from geo.crs import CoordSystem, transform_geometry
+from layers.accounts.roles import Permission
 from layers.tracks import lines
 from layers.tracks.service import ingest_positions
 from layers.values import storable_instant
 
+TRACK_WRITERS = requires(Permission.TRACKS_WRITE)
 router = APIRouter(prefix="/api", tags=["tracks"])
 VehicleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="id of the vehicle feature")]
 
 
-@router.post("/tracks")
+@router.post("/tracks", dependencies=[Depends(TRACK_WRITERS)])
 def create_positions(
     body: TrackBatchIn, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> IngestPublic:
@@ -40,7 +43,7 @@ def _geometry(track: lines.TrackLine, crs: CoordSystem) -> dict[str, Any] | None
     return dict(mapping(shape))
 
 
-@router.get("/vehicles/{vehicle_id}/track")
+@router.get("/vehicles/{vehicle_id}/track", dependencies=[Depends(FEATURE_READERS)])
 def read_track(
     vehicle_id: VehicleId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     crs: CrsDep, since: AwareDatetime | None = None, until: AwareDatetime | None = None,

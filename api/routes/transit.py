@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from geoalchemy2.shape import to_shape
 
+from api.access import RECORD_READERS
 from api.deps import CurrentActor, LimitDep, SessionDep
 from api.schemas.records import RiskPublic
 from api.schemas.transit import OperatedUnitPublic, OperatedUnitsPublic
 from layers.records.operated import OperatedUnit, my_units
 
-router = APIRouter(prefix="/api/transit", tags=["transit"])
+router = APIRouter(prefix="/api/transit", tags=["transit"], dependencies=[Depends(RECORD_READERS)])
 
 
 def to_public(unit: OperatedUnit) -> OperatedUnitPublic:

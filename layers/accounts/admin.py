@@ -105,7 +105,7 @@ def list_users(
     role: str | None = None, limit: int = 100, offset: int = 0,
 ) -> tuple[list[UserSummary], int]:  # fmt: skip
     """Return a page of users by name (and the count of all that match) with their state."""
-    actor.require(Permission.USERS_MANAGE)
+    actor.require(Permission.USERS_READ)
     matching = _users_query(search, role)
     total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     where = func.coalesce(
@@ -145,7 +145,7 @@ def list_live_sessions(
     limit: int = 200,
 ) -> list[LiveSession]:  # fmt: skip
     """Return the sessions that still work, most recently seen first."""
-    actor.require(Permission.USERS_MANAGE)
+    actor.require(Permission.USERS_READ)
     query = (
         select(AuthSession, User.username, User.role)
         .join(User, User.id == AuthSession.user_id)
@@ -171,7 +171,7 @@ def revoke_session(
 ) -> str:
     """End a live session at once (audited); return its token digest, to drop from caches."""
     with audited_denials(session, actor, "auth.session.revoke", "session", session_id):
-        actor.require(Permission.USERS_MANAGE)
+        actor.require_any(Permission.USERS_MANAGE, Permission.ROLES_MANAGE)
         auth = session.scalar(
             select(AuthSession)
             .where(AuthSession.id == session_id, _live(policy, datetime.now(UTC)))

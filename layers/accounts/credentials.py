@@ -114,7 +114,7 @@ def confirm_totp(*, session: Session, actor: Actor, code: str) -> None:
 def reset_totp(*, session: Session, actor: Actor, user_id: int) -> None:
     """Remove a user's second factor (a lost device) and end its sessions; it enrols anew."""
     with audited_denials(session, actor, "user.totp_reset", "user", user_id):
-        actor.require(Permission.USERS_MANAGE)
+        actor.require(Permission.ROLES_MANAGE)
         user = _user(session, user_id)
     user.totp_secret_sealed = user.totp_confirmed_at = user.totp_last_step = None
     revoke_sessions(session, user_id=user.id, now=datetime.now(UTC))

@@ -23,7 +23,9 @@ class Permission(StrEnum):
 
     FEATURES_READ = "features:read"
     FEATURES_WRITE = "features:write"
-    USERS_MANAGE = "users:manage"
+    USERS_READ = "users:read"  # see accounts and live sessions
+    USERS_MANAGE = "users:manage"  # create accounts, reset passwords, end sessions
+    ROLES_MANAGE = "roles:manage"  # enable accounts, set role and jurisdiction, reset TOTP
     AUDIT_READ = "audit:read"
     RECORDS_READ = "records:read"
     RECORDS_WRITE = "records:write"
@@ -40,13 +42,16 @@ class Permission(StrEnum):
 _READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
 _EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
 _PLAN = {Permission.PERIMETERS_READ, Permission.PERIMETERS_WRITE}
+_ACCOUNTS = {Permission.USERS_READ}
 _COMMAND = {Permission.TRACKS_WRITE, Permission.ALERTS_ACK}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
-        {*_EDIT, *_PLAN, *_COMMAND, Permission.USERS_MANAGE, Permission.OPERATIONS}
+        {*_EDIT, *_PLAN, *_COMMAND, *_ACCOUNTS, Permission.USERS_MANAGE, Permission.OPERATIONS}
     ),
-    Role.SECURITY_ADMIN: frozenset({Permission.USERS_MANAGE}),
+    # 三权分立: the administrator keeps the system and its accounts, the security
+    # administrator decides what each account may do, the auditor only reads the audit log
+    Role.SECURITY_ADMIN: frozenset({*_ACCOUNTS, Permission.ROLES_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
     Role.COMMANDER: frozenset({*_EDIT, *_PLAN, *_COMMAND, Permission.PERSONAL_READ}),
     Role.OFFICER: frozenset({*_EDIT, Permission.PERIMETERS_READ}),

@@ -74,6 +74,12 @@ class Actor:
         if not self.can(permission):
             raise PermissionDenied(f"role {self.role.value!r} may not {permission.value}")
 
+    def require_any(self, *permissions: Permission) -> None:
+        """Raise ``PermissionDenied`` unless the actor's role grants one of ``permissions``."""
+        if not any(self.can(permission) for permission in permissions):
+            wanted = " or ".join(permission.value for permission in permissions)
+            raise PermissionDenied(f"role {self.role.value!r} may not {wanted}")
+
     def require_layer_write(self, layer_id: str) -> None:
         """Raise ``PermissionDenied`` unless the actor may write features of ``layer_id``."""
         self.require(Permission.FEATURES_WRITE)

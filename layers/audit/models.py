@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, String, func
+from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,10 +14,14 @@ from layers.base import Base
 
 
 class AuditRecord(Base):
-    """One attempted action: who, what, when, before/after and the result.
+    """One attempted action: who (and in which role, from where), what, when, before/after
+    and the result.
 
-    ``chain_hash`` is SM3 over the previous record's hash and this record's
-    canonical content, so an edited or deleted row breaks the chain.
+    ``chain_hash`` seals this record and the one before it with HMAC-SM3 under the key
+    ring's audit key of ``key_version`` (plain SM3 for records from before it, whose
+    ``key_version`` is null): an edited, inserted, deleted or reordered record breaks the
+    chain (``layers.audit.chain``). The application's database role may only read and
+    append (migration 0021, ``layers.privileges``).
     """
 
     __tablename__ = "audit_log"
@@ -27,6 +31,7 @@ class AuditRecord(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     actor_name: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))
@@ -35,6 +40,7 @@ class AuditRecord(Base):
     client: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    key_version: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,38 +13,19 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Actor
+from layers.audit.chain import GENESIS_HASH, keyed_hash, verify_chain
 from layers.audit.models import AuditRecord, Event
+from layers.crypto.keys import key_ring_of
 from layers.errors import NotFound, PermissionDenied
 
-GENESIS_HASH = "0" * 64
 # One advisory lock key serialises appends to the hash chain and the event log.
 _AUDIT_LOCK_KEY = 0x57415252
-
-
-def _canonical(record: AuditRecord) -> bytes:
-    content = {
-        "at": record.at.astimezone(UTC).isoformat(),
-        "actor_id": record.actor_id,
-        "actor_name": record.actor_name,
-        "action": record.action,
-        "target_type": record.target_type,
-        "target_id": record.target_id,
-        "result": record.result,
-        "detail": record.detail,
-        "before": record.before,
-        "after": record.after,
-    }
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()
+_NEXT_ID = "SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))"
 
 
 def lock_event_log(session: Session) -> None:
     """Hold the lock that orders appends to the audit chain and the event log until commit."""
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-
-
-def chain_hash(prev_hash: str, record: AuditRecord) -> str:
-    """Return the SM3 chain hash of ``record`` following ``prev_hash``."""
-    return hashlib.new("sm3", prev_hash.encode() + _canonical(record)).hexdigest()
 
 
 def record_audit(
@@ -62,16 +41,25 @@ def record_audit(
     after: dict[str, Any] | None = None,
     claimed: tuple[str, str | None] | None = None,
 ) -> AuditRecord:
-    """Append one audit record to the chain within the caller's transaction.
+    """Append one audit record, sealed with the key ring's audit key, in the caller's transaction.
 
     ``claimed`` is (name, client) of a caller who is no actor, e.g. an unknown name at login.
+    A session without a key ring writes nothing (``KeySourceError``).
     """
+    ring = key_ring_of(session)
     lock_event_log(session)
-    prev = session.scalar(select(AuditRecord.chain_hash).order_by(AuditRecord.id.desc()).limit(1))
+    last = session.execute(
+        select(AuditRecord.id, AuditRecord.chain_hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).one_or_none()
+    drawn = int(session.scalar(text(_NEXT_ID)) or 0)
     record = AuditRecord(
+        # The seal covers the id, so it is chosen before the row is written (never updated);
+        # past the last one, even if a row was put in by hand with an id of its own.
+        id=max(drawn, last.id + 1) if last else drawn,
         at=datetime.now(UTC),
         actor_id=actor.user_id if actor else None,
         actor_name=actor.username if actor else (claimed[0] if claimed else "system"),
+        actor_role=actor.role.value if actor else None,
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
@@ -80,22 +68,23 @@ def record_audit(
         client=actor.client if actor else (claimed[1] if claimed else None),
         before=before,
         after=after,
-        prev_hash=prev or GENESIS_HASH,
+        key_version=ring.current,
+        prev_hash=last.chain_hash if last else GENESIS_HASH,
     )
-    record.chain_hash = chain_hash(record.prev_hash, record)
+    record.chain_hash = keyed_hash(record.prev_hash, record, ring.key_for("audit", ring.current))
     session.add(record)
     session.flush()
     return record
 
 
 def verify_audit_chain(session: Session) -> int | None:
-    """Return the id of the first record whose hash does not match, or None if intact."""
-    prev = GENESIS_HASH
-    for record in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
-        if record.prev_hash != prev or chain_hash(prev, record) != record.chain_hash:
-            return record.id
-        prev = record.chain_hash
-    return None
+    """Return the id of the first record that breaks the chain, or None if it is intact.
+
+    The key ring is the session's (``bind_key_ring``); ``layers.audit.chain.verify_chain``
+    says more.
+    """
+    status = verify_chain(session, key_ring_of(session))
+    return status.first_bad_id
 
 
 def append_event(

@@ -23,6 +23,7 @@ from layers.backup.manifest import (
     write_manifest,
 )
 from layers.backup.postgres import client_binary, count_rows, run_client, server_major
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.database import make_sessionmaker, transaction
 
 
@@ -69,8 +70,10 @@ def _manifest(conn: Connection, dump: Path) -> Manifest:
     )
 
 
-def _audit(engine: Engine, actor: Actor, directory: Path, manifest: Manifest) -> None:
-    with transaction(make_sessionmaker(engine)) as session:
+def _audit(
+    engine: Engine, actor: Actor, directory: Path, manifest: Manifest, key_ring: KeyRing
+) -> None:
+    with transaction(bind_key_ring(make_sessionmaker(engine), key_ring)) as session:
         record_audit(
             session, actor=actor, action="database.backup", target_type="database",
             target_id=manifest.database, detail=f"backup written to {directory}"[:500],
@@ -81,7 +84,12 @@ def _audit(engine: Engine, actor: Actor, directory: Path, manifest: Manifest) ->
 
 
 def backup_database(
-    url: str, directory: Path, *, actor: Actor, signer: ManifestSigner | None = None
+    url: str,
+    directory: Path,
+    *,
+    actor: Actor,
+    key_ring: KeyRing,
+    signer: ManifestSigner | None = None,
 ) -> Manifest:
     """Dump the database at ``url`` into ``directory`` with its manifest; audit it; return it.
 
@@ -103,7 +111,7 @@ def backup_database(
             run_client(pg_dump, make_url(url), "--format=custom", f"--snapshot={snapshot}",
                        f"--file={dump}")  # fmt: skip
             manifest = write_manifest(directory, _manifest(conn, dump), signer)
-        _audit(engine, actor, directory, manifest)
+        _audit(engine, actor, directory, manifest, key_ring)
     except BaseException:
         if not (directory / MANIFEST_FILE).exists():
             dump.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from layers.accounts.scope import Actor
@@ -18,6 +17,7 @@ from layers.audit.service import record_audit, verify_audit_chain
 from layers.backup.manifest import DUMP_FILE, BackupError, Manifest, ManifestSigner, read_manifest
 from layers.backup.postgres import client_binary, count_rows, refused, run_client, server_major
 from layers.backup.switch import other_sessions, quote, switch_databases
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.database import make_sessionmaker, transaction
 from layers.migrate import MIGRATIONS_DIR, is_current, upgrade
 
@@ -70,7 +70,7 @@ def _create(conn: Connection, name: str, manifest: Manifest, owner: str | None) 
         conn.execute(statement, params)
 
 
-def _check(engine: Engine, manifest: Manifest) -> bool:
+def _check(engine: Engine, manifest: Manifest, key_ring: KeyRing) -> bool:
     """Check the restored database against the manifest; return whether it needs migrating."""
     with engine.connect() as conn:
         counts = count_rows(conn)
@@ -85,14 +85,17 @@ def _check(engine: Engine, manifest: Manifest) -> bool:
             for name in differ[:5]
         )
         raise BackupError(f"the restored row counts differ from the manifest's: {shown}")
-    with Session(engine) as session:
+    with bind_key_ring(make_sessionmaker(engine), key_ring)() as session:
         broken_at = verify_audit_chain(session)
     if broken_at is not None:
         raise BackupError(f"the restored audit chain is broken at record {broken_at}")
     return not current
 
 
-def _restore_into(server: Engine, url: URL, manifest: Manifest, directory: Path) -> bool:
+def _restore_into(
+    server: Engine, url: URL, manifest: Manifest, directory: Path, key_ring: KeyRing,
+    app_role: str | None,
+) -> bool:  # fmt: skip
     """Restore the dump into the fresh database of ``url``, check it, migrate it if older."""
     rendered = url.render_as_string(hide_password=False)
     with server.connect() as conn:
@@ -100,18 +103,20 @@ def _restore_into(server: Engine, url: URL, manifest: Manifest, directory: Path)
     run_client(pg_restore, url, "--exit-on-error", str(directory / DUMP_FILE))
     engine = create_engine(rendered, poolclass=NullPool)
     try:
-        migrate = _check(engine, manifest)
+        migrate = _check(engine, manifest, key_ring)
     finally:
         engine.dispose()
     if migrate:
-        upgrade(rendered)
+        upgrade(rendered, app_role=app_role)
     return migrate
 
 
-def _audit(url: URL, actor: Actor, directory: Path, report: RestoreReport) -> None:
+def _audit(
+    url: URL, actor: Actor, directory: Path, report: RestoreReport, key_ring: KeyRing
+) -> None:
     engine = create_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
     try:
-        with transaction(make_sessionmaker(engine)) as session:
+        with transaction(bind_key_ring(make_sessionmaker(engine), key_ring)) as session:
             record_audit(
                 session, actor=actor, action="database.restore", target_type="database",
                 target_id=report.database, detail=f"restored from {directory}"[:500],
@@ -130,6 +135,8 @@ def restore_database(
     directory: Path,
     *,
     actor: Actor,
+    key_ring: KeyRing,
+    app_role: str | None = None,
     force: bool = False,
     verifier: ManifestSigner | None = None,
 ) -> RestoreReport:
@@ -137,8 +144,11 @@ def restore_database(
 
     Nothing is touched unless the manifest and dump match their digests and the schema
     revision is known. The dump goes into a new database, whose row counts and audit
-    chain must match; only then is the old database renamed aside and the new one given
-    its name. Other sessions on the database are refused, or closed with ``force``.
+    chain (checked with ``key_ring``) must match; only then is the old database renamed
+    aside and the new one given its name. Other sessions on the database are refused, or
+    closed with ``force``. A backup of an older schema is migrated, and ``app_role`` given
+    its grants (``layers.privileges``). ``url`` names a role that may create the database
+    with PostGIS in it: on the local cluster its superuser.
     """
     manifest = read_manifest(directory, verifier)
     _known_revision(manifest.schema_revision)
@@ -157,7 +167,8 @@ def restore_database(
                 other_sessions(conn, target, force=False)
             _create(conn, fresh, manifest, owner)
         try:
-            migrated = _restore_into(server, target_url.set(database=fresh), manifest, directory)
+            migrated = _restore_into(server, target_url.set(database=fresh), manifest, directory,
+                                     key_ring, app_role)  # fmt: skip
             switch_databases(server, target, fresh, aside if owner else None, force=force)
         except BaseException:
             with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -166,5 +177,5 @@ def restore_database(
     finally:
         server.dispose()
     report = RestoreReport(target, aside if owner else None, manifest, migrated)
-    _audit(target_url.set(database=target), actor, directory, report)
+    _audit(target_url.set(database=target), actor, directory, report, key_ring)
     return report

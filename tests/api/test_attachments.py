@@ -40,6 +40,7 @@ from layers.records.service import NewRecord, create_record
 from layers.settings import LimitSettings, Settings
 from tests.utils.places import precincts_with_units
 from tests.utils.samples import SAMPLE_PROPERTIES, sample_geometry
+from tests.utils.sessions import keyed_sessions
 from tests.utils.users import bearer, make_user
 
 LIMITS = LimitSettings()
@@ -340,7 +341,7 @@ def test_a_backup_keeps_the_files_and_a_restore_brings_them_back(
     engine = create_engine(scratch_database_url, poolclass=NullPool)
     commander = Actor(user_id=None, username="test-commander", role=Role.COMMANDER)
     photo, units = jpeg(), get_layer("units")
-    with Session(engine) as session, session.begin():
+    with keyed_sessions(engine)() as session, session.begin():
         unit = create_feature(session=session, spec=units, actor=SYSTEM, max_vertices=10_000,
                               geometry=sample_geometry(units, 116.40, 39.91),
                               properties=SAMPLE_PROPERTIES["units"])  # fmt: skip
@@ -354,7 +355,7 @@ def test_a_backup_keeps_the_files_and_a_restore_brings_them_back(
     env = {"WARROOM_DATABASE_URL": scratch_database_url}
     backed_up = CliRunner().invoke(app, ["backup", str(tmp_path / "backup")], env=env)
     assert backed_up.exit_code == 0, backed_up.output
-    with Session(engine) as session, session.begin():
+    with keyed_sessions(engine)() as session, session.begin():
         delete_attachment(session=session, attachment_id=attachment_id, expected_version=version,
                           actor=commander)  # fmt: skip
     engine.dispose()

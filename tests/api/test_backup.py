@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
@@ -21,16 +21,19 @@ from api.cli.main import app
 from layers.accounts.scope import SYSTEM
 from layers.audit.service import verify_audit_chain
 from layers.backup.manifest import DUMP_FILE, MANIFEST_FILE, manifest_digest
-from layers.crypto.keys import KeyRing, bind_key_ring
+from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.demo.load import load_demo_city
 from layers.features.registry import get_layer
 from layers.features.service import create_feature, delete_feature, update_feature
 from layers.migrate import MIGRATIONS_DIR, is_current, upgrade
+from layers.settings import CryptoSettings
 from tests.conftest import throwaway_database
 from tests.utils.samples import SAMPLE_PROPERTIES, sample_geometry
 
 runner = CliRunner()
-KEYS = KeyRing.generate()  # the cities' personal values are sealed with it
+# The run's key ring (tests/conftest.py): the cities' personal values and audit records
+# are sealed with it, and the commands the tests run read it too.
+KEYS = load_key_ring(CryptoSettings())
 Fingerprint = dict[str, tuple[int, str]]
 
 
@@ -163,7 +166,7 @@ def test_round_trip_keeps_every_row_and_the_audit_chain(city_url: str, tmp_path:
         assert last is not None and last.action == "database.restore"
         assert last.actor_name.startswith("cli:")
         assert is_current(conn)
-    with Session(_engine(city_url)) as session:
+    with bind_key_ring(sessionmaker(_engine(city_url)), KEYS)() as session:
         assert verify_audit_chain(session) is None
 
     (kept,) = _databases(city_url) - {make_url(city_url).database}

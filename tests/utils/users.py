@@ -13,6 +13,7 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction, create_user
 from layers.settings import SecuritySettings
+from tests.utils.sessions import keyed
 
 PASSWORD = "Correct-horse-battery-7"  # meets the password policy
 
@@ -31,7 +32,7 @@ def make_user(
     administrator creates, the first login must change it.
     """
     name = f"{role.value}-{uuid.uuid4().hex[:8]}"
-    with factory() as session, session.begin():
+    with keyed(factory)() as session, session.begin():
         create_user(
             session=session, username=name, password=password, role=role,
             where=where or Jurisdiction(), actor=SYSTEM, policy=SecuritySettings(),
