@@ -4,12 +4,13 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-03
 
-Users get the date of their password, a must-change flag (set for every user that
-exists now: their passwords predate the policy) and a TOTP secret (sealed with SM4-GCM
-under the key ring's ``totp`` key, never stored plain) with the last time step used. ``password_history`` keeps argon2 hashes of past passwords. Triggers tell
-every worker, on channel ``warroom_auth`` and only when the transaction commits, which
-session ended (``s <token digest>``) or which user changed (``u <id>``), so no worker
-goes on trusting a remembered session (``layers.accounts.revocations``).
+Users get the date of their password, a must-change flag (set for every user that exists
+now: their passwords predate the policy) and a TOTP secret (sealed with SM4-GCM under the
+key ring's ``totp`` key, never stored plain) with the last time step used.
+``password_history`` keeps argon2 hashes of past passwords. Triggers tell every worker, on
+channel ``warroom_auth`` and only when the transaction commits, which session ended (``s
+<token digest>``) or which user changed (``u <id>``), so no worker goes on trusting a
+remembered session (``layers.accounts.revocations``).
 """
 
 from __future__ import annotations
