@@ -26,6 +26,7 @@ from layers.errors import (
     PayloadTooLarge,
     PermissionDenied,
     PreconditionRequired,
+    ServiceUnavailable,
     UnsupportedMediaType,
     VersionConflict,
     WarroomError,
@@ -44,6 +45,7 @@ STATUS_BY_ERROR: dict[type[WarroomError], int] = {
     PreconditionRequired: 428,
     VersionConflict: 412,
     Conflict: 409,
+    ServiceUnavailable: 503,
     CryptoError: 500,  # keys missing or data that does not verify: the server's fault, said so
 }
 
@@ -67,7 +69,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input: each problem named"),
         (428, "If-Match is required"),
         (429, "Too many requests or queries at once; see Retry-After"),
-        (503, "The database is unavailable or the query took too long"),
+        (503, "The database or a needed tool is unavailable, or the query took too long"),
     )
 }
 

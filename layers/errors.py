@@ -69,6 +69,10 @@ class Conflict(WarroomError):
     """A write clashes with existing data, e.g. a duplicate external id."""
 
 
+class ServiceUnavailable(WarroomError):
+    """A tool the server needs for the answer is missing or failed (e.g. the PDF renderer)."""
+
+
 class DatabaseUnavailable(WarroomError):
     """The configured database cannot be used: unreachable, refused, or without PostGIS."""
 

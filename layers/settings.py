@@ -214,6 +214,12 @@ class PerimeterSettings(BaseSettings):
         default=20, ge=0, le=1_000, description="Features per ring and layer in the contents."
     )
     max_export_rows: int = Field(default=100_000, ge=1, description="Rows of one export.")
+    briefing_tiles: str | None = Field(
+        default=None, max_length=500, description="URL template ({z}/{x}/{y}) of the internal "
+        "tile service under the briefing map; unset: our district and precinct outlines only.",
+    )  # fmt: skip
+    chromium: str = Field(default="chromium", description="Browser rendering briefing PNG/PDF.")
+    render_timeout_s: float = Field(default=60.0, gt=0, le=600, description="Its time limit.")
 
 
 class TrackSettings(BaseSettings):
