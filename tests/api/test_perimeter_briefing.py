@@ -89,3 +89,17 @@ def test_a_missing_renderer_is_a_503(
                           headers=planned["headers"])  # fmt: skip
     assert response.status_code == 503
     assert "renderer" in response.json()["detail"]
+
+
+def test_a_configured_tile_service_is_the_background(
+    client: TestClient, planned: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiles = "http://tiles.internal:8080/gis/{z}/{x}/{y}.png"
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(settings.perimeters, "briefing_tiles", tiles)
+    response = client.get(f"/api/perimeters/{planned['id']}/briefing.html",
+                          headers=planned["headers"])  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert re.search(r'L\.tileLayer\(\s*"' + re.escape(tiles) + '"', response.text)
+    policy = response.headers["content-security-policy"]
+    assert "img-src data: http://tiles.internal:8080;" in policy
