@@ -128,8 +128,11 @@ class SecuritySettings(BaseSettings):
     )
     totp_issuer: str = Field(default="Warroom", min_length=1, max_length=40)
     session_cache_seconds: float = Field(
-        default=5.0, ge=0, le=60, description="How long a worker reuses a resolved session "
-        "before reading it again (revocations reach every worker at once regardless)."
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long a worker reuses a resolved session "
+        "before reading it again (revocations reach every worker at once regardless).",
     )
     cookie_name: str = "warroom_session"
     cookie_secure: bool = Field(
