@@ -73,8 +73,9 @@ class ShadowLoad:
         # moves over to it at the swap, and a later import as that role must drop it.
         cursor.execute("SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class "
                        "WHERE oid = to_regclass(%s)", (self.spec.table,))  # fmt: skip
-        (owner,) = cursor.fetchone()
-        cursor.execute(f"ALTER TABLE {quote(self.table)} OWNER TO {owner}")
+        owner = cursor.fetchone()
+        assert owner is not None  # the layer's table exists: its shape was copied above
+        cursor.execute(f"ALTER TABLE {quote(self.table)} OWNER TO {owner[0]}")
         target = quote(self.table)
         if staged_as is not None:
             cursor.execute(f"CREATE TEMP TABLE {staged_as} ON COMMIT DROP AS "  # noqa: S608 identifiers only, values bound
