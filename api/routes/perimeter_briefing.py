@@ -34,7 +34,12 @@ def _page(perimeter_id: int, session: SessionDep, actor: CurrentActor, settings:
                              tiles=settings.perimeters.briefing_tiles)  # fmt: skip
 
 
-@router.get("/briefing.html", dependencies=[Depends(PERIMETER_READERS)], response_class=Response)
+@router.get(
+    "/briefing.html",
+    dependencies=[Depends(PERIMETER_READERS)],
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "An offline page"}},
+)
 def read_perimeter_briefing(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     slots: QuerySlotsDep,
@@ -51,7 +56,12 @@ def _rendered(kind: str, html: str, settings: Settings) -> Response:
     return Response(body, media_type=_MEDIA[kind])
 
 
-@router.get("/briefing.png", dependencies=[Depends(PERIMETER_READERS)], response_class=Response)
+@router.get(
+    "/briefing.png",
+    dependencies=[Depends(PERIMETER_READERS)],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "As drawn"}},
+)
 def read_perimeter_briefing_png(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     slots: QuerySlotsDep,
@@ -60,7 +70,12 @@ def read_perimeter_briefing_png(
     return _rendered("png", _page(perimeter_id, session, actor, settings, slots), settings)
 
 
-@router.get("/briefing.pdf", dependencies=[Depends(PERIMETER_READERS)], response_class=Response)
+@router.get(
+    "/briefing.pdf",
+    dependencies=[Depends(PERIMETER_READERS)],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "As printed"}},
+)
 def read_perimeter_briefing_pdf(
     perimeter_id: PerimeterId, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
     slots: QuerySlotsDep,
