@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from api.cli.access import access_app
 from api.cli.audit import audit_app
 from api.cli.backup import backup, restore
 from api.cli.checks import database_problems, load_settings, ready_engine
@@ -33,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(access_app, name="access")
 app.add_typer(tracks_app, name="tracks")
 app.command("import")(import_)
 app.command("export")(export)

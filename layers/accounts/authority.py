@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from layers.accounts.integrity import is_intact, tampered_conflict
 from layers.accounts.models import User
 from layers.accounts.passwords import one_time_password
 from layers.accounts.roles import JURISDICTION_ROLES, Permission, Role
 from layers.accounts.scope import Actor
 from layers.accounts.service import Jurisdiction, _resolve_jurisdiction, create_user
 from layers.audit.service import audited_denials, record_audit
+from layers.crypto.keys import key_ring_of
 from layers.errors import InvalidInput, NotFound, PermissionDenied
 from layers.settings import SecuritySettings
 
@@ -74,6 +76,8 @@ def set_authority(
             raise NotFound(f"no user {user_id}")
         if user.id == actor.user_id:
             raise PermissionDenied("nobody changes their own role, jurisdiction or state")
+    if not is_intact(key_ring_of(session), user):
+        raise tampered_conflict(user.id, user.username)
     before = _authority(user)
     if where is not None:
         given = (where.district_code, where.precinct_code, where.unit_id)

@@ -60,6 +60,9 @@ class User(Base):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last time step whose code was accepted: a code is good once (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Key version (2 bytes) and HMAC-SM3 of the authority (layers.accounts.integrity);
+    # NULL: not sealed yet (a row from before migration 0027), refused until sealed.
+    authority_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class PasswordHistory(Base):

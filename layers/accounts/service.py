@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from layers.accounts.integrity import TAMPERED, is_intact, refuse_if_tampered
 from layers.accounts.models import AuthSession, User
 from layers.accounts.passwords import DUMMY_HASH, password_expired, set_password, verify_password
 from layers.accounts.roles import JURISDICTION_ROLES, Permission, Role
@@ -138,7 +139,8 @@ def create_user(
         raise InvalidInput("role 'unit' and --unit go together")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists")
-    user = User(username=username, role=role.value, **_resolve_jurisdiction(session, where))
+    user = User(username=username, role=role.value, is_active=True,
+                **_resolve_jurisdiction(session, where))  # fmt: skip
     session.add(user)
     set_password(session, user=user, password=password, policy=policy,
                  must_change=must_change_password, now=datetime.now(UTC))  # fmt: skip
@@ -178,6 +180,8 @@ def login(
     refusals = recent_refusals(session, source=source, user_id=user_id, since=since)
     verified = verify_password(user.password_hash if user else DUMMY_HASH, password)
     reason = _refusal(user, verified, refusals, policy)
+    if reason is None and user is not None and not is_intact(key_ring_of(session), user):
+        reason = f"{TAMPERED}: role, jurisdiction or state does not match its seal"
     if reason is None and user is not None and user.totp_confirmed_at and user.totp_secret_sealed:
         secret = open_secret(key_ring_of(session), user.totp_secret_sealed, user.id)
         reason = use_code(session, user=user, secret=secret, code=totp_code, now=now)
@@ -237,6 +241,7 @@ def resolve_session(
     if row is None:
         raise NotAuthenticated("not logged in or session unknown")
     auth, user = row
+    refuse_if_tampered(session, user, client)
     idle_deadline = auth.last_seen_at + timedelta(minutes=policy.session_idle_minutes)
     if auth.revoked_at is not None or not user.is_active:
         raise NotAuthenticated("session ended; log in again")

@@ -68,7 +68,7 @@ __all__ = [
 
 KEY_BYTES = 32
 MAX_VERSION = 0xFFFF  # versions travel as two bytes in ciphertexts
-Purpose = Literal["audit", "fields", "blind_index", "totp"]
+Purpose = Literal["audit", "fields", "blind_index", "totp", "access"]
 _SESSION_INFO = "warroom.key_ring"
 
 
