@@ -18,6 +18,7 @@ test: setup lint typecheck pytest
 setup: db ui
 	$(WARROOM) keys init
 	$(WARROOM) migrate
+	$(WARROOM) access seal
 
 system-deps:
 	@./scripts/system-deps.sh
