@@ -104,10 +104,8 @@ async def stream_events(
     return EventStreamResponse(stream.messages(), on_close=lambda: hub.unsubscribe(client))
 
 
-def local_instant(value: datetime | None, settings: Settings) -> datetime | None:
+def local_instant(value: datetime, settings: Settings) -> datetime:
     """Return a time parameter as an aware instant: without an offset, in the bureau's zone."""
-    if value is None:
-        return None
     return storable_instant(value if value.tzinfo else value.replace(tzinfo=settings.zone),
                             "time", UTC)  # fmt: skip
 
@@ -130,7 +128,8 @@ def list_events(
     """Return a page of the events the user may see between two times, in id order."""
     stream = settings.stream
     since, until = replay_span(
-        since=local_instant(from_, settings), until=local_instant(to, settings),
+        since=local_instant(from_, settings) if from_ else None,
+        until=local_instant(to, settings) if to else None,
         now=datetime.now(UTC), window_hours=stream.window_hours,
     )  # fmt: skip
     if limit is not None and limit > stream.page_size:

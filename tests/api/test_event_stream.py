@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -18,20 +15,20 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction
 from layers.audit.service import append_event
-from layers.features.models import Precinct, Unit
-from layers.settings import Settings, StreamSettings
-from tests.utils.places import precincts_with_units
+from layers.settings import Settings
+from tests.utils.events import (
+    Place,
+    Point,
+    box_around,
+    create_incident,
+    fast,
+    feature_ids,
+    new_task,
+    two_places,
+)
 from tests.utils.servers import served
 from tests.utils.sse import Message, open_stream
 from tests.utils.users import bearer, log_in, make_user
-
-Point = tuple[float, float]
-FAST = StreamSettings(heartbeat_s=0.2, session_check_s=0.2, retry_ms=500)
-
-
-def fast(settings: Settings, **stream: Any) -> Settings:
-    """Return ``settings`` with quick heartbeats and session checks (and ``stream`` changes)."""
-    return settings.model_copy(update={"stream": FAST.model_copy(update=stream)})
 
 
 @pytest.fixture(scope="module")
@@ -47,65 +44,11 @@ def commander(client: TestClient, session_factory: sessionmaker[Session]) -> dic
     return bearer(client, make_user(session_factory, Role.COMMANDER))
 
 
-class Place:
-    """A precinct, a point inside it and two of its units."""
-
-    def __init__(self, session: Session, precinct: Precinct) -> None:
-        self.precinct = precinct
-        inside = func.ST_PointOnSurface(Precinct.geom)
-        lon, lat = session.execute(
-            select(func.ST_X(inside), func.ST_Y(inside)).where(Precinct.id == precinct.id)
-        ).one()
-        self.point: Point = (lon, lat)
-        self.units = list(session.scalars(
-            select(Unit.id).where(Unit.precinct_id == precinct.id).order_by(Unit.id).limit(2)
-        ))  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def places(session_factory: sessionmaker[Session], city: None) -> tuple[Place, Place]:
     """Two precincts with units."""
     with session_factory() as session:
-        first, second = precincts_with_units(session)[:2]
-        return Place(session, first), Place(session, second)
-
-
-def box_around(point: Point, half: float = 0.0005) -> str:
-    """Return a bbox parameter of a small box centred on ``point``."""
-    lon, lat = point
-    return f"{lon - half},{lat - half},{lon + half},{lat + half}"
-
-
-def incident(point: Point, name: str = "流测试警情") -> dict[str, Any]:
-    """Return the body of a new incident at ``point``."""
-    return {
-        "geometry": {"type": "Point", "coordinates": list(point)},
-        "properties": {"name": name, "category": "theft", "level": 2, "status": "open",
-                       "occurred_at": datetime.now(UTC).isoformat()},
-    }  # fmt: skip
-
-
-def create_incident(http: TestClient | httpx.Client, headers: dict[str, str], point: Point) -> int:
-    """Create an incident at ``point`` over HTTP; return its id."""
-    response = http.post("/api/layers/incidents/features", json=incident(point), headers=headers)
-    assert response.status_code == 201, response.text
-    feature_id: int = response.json()["id"]
-    return feature_id
-
-
-def new_task(client: TestClient, headers: dict[str, str], unit_id: int) -> int:
-    """Create a task about a unit; return its id."""
-    body = {"title": "流测试任务", "topic": "internal_security",
-            "features": [{"layer": "units", "id": unit_id}]}  # fmt: skip
-    response = client.post("/api/tasks", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    task_id: int = response.json()["id"]
-    return task_id
-
-
-def feature_ids(messages: list[Message]) -> list[int]:
-    """Return the feature ids of event messages, in order."""
-    return [message.json()["feature_id"] for message in messages]
+        return two_places(session)
 
 
 def test_events_arrive_in_order_each_with_its_id(
@@ -227,7 +170,9 @@ def test_a_unit_user_hears_only_its_own_units_records(
         open_stream(server, users[0], types="record") as ours,
         open_stream(server, users[1], types="record") as theirs,
     ):
-        tasks = [new_task(client, commander, unit_id) for unit_id in (neighbour, unit, neighbour)]
+        tasks = [
+            new_task(client, commander, unit_id)["id"] for unit_id in (neighbour, unit, neighbour)
+        ]
         assert [m.json()["payload"]["record_id"] for m in ours.events(1)] == [tasks[1]]
         assert [m.json()["payload"]["record_id"] for m in theirs.events(2)] == [tasks[0], tasks[2]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,7 +104,9 @@ class Stream:
     def events(self, count: int) -> list[Message]:
         """Return the next ``count`` events of the log, skipping other messages."""
         found: list[Message] = []
+        deadline = time.monotonic() + WAIT_S  # heartbeats alone must not keep it waiting
         while len(found) < count:
+            assert time.monotonic() < deadline, f"{len(found)} of {count} events came"
             message = self.next()
             assert message is not None, f"the stream closed after {len(found)} of {count} events"
             if message.is_event:
@@ -112,7 +115,9 @@ class Stream:
 
     def until(self, event: str) -> Message:
         """Return the next control message named ``event`` (``end``), skipping the rest."""
+        deadline = time.monotonic() + WAIT_S
         while True:
+            assert time.monotonic() < deadline, f"no {event!r} message came"
             message = self.next()
             assert message is not None, f"the stream closed before an {event!r} message"
             if message.event == event:
