@@ -25,6 +25,7 @@ from importers.offset_crs import column_suffix, offset_crs
 from importers.writers import WRITE_FORMATS, write_table
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
+from layers.audit.service import record_audit
 from layers.backup.manifest import sm3_file
 from layers.crypto.sm2 import SM2Signer
 from layers.errors import InvalidInput
@@ -76,7 +77,7 @@ def export_layer(
     *, session: Session, spec: LayerSpec, actor: Actor, fmt: str, crs: str, path: Path,
     reveal: bool = False,
 ) -> Export:  # fmt: skip
-    """Write the features of ``spec`` inside the actor's scope to ``path``.
+    """Write the features of ``spec`` inside the actor's scope to ``path``; audit the export.
 
     Personal values are masked unless ``reveal`` (a role with ``personal:read``, audited).
     """
@@ -103,6 +104,9 @@ def export_layer(
     label = None if system is geo_crs.CoordSystem.WGS84 else offset_crs(system)
     written = write_table(frame, _shift(geoms, crs), label, fmt, path, layer=spec.id,
                           coordinate_suffix=column_suffix(system))  # fmt: skip
+    shown = "personal values in full" if reveal else "personal values masked"
+    record_audit(session, actor=actor, action=f"{spec.id}.export", target_type=spec.id,
+                 detail=f"{fmt} {crs}: {len(rows)} features, {shown}")  # fmt: skip
     return Export(len(rows), written.cut, written.notes)
 
 

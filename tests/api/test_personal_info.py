@@ -208,6 +208,26 @@ def test_exports_are_masked_unless_revealed_and_carry_their_sm3(
     assert full.status_code == 200 and phone in full.text
 
 
+def test_every_export_is_audited_masked_or_not(
+    client: TestClient, people: People, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        before = session.scalar(select(func.max(AuditRecord.id))) or 0
+    export = "/api/layers/units/export"
+    masked = client.get(export, params={"format": "xlsx"}, headers=people.officer)
+    full = client.get(export, params={"format": "csv", "reveal": "true"}, headers=people.commander)
+    assert masked.status_code == full.status_code == 200
+    with session_factory() as session:
+        rows = session.execute(
+            select(AuditRecord.actor_role, AuditRecord.detail)
+            .where(AuditRecord.id > before, AuditRecord.action == "units.export")
+        ).all()  # fmt: skip
+    assert ("officer", f"xlsx wgs84: {masked.headers['X-Export-Count']} features, "
+            "personal values masked") in rows  # fmt: skip
+    assert ("commander", f"csv wgs84: {full.headers['X-Export-Count']} features, "
+            "personal values in full") in rows  # fmt: skip
+
+
 def _staff(phone: str, id_number: str) -> dict[str, Any]:
     return {"person_name": "李四", "id_number": id_number, "phone": phone, "staff_role": "guard"}
 
