@@ -7,8 +7,11 @@ name the first record that no longer verifies.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from layers.accounts.scope import SYSTEM
+from layers.audit.archive import seal_of
 from layers.audit.service import record_audit
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_sessionmaker
@@ -178,3 +182,39 @@ def test_even_the_owner_is_refused_unless_the_guard_is_switched_off(chain: Chain
             conn.execute(text(statement))
     engine.dispose()
     assert _verify(chain)[0] == 0
+
+
+def _archive(chain: Chain, path: Path, before: date) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "archive", str(path), "--before", before.isoformat()],
+                           env={"WARROOM_DATABASE_URL": chain.app})  # fmt: skip
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_an_archive_holds_the_records_before_its_day_sealed_and_deletes_nothing(
+    chain: Chain, key_file: Path, tmp_path: Path
+) -> None:
+    tomorrow = datetime.now(UTC).date() + timedelta(days=2)
+    path = tmp_path / "audit.jsonl"
+    code, said = _archive(chain, path, tomorrow)
+    assert code == 0, said
+    assert f"{RECORDS} audit records (ids {chain.ids[0]}-{chain.ids[-1]})" in said
+    lines = path.read_bytes().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == chain.ids
+    seal = json.loads(path.with_name("audit.jsonl.seal.json").read_text())
+    assert seal["rows"] == RECORDS and seal["last_id"] == chain.ids[-1]
+    assert seal["sm3"] == hashlib.new("sm3", path.read_bytes()).hexdigest()
+    ring = load_key_ring(CryptoSettings(key_file=key_file))
+    assert seal["mac"] == seal_of(seal, ring.key_for("audit", seal["key_version"]))
+    assert seal_of({**seal, "rows": RECORDS - 1}, ring.key_for("audit", 1)) != seal["mac"]
+    code, said = _verify(chain)  # the records are all still there, and the archive's own
+    assert code == 0 and f"audit chain intact: {RECORDS + 1} records" in said
+    code, said = _archive(chain, path, tomorrow)
+    assert code != 0 and "exists" in said
+    assert [json.loads(line)["id"] for line in path.read_bytes().splitlines()] == chain.ids
+
+
+def test_an_archive_before_the_first_record_is_empty(chain: Chain, tmp_path: Path) -> None:
+    path = tmp_path / "old.jsonl"
+    code, said = _archive(chain, path, datetime.now(UTC).date() - timedelta(days=2))
+    assert code == 0, said
+    assert said.startswith("0 audit records") and path.read_bytes() == b""
