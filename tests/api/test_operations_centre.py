@@ -98,6 +98,7 @@ def test_an_admin_revokes_a_live_session_and_its_next_request_is_401(
         audited = session.scalars(
             select(AuditRecord).where(AuditRecord.action == "auth.session.revoke",
                                       AuditRecord.target_id == str(oldest["id"]))
+            .order_by(AuditRecord.id)
         ).all()  # fmt: skip
     assert [a.result for a in audited] == ["ok", "denied"]  # the second try found none
     assert audited[0].after == {"user_id": oldest["user_id"]}
