@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from api.cli.main import app
+from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.audit.models import Event
 from layers.features.models import Unit
@@ -69,3 +70,34 @@ def test_each_overdue_task_raises_one_event(
     assert _overdue_events(session_factory, made["late"]["id"]) == 1
     assert _overdue_events(session_factory, made["on_time"]["id"]) == 0
     assert _overdue_events(session_factory, cancelled["id"]) == 0
+    told = client.get("/api/inbox", params={"limit": 200}, headers=commander).json()["data"]
+    overdue = [m["record"]["id"] for m in told if m["reason"] == "overdue"]
+    assert overdue == [made["late"]["id"]]  # once, to its creator; not the others
+
+
+def test_an_overdue_task_is_in_each_assignees_inbox(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
+    commander = bearer(client, make_user(session_factory, Role.COMMANDER))
+    assignee_name = make_user(session_factory, Role.COMMANDER)
+    assignee = bearer(client, assignee_name)
+    with session_factory() as session:
+        unit = session.scalar(select(Unit.id).limit(1))
+        assignee_id = session.scalar(select(User.id).where(User.username == assignee_name))
+    body = {
+        "title": "late and assigned",
+        "topic": "internal_security",
+        "due_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "features": [{"layer": "units", "id": unit}],
+        "details": {"assignees": [{"type": "user", "id": assignee_id}]},
+    }
+    task = client.post("/api/tasks", json=body, headers=commander)
+    assert task.status_code == 201, task.text
+    assert CliRunner().invoke(app, ["overdue"]).exit_code == 0
+    for who in (commander, assignee):
+        told = client.get("/api/inbox", params={"limit": 200}, headers=who).json()["data"]
+        assert [m["record"]["id"] for m in told if m["reason"] == "overdue"] == [task.json()["id"]]
