@@ -99,7 +99,7 @@ def test_a_bad_file_fails_the_job_with_a_message(client: TestClient, admin: dict
 def _admin_actor(session_factory: sessionmaker[Session], headers: dict[str, str]) -> Actor:
     with session_factory() as session:
         token = headers["Authorization"].removeprefix("Bearer ")
-        return resolve_session(session=session, token=token, policy=SecuritySettings())
+        return resolve_session(session=session, token=token, policy=SecuritySettings()).actor
 
 
 def test_a_job_whose_worker_is_gone_reads_as_failed(
