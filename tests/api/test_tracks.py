@@ -97,8 +97,9 @@ def test_a_batch_moves_the_vehicle_to_its_newest_position_and_a_resend_is_a_no_o
     start = datetime.now(UTC) - timedelta(minutes=20)
     drive = positions(vehicle, _route(cast, 10), start)
     shuffled = random.Random(3).sample(drive, len(drive))
-    assert post(client, cast.feed, shuffled) == {
-        "received": 10, "stored": 10, "vehicles": 1, "moved": 1, "alert_ids": []}  # fmt: skip
+    stored = post(client, cast.feed, shuffled)
+    stored.pop("alert_ids")  # other modules' perimeters may stand here: test_geofence counts
+    assert stored == {"received": 10, "stored": 10, "vehicles": 1, "moved": 1}
     moved = _feature(client, cast.feed, vehicle)
     assert moved["geometry"]["coordinates"] == pytest.approx([drive[-1]["lon"], drive[-1]["lat"]])
     assert datetime.fromisoformat(moved["properties"]["position_at"]) == datetime.fromisoformat(
