@@ -33,13 +33,21 @@ def _overdue_events(factory: sessionmaker[Session], record_id: int) -> int:
         )
 
 
-def test_each_overdue_task_raises_one_event(
-    client: TestClient,
-    session_factory: sessionmaker[Session],
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``warroom overdue`` at the test database."""
     monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
+
+
+def _overdue_in_inbox(client: TestClient, headers: dict[str, str]) -> list[int]:
+    told = client.get("/api/inbox", params={"limit": 200}, headers=headers).json()["data"]
+    return [m["record"]["id"] for m in told if m["reason"] == "overdue"]
+
+
+@pytest.mark.usefixtures("cli_database")
+def test_each_overdue_task_raises_one_event(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     commander = bearer(client, make_user(session_factory, Role.COMMANDER))
     with session_factory() as session:
         unit = session.scalar(select(Unit.id).limit(1))
@@ -70,18 +78,13 @@ def test_each_overdue_task_raises_one_event(
     assert _overdue_events(session_factory, made["late"]["id"]) == 1
     assert _overdue_events(session_factory, made["on_time"]["id"]) == 0
     assert _overdue_events(session_factory, cancelled["id"]) == 0
-    told = client.get("/api/inbox", params={"limit": 200}, headers=commander).json()["data"]
-    overdue = [m["record"]["id"] for m in told if m["reason"] == "overdue"]
-    assert overdue == [made["late"]["id"]]  # once, to its creator; not the others
+    assert _overdue_in_inbox(client, commander) == [made["late"]["id"]]  # once, to its creator
 
 
+@pytest.mark.usefixtures("cli_database")
 def test_an_overdue_task_is_in_each_assignees_inbox(
-    client: TestClient,
-    session_factory: sessionmaker[Session],
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
     commander = bearer(client, make_user(session_factory, Role.COMMANDER))
     assignee_name = make_user(session_factory, Role.COMMANDER)
     assignee = bearer(client, assignee_name)
@@ -99,5 +102,4 @@ def test_an_overdue_task_is_in_each_assignees_inbox(
     assert task.status_code == 201, task.text
     assert CliRunner().invoke(app, ["overdue"]).exit_code == 0
     for who in (commander, assignee):
-        told = client.get("/api/inbox", params={"limit": 200}, headers=who).json()["data"]
-        assert [m["record"]["id"] for m in told if m["reason"] == "overdue"] == [task.json()["id"]]
+        assert _overdue_in_inbox(client, who) == [task.json()["id"]]
