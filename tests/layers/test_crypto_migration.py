@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from layers.crypto.fields import FieldCipher
 from layers.crypto.keys import load_key_ring
@@ -16,7 +14,7 @@ from layers.crypto.personal import BlindIndex
 from layers.migrate import upgrade
 from layers.records.personal import open_details
 from layers.settings import CryptoSettings
-from tests.conftest import _admin_connection
+from tests.utils.migrations import database_at
 
 STAFF = {"person_name": "赵六", "id_number": "11010519491231002X", "phone": "13900001111",
          "staff_role": "guard"}  # fmt: skip
@@ -25,18 +23,8 @@ STAFF = {"person_name": "赵六", "id_number": "11010519491231002X", "phone": "1
 @pytest.fixture
 def at_0021(server_url: str) -> Iterator[str]:
     """A database of the test's own, migrated to the revision before the sealing."""
-    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
-    conn = _admin_connection(server_url)
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url, "0021")
+    with database_at(server_url, "0021") as url:
         yield url
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
 
 
 def test_plain_contacts_and_staff_details_are_sealed_on_upgrade(at_0021: str) -> None:

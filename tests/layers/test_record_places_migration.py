@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from layers.migrate import upgrade
-from tests.conftest import _admin_connection
+from tests.utils.migrations import database_at
 
 
 @pytest.fixture
 def at_0018(server_url: str) -> Iterator[str]:
     """A database of the test's own, migrated to the revision before the record places."""
-    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
-    conn = _admin_connection(server_url)
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url, "0018")
+    with database_at(server_url, "0018") as url:
         yield url
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
 
 
 def _point(x: float) -> str:
