@@ -6,6 +6,7 @@ import uvicorn
 
 from api.cli.checks import load_settings, ready_engine
 from api.links import proxy_options
+from api.live.stream import SHUTDOWN_GRACE_S
 from api.ops.logs import configure_logging
 
 
@@ -21,7 +22,7 @@ def main() -> None:
     # uvicorn's records go through our handler; the app logs one line a request itself
     uvicorn.run("warroom_ui.app:app_from_env", factory=True, host=settings.host,
                 port=settings.port, log_config=None, access_log=False,
-                **proxy_options(settings))  # fmt: skip
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S, **proxy_options(settings))  # fmt: skip
 
 
 if __name__ == "__main__":

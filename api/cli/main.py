@@ -142,12 +142,13 @@ def serve(
     import uvicorn
 
     from api.links import proxy_options
+    from api.live.stream import SHUTDOWN_GRACE_S
 
     settings = load_settings()
     ready_engine(settings).dispose()
     uvicorn.run("api.app:app_from_env", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers,
-                **proxy_options(settings))  # fmt: skip
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S, **proxy_options(settings))  # fmt: skip
 
 
 @app.command()

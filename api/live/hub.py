@@ -53,6 +53,13 @@ class Ending:
     text: bytes
 
 
+class Tick:
+    """A heartbeat's turn: the stream says it is alive if quiet, and checks its session."""
+
+
+TICK = Tick()
+
+
 @dataclass(eq=False)
 class Group:
     """Clients with the same view of the log: one query a batch serves them all."""
@@ -68,7 +75,7 @@ class Client:
     def __init__(self, group: Group, capacity: int, start: int) -> None:
         self.group = group
         self.start = start  # events up to here come from the table, later ones from the queue
-        self.queue: asyncio.Queue[Delivery | Ending] = asyncio.Queue()
+        self.queue: asyncio.Queue[Delivery | Ending | Tick] = asyncio.Queue()
         self._capacity = capacity
         self.ended = False
 
@@ -81,6 +88,11 @@ class Client:
             self.end(Ending(end_message(SLOW, detail)))
             return
         self.queue.put_nowait(delivery)
+
+    def tick(self) -> None:
+        """Queue a heartbeat's turn (one timer for every stream, not one each)."""
+        if not self.ended:
+            self.queue.put_nowait(TICK)
 
     def end(self, ending: Ending) -> None:
         """Drop what waits and queue the stream's last message."""
@@ -123,12 +135,13 @@ class EventHub:
         self._groups: dict[tuple[Any, ...], Group] = {}
         self._count = 0
         self._announced = 0  # the highest id notified
-        self._frontier: int | None = None  # the highest id whose delivery has begun
+        self._delivered: int | None = None  # the highest id handed to every group
+        self._frontier = 0  # the highest id whose delivery has begun: new clients start here
         self._gap = True  # notifications may have been missed: read the newest id
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def __len__(self) -> int:
         """Return how many clients are connected."""
@@ -138,15 +151,16 @@ class EventHub:
         """Listen and feed clients from now on."""
         self._loop = asyncio.get_running_loop()
         self._listener.start()
-        self._task = asyncio.create_task(self._feed(), name="event-hub")
+        self._tasks = [asyncio.create_task(self._feed(), name="event-hub"),
+                       asyncio.create_task(self._beat(), name="event-hub-beat")]  # fmt: skip
 
     async def stop(self) -> None:
         """End every stream and stop listening."""
         for group in list(self._groups.values()):
             for client in list(group.clients):
                 client.end(Ending(end_message(STOPPING, "the server is stopping; reconnect")))
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
         await asyncio.to_thread(self._listener.stop)
 
     async def subscribe(self, actor: Actor, wanted: EventFilter) -> Client:
@@ -157,7 +171,6 @@ class EventHub:
             await asyncio.wait_for(self._ready.wait(), READY_S)
         except TimeoutError:
             raise Unavailable("the event log cannot be read now") from None
-        assert self._frontier is not None
         key = _view(actor, wanted)
         group = self._groups.setdefault(key, Group(actor, wanted))
         client = Client(group, self._settings.client_queue, self._frontier)
@@ -193,6 +206,13 @@ class EventHub:
             self._announced = max(self._announced, newest)
         self._wake.set()
 
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_s)
+            for group in list(self._groups.values()):
+                for client in list(group.clients):
+                    client.tick()
+
     async def _feed(self) -> None:
         while True:
             await self._wake.wait()
@@ -209,20 +229,21 @@ class EventHub:
             newest = await asyncio.to_thread(self._newest)
             self._gap = False
             self._announced = max(self._announced, newest)
-        if self._frontier is None:  # the first read: clients start from here
-            self._frontier = self._announced
+        if self._delivered is None:  # the first read: clients start from here
+            self._delivered = self._frontier = self._announced
             self._ready.set()
-        delivered = self._frontier
-        while delivered < self._announced:
+        # a failed read leaves _delivered behind and is read again (its new clients skip
+        # what their backlog sent)
+        while self._delivered < self._announced:
             upto = self._frontier = self._announced
             groups = [g for g in self._groups.values() if g.clients]
-            batch = await asyncio.to_thread(self._read, groups, delivered, upto)
+            batch = await asyncio.to_thread(self._read, groups, self._delivered, upto)
             for group, ids in batch.ids.items():
                 for event_id in ids:
                     delivery = Delivery(event_id, batch.messages[event_id])
                     for client in list(group.clients):
                         client.offer(delivery)
-            delivered = batch.upto
+            self._delivered = batch.upto
 
     def _newest(self) -> int:
         with self._sessions() as session:

@@ -18,6 +18,7 @@ HEARTBEAT = b": keep-alive\n\n"
 SLOW = "SlowClient"
 SESSION_ENDED = "SessionEnded"
 STOPPING = "ServerStopping"
+UNAVAILABLE = "Unavailable"
 
 
 def event_message(row: EventRow) -> bytes:

@@ -2,25 +2,29 @@
 
 The client subscribes first and reads its backlog after, up to the hub's frontier at
 subscription; whatever the queue holds up to there is skipped, so the switch from table
-to live loses and repeats nothing. A quiet stream sends a comment line every
-``heartbeat_s``; every ``session_check_s`` the session is checked again, and a stream
-whose session ended (or whose user changed) sends a last message and closes.
+to live loses and repeats nothing. Every ``heartbeat_s`` the hub gives each stream a
+turn: a stream that sent nothing since the last sends a comment line, and every
+``session_check_s`` it checks its session again; a stream whose session ended (or whose
+user changed) sends a last message and closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from api.live.hub import Client, Ending
+from api.live.hub import Client, Delivery, Ending, Tick
 from api.live.messages import (
     HEARTBEAT,
     SESSION_ENDED,
+    UNAVAILABLE,
     bookmark_message,
     end_message,
     event_message,
@@ -30,6 +34,11 @@ from layers.accounts.scope import Actor
 from layers.settings import StreamSettings
 from layers.stream.reading import EventRow, Span, read_events
 
+# A stream never ends by itself: a server stopping waits this long for streams to close,
+# then cuts them (their clients resume elsewhere with Last-Event-ID). uvicorn's default waits.
+SHUTDOWN_GRACE_S = 5
+
+DATABASE_DOWN = end_message(UNAVAILABLE, "the session cannot be checked now; reconnect shortly")
 SESSION_GONE = end_message(
     SESSION_ENDED, "the session ended (logged out, revoked or expired) or its user changed; "
     "log in again",
@@ -71,9 +80,13 @@ class EventStream:
                                span=Span(after=after, upto=self._client.start),
                                limit=self._settings.page_size)  # fmt: skip
 
-    def _still_admitted(self) -> bool:
-        actor = self._plan.still_admitted()
-        return actor is not None and _same_view(actor, self._plan.actor)
+    async def _session_ending(self) -> bytes | None:
+        """Return the last message if the session may not go on (or cannot be checked)."""
+        try:
+            actor = await asyncio.to_thread(self._plan.still_admitted)
+        except SQLAlchemyError:  # unchecked is not trusted; the client comes back later
+            return DATABASE_DOWN
+        return None if actor is not None and _same_view(actor, self._plan.actor) else SESSION_GONE
 
     async def messages(self) -> AsyncIterator[bytes]:
         """Yield the retry hint, the backlog, then live events, heartbeats and a last word."""
@@ -90,30 +103,38 @@ class EventStream:
         last = max(last, self._client.start)
         yield bookmark_message(last)
         loop = asyncio.get_running_loop()
-        quiet_since = loop.time()
-        next_check = quiet_since + settings.session_check_s
+        # streams opened together (every client after a restart) check at different times
+        next_check = loop.time() + settings.session_check_s * random.uniform(0.5, 1.0)
+        quiet = True  # nothing sent since the last heartbeat's turn
         while True:
-            now = loop.time()
-            wait_s = min(quiet_since + settings.heartbeat_s, next_check) - now
-            try:
-                item = await asyncio.wait_for(self._client.queue.get(), max(wait_s, 0))
-            except TimeoutError:
-                item = None
-            now = loop.time()
-            if isinstance(item, Ending):
-                yield item.text
+            waiting = await self._waiting()
+            fresh = [d for d in waiting if isinstance(d, Delivery) and d.id > last]
+            if fresh:  # what came together leaves together: one write, not one each
+                yield b"".join(delivery.text for delivery in fresh)
+                last, quiet = fresh[-1].id, False
+            ending = next((e for e in waiting if isinstance(e, Ending)), None)
+            if ending is not None:
+                yield ending.text
                 return
-            if item is not None and item.id > last:
-                yield item.text
-                last, quiet_since = item.id, now
-            elif now - quiet_since >= settings.heartbeat_s:
+            if not any(isinstance(t, Tick) for t in waiting):
+                continue
+            if quiet:
                 yield HEARTBEAT
-                quiet_since = now
-            if now >= next_check:
-                if not await asyncio.to_thread(self._still_admitted):
-                    yield SESSION_GONE
+            quiet = True
+            if loop.time() >= next_check:
+                ending_text = await self._session_ending()
+                if ending_text is not None:
+                    yield ending_text
                     return
-                next_check = now + settings.session_check_s
+                next_check = loop.time() + settings.session_check_s
+
+    async def _waiting(self) -> list[Delivery | Ending | Tick]:
+        """Return what the queue holds, waiting for a first message (a tick comes at last)."""
+        queue = self._client.queue
+        waiting = [await queue.get()]
+        while not queue.empty():
+            waiting.append(queue.get_nowait())
+        return waiting
 
 
 class EventStreamResponse(StreamingResponse):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -15,7 +16,7 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import SYSTEM
 from layers.accounts.service import Jurisdiction
 from layers.audit.service import append_event
-from layers.settings import Settings
+from layers.settings import DatabaseSettings, Settings
 from tests.utils.events import (
     Place,
     Point,
@@ -28,6 +29,7 @@ from tests.utils.events import (
 )
 from tests.utils.servers import served
 from tests.utils.sse import Message, open_stream
+from tests.utils.tcp_proxy import tcp_proxy
 from tests.utils.users import bearer, log_in, make_user
 
 
@@ -133,6 +135,29 @@ def test_two_workers_both_deliver_every_event(
         heard_one, heard_two = one.events(3), two.events(3)
     assert feature_ids(heard_one) == feature_ids(heard_two) == made
     assert [m.id for m in heard_one] == [m.id for m in heard_two]
+
+
+def test_a_stream_outlives_a_database_outage_and_loses_nothing(
+    settings: Settings, client: TestClient, commander: dict[str, str],
+    places: tuple[Place, Place],
+) -> None:  # fmt: skip
+    point = (places[1].point[0], places[1].point[1] + 0.0003)
+    database = make_url(settings.database.url or "")
+    with tcp_proxy(database.host or "127.0.0.1", database.port or 5432) as proxy:
+        behind = database.set(host="127.0.0.1", port=proxy.port)
+        through = DatabaseSettings(url=behind.render_as_string(hide_password=False))
+        cut_off = fast(settings, session_check_s=600).model_copy(update={"database": through})
+        with (
+            served(create_app(cut_off)) as url,
+            open_stream(url, commander, types="feature.created", bbox=box_around(point)) as stream,
+        ):
+            before = create_incident(client, commander, point)
+            assert feature_ids(stream.events(1)) == [before]
+            proxy.cut()  # its listening connection and pool are gone: notifications are lost
+            during = [create_incident(client, commander, point) for _ in range(3)]
+            proxy.restore()
+            after = create_incident(client, commander, point)
+            assert feature_ids(stream.events(4)) == [*during, after]
 
 
 def test_an_officer_hears_only_his_precinct(

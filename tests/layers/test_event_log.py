@@ -25,7 +25,8 @@ WAITING = text(
 
 def _wait_until_blocked(engine: Engine) -> None:
     deadline = time.monotonic() + 20  # a guard against hanging, not a measure
-    with engine.connect() as probe:
+    # each look in a transaction of its own: one keeps its first view of pg_stat_activity
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as probe:
         while not probe.execute(WAITING).scalar():
             assert time.monotonic() < deadline, "the second writer never waited"
             time.sleep(0.01)
