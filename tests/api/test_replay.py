@@ -190,3 +190,27 @@ def test_a_vehicle_stands_at_its_last_position_before_the_instant(
     )
     assert where(start - timedelta(minutes=1)) is None  # nothing reported yet
     assert where(start + timedelta(minutes=15 + 11)) is None  # the last fix is over 10 min old
+
+
+def test_a_bulk_of_records_is_replayed_to_the_officers_it_concerns(
+    client: TestClient, session_factory: sessionmaker[Session], commander: dict[str, str],
+    places: tuple[Place, Place],
+) -> None:  # fmt: skip
+    here = places[0]
+    officers = [
+        bearer(client, make_user(session_factory, Role.OFFICER,
+                                 Jurisdiction(precinct_code=place.precinct.code)))
+        for place in places
+    ]  # fmt: skip
+    started = datetime.now(UTC).isoformat()
+    body = {"title": "流测试批量任务", "topic": "internal_security",
+            "features": [{"layer": "units", "id": unit} for unit in here.units]}  # fmt: skip
+    made = client.post("/api/tasks/bulk", json=body, headers=commander)
+    assert made.status_code == 201, made.text
+    ids = made.json()["ids"]
+    mine, theirs = (replay(client, officer, types="record.bulk_created", **{"from": started})
+                    for officer in officers)  # fmt: skip
+    assert [(e.payload["first_id"], e.payload["last_id"]) for e in mine.data] == [
+        (min(ids), max(ids))
+    ]
+    assert theirs.data == []
