@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WARROOM = Path(sys.executable).parent / "warroom"  # the CLI a person runs
@@ -61,3 +61,21 @@ def wait_for_map(page: Page, layer: str) -> None:
                            "window.warroomMap.getLayer(id)", arg=layer)  # fmt: skip
     page.wait_for_function("() => window.warroomMap.areTilesLoaded()")
     page.evaluate(SETTLED)
+
+
+def cut_network(page: Page, served: str) -> list[str]:
+    """Cut ``page`` off from everything but ``served``, as on the police network.
+
+    Return the list that every request for elsewhere (aborted) is added to.
+    """
+    elsewhere: list[str] = []
+
+    def closed_network(route: Route) -> None:
+        if route.request.url.startswith(served):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", closed_network)
+    return elsewhere

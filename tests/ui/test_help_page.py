@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
 from layers.ops.models import Feedback
-from tests.ui.helpers import SCREENSHOTS, new_page
+from tests.ui.helpers import SCREENSHOTS, cut_network, new_page
 from tests.ui.test_operations_page import console_errors
 from tests.utils.users import PASSWORD, make_user
 
@@ -22,6 +22,7 @@ def test_a_user_reads_the_help_and_sends_feedback_with_a_screenshot(
     engine = create_engine(scratch_database_url)
     officer = make_user(sessionmaker(bind=engine), Role.PLANNER)
     page = new_page(browser)
+    elsewhere = cut_network(page, served)
     errors = console_errors(page)
     page.goto(f"{served}/help")
     assert page.locator("#feedback-login").inner_text() == "登录后才能提交反馈。"
@@ -48,4 +49,5 @@ def test_a_user_reads_the_help_and_sends_feedback_with_a_screenshot(
     assert stored.text == "帮助页面的字体显示正常，建议增加快捷键说明"
     assert stored.page_url == "/help" and image is not None and image.startswith(PNG_SIGNATURE)
     assert errors == []
+    assert elsewhere == []  # the page asked nothing of the outside world
     assert httpx.get(f"{served}/help").headers["content-type"].startswith("text/html")

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
-from tests.ui.helpers import SCREENSHOTS, new_page
+from tests.ui.helpers import SCREENSHOTS, cut_network, new_page
 from tests.utils.images import png_bytes
 from tests.utils.users import PASSWORD, make_user
 
@@ -61,6 +61,7 @@ def test_an_admin_revokes_a_session_and_triages_feedback(
                                               "image/png")})  # fmt: skip
     assert sent.status_code == 201, sent.text
     page = new_page(browser)
+    elsewhere = cut_network(page, served)
     errors = console_errors(page)
     _browser_login(page, served, admin)
     page.goto(f"{served}/admin")
@@ -91,6 +92,7 @@ def test_an_admin_revokes_a_session_and_triages_feedback(
     assert page.locator("#feedback .badge", has_text="处理中").count() >= 1
     page.screenshot(path=SCREENSHOTS / "admin-triaged.png", full_page=True)
     assert errors == []
+    assert elsewhere == []  # the page asked nothing of the outside world
 
 
 def test_a_user_without_the_role_gets_no_admin_data(

@@ -7,12 +7,12 @@ The network beyond our origin is cut, as on the police network, and nothing reac
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage, Response, Route
+from playwright.sync_api import Browser, ConsoleMessage, Response
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
-from tests.ui.helpers import log_in, new_page, wait_for_map
+from tests.ui.helpers import cut_network, log_in, new_page, wait_for_map
 from tests.utils.users import PASSWORD, make_user
 
 LOGIN_SHOWN = "#login:not([hidden])"
@@ -36,17 +36,7 @@ def test_no_console_error_on_load_login_and_logout(
         if answer.status >= 400:
             failed.append(f"{answer.status} {answer.url}")
 
-    elsewhere: list[str] = []
-
-    def closed_network(route: Route) -> None:
-        # a police network has no internet: anything not from our own origin is cut off
-        if route.request.url.startswith(served):
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", closed_network)
+    elsewhere = cut_network(page, served)
     page.on("console", console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", response)
