@@ -13,22 +13,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from layers.settings import Settings
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",  # data: MapLibre's control icons and the empty favicon
-    "font-src 'self'",
-    "connect-src 'self'",
-    "worker-src 'self'",
-    "child-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])  # fmt: skip
+
+def content_security_policy(basemap_origin: str | None = None) -> str:
+    """Return the CSP: our own origin only, plus an internal base-map server if configured."""
+    tiles = f" {basemap_origin}" if basemap_origin else ""  # WARROOM_MAP_BASEMAP_URL's host
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data: blob:{tiles}",  # data: MapLibre's icons and the empty favicon
+        "font-src 'self'",
+        f"connect-src 'self'{tiles}",
+        "worker-src 'self'",
+        "child-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])  # fmt: skip
+
+
 _ALWAYS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),  # frame-ancestors for browsers older than CSP 2
     # same-origin: nothing leaves for another site; our own writes keep a Referer (api/csrf.py)
@@ -56,9 +61,11 @@ class SecurityHeaders:
         self.settings = settings
         seconds = settings.security.hsts_seconds
         self.hsts = (b"strict-transport-security", f"max-age={seconds}".encode())
+        policy = content_security_policy(settings.map.basemap_origin)
+        self.always = [(b"content-security-policy", policy.encode()), *_ALWAYS]
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = list(_ALWAYS)
+        headers = list(self.always)
         if self.settings.security.hsts_seconds and served_over_tls(scope, self.settings):
             headers.append(self.hsts)
         if scope["path"].startswith("/api/"):

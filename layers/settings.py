@@ -267,6 +267,17 @@ class GeofenceSettings(BaseSettings):
     )  # fmt: skip
 
 
+class FieldworkSettings(BaseSettings):
+    """Officers on site: how near a unit a check-in must be made."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_FIELDWORK_", extra="ignore")
+
+    check_in_radius_m: float = Field(
+        default=300.0, gt=0, le=10_000, description="Farthest an officer's position may be "
+        "from a feature (geodesic, 0 inside an area) for a check-in there; farther is refused.",
+    )  # fmt: skip
+
+
 class StreamSettings(BaseSettings):
     """The live event stream and replay: heartbeats, queues, the window one may scrub back."""
 
@@ -374,6 +385,40 @@ class CryptoSettings(BaseSettings):
         return None if value == "" else value
 
 
+class MapSettings(BaseSettings):
+    """What the map pages draw under the layers: our own data, or an internal tile service."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_MAP_", extra="ignore")
+
+    basemap_url: str | None = Field(
+        default=None,
+        description="An internal tile service drawn under our own base map (the bureau's GIS "
+        "server): an XYZ raster template with {z}, {x} and {y}, or a MapLibre style JSON "
+        "(WARROOM_MAP_BASEMAP_KIND=style). Unset: only our own data (boundaries, parks...).",
+    )
+    basemap_kind: Literal["raster", "style"] = "raster"
+    basemap_tile_size: int = Field(default=256, ge=64, le=1024)
+
+    @model_validator(mode="after")
+    def _usable_basemap(self) -> MapSettings:
+        url = self.basemap_url
+        if not url:
+            self.basemap_url = None
+            return self
+        parts = urlsplit(url)
+        if not (parts.scheme in ("http", "https") and parts.hostname) and not url.startswith("/"):
+            raise ValueError(f"basemap URL {url!r} must be http(s)://host/... or /path on our own")
+        if self.basemap_kind == "raster" and not all(k in url for k in ("{z}", "{x}", "{y}")):
+            raise ValueError(f"raster basemap URL {url!r} needs {{z}}, {{x}} and {{y}}")
+        return self
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """Return the scheme://host[:port] of another origin's tile service, if one is set."""
+        parts = urlsplit(self.basemap_url or "")
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
 class Settings(BaseSettings):
     """All settings of one Warroom process."""
 
@@ -409,9 +454,11 @@ class Settings(BaseSettings):
     perimeters: PerimeterSettings = Field(default_factory=PerimeterSettings)
     tracks: TrackSettings = Field(default_factory=TrackSettings)
     geofence: GeofenceSettings = Field(default_factory=GeofenceSettings)
+    fieldwork: FieldworkSettings = Field(default_factory=FieldworkSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
 
     @field_validator("timezone")
     @classmethod
