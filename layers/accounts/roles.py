@@ -55,7 +55,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
     Role.COMMANDER: frozenset({*_EDIT, *_PLAN, *_COMMAND, Permission.PERSONAL_READ}),
     Role.OFFICER: frozenset({*_EDIT, Permission.PERIMETERS_READ}),
-    Role.PLANNER: frozenset({*_READ, *_PLAN}),
+    # a planner turns a perimeter's rings into tasks and notices (#15): records:write, and
+    # the task and notice kinds name planners among their creators
+    Role.PLANNER: frozenset({*_READ, *_PLAN, Permission.RECORDS_WRITE}),
     Role.TOURISM: frozenset(_READ),
     Role.UNIT: frozenset(_EDIT),
 }

@@ -60,7 +60,7 @@ NOTICE = RecordKind(
         closed=frozenset({"withdrawn"}),
     ),
     details=NoticeDetails,
-    creators=frozenset({Role.COMMANDER, Role.OFFICER}),
+    creators=frozenset({Role.COMMANDER, Role.OFFICER, Role.PLANNER}),
     needs_features=False,
 )
 

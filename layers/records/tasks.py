@@ -99,5 +99,6 @@ TASK = RecordKind(
     title="任务",
     workflow=TASK_WORKFLOW,
     details=TaskDetails,
-    creators=frozenset(_LEADS),
+    # a planner's tasks (from a perimeter's rings) stay drafts until a lead assigns them
+    creators=frozenset({*_LEADS, Role.PLANNER}),
 )

@@ -88,9 +88,31 @@ def test_one_task_about_every_unit_of_two_rings(
     )
 
 
-def test_tasks_follow_the_records_rules(client: TestClient, scene: Scene) -> None:
-    # planners draw perimeters, but tasks are created by commanders and officers
-    refused = client.post(f"{scene.url}/tasks", json={"task": TASK}, headers=scene.planner)
+def test_a_planner_turns_a_ring_into_draft_tasks_and_a_notice(
+    client: TestClient, scene: Scene, session_factory: sessionmaker[Session]
+) -> None:
+    made = client.post(f"{scene.url}/tasks", json={"rings": ["core"], "task": TASK},
+                       headers=scene.planner)  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert made.json()["count"] == len(scene.units["core"])
+    with session_factory() as session:
+        states = set(session.scalars(select(Record.state).where(Record.id.in_(made.json()["ids"]))))
+    assert states == {"draft"}  # a commander or officer assigns them
+    task_id = made.json()["ids"][0]
+    assign = client.post(f"/api/tasks/{task_id}/transitions", json={"action": "assign"},
+                         headers=scene.planner | {"If-Match": '"1"'})  # fmt: skip
+    assert assign.status_code == 403
+    notice = {"rings": ["core"], "notice": {"title": "安保通知", "body": "请配合检查。"}}
+    sent = client.post(f"{scene.url}/notices", json=notice, headers=scene.planner)
+    assert sent.status_code == 201, sent.text
+
+
+def test_tasks_follow_the_records_rules(
+    client: TestClient, scene: Scene, session_factory: sessionmaker[Session]
+) -> None:
+    # the tourism team reads perimeters' places but makes no tasks
+    tourism = bearer(client, make_user(session_factory, Role.TOURISM))
+    refused = client.post(f"{scene.url}/tasks", json={"task": TASK}, headers=tourism)
     assert refused.status_code == 403
     unknown_ring = {"rings": ["inner"], "task": TASK}
     assert client.post(f"{scene.url}/tasks", json=unknown_ring,

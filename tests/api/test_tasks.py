@@ -51,7 +51,7 @@ class People:
         self.other_unit_user = bearer(
             client, make_user(factory, Role.UNIT, Jurisdiction(unit_id=self.neighbour.id))
         )
-        self.planner = bearer(client, make_user(factory, Role.PLANNER))
+        self.tourism = bearer(client, make_user(factory, Role.TOURISM))
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +190,9 @@ def test_a_unit_does_its_own_task_and_never_sees_anothers(
 
 
 def test_who_may_create_and_about_what(client: TestClient, people: People) -> None:
+    # the tourism team makes no tasks (planners do: tests/api/test_perimeter_actions.py)
     assert (
-        client.post("/api/tasks", json=_new_task(people), headers=people.planner).status_code == 403
+        client.post("/api/tasks", json=_new_task(people), headers=people.tourism).status_code == 403
     )
     # an officer cannot hang a task on a unit outside his precinct, nor on one that is not there
     outside = client.post("/api/tasks", json=_new_task(people), headers=people.stranger)
