@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import RECORD_READERS, Rule, creators_of
 from api.deps import CurrentActor, SessionDep
+from api.idempotency import IdempotencyKeyDep, remember, replayed
 from api.routes.records import FORM_PATHS, created, to_public
 from api.schemas.forms import (
     SubmissionCreate,
@@ -24,6 +25,7 @@ from layers.records.forms import (
     get_template,
     list_templates,
 )
+from layers.records.service import read_record
 from layers.records.submissions import submit_form
 
 TEMPLATE_WRITERS = Rule("write form templates", TEMPLATE_AUTHORS)
@@ -64,18 +66,35 @@ def read_form_template(
 def _submit_route(kind_id: str, prefix: str) -> None:
     kind = KINDS[kind_id]
 
-    @router.post(prefix, dependencies=[Depends(creators_of(kind))], status_code=201, tags=[kind_id])
+    @router.post(
+        prefix, dependencies=[Depends(creators_of(kind))], status_code=201, tags=[kind_id],
+        responses={200: {"description": "sent before under the same Idempotency-Key: its answer"}},
+    )  # fmt: skip
     def submit(
-        body: SubmissionCreate, session: SessionDep, actor: CurrentActor, response: Response
-    ) -> SubmissionPublic:
-        record, hazards = submit_form(
-            session=session, kind=kind, submission=body.to_domain(), actor=actor
-        )
+        body: SubmissionCreate, session: SessionDep, actor: CurrentActor, response: Response,
+        idempotency_key: IdempotencyKeyDep = None,
+    ) -> SubmissionPublic:  # fmt: skip
+        content = body.model_dump(mode="json")
+        earlier = replayed(session, response, actor=actor, key=idempotency_key,
+                           action=f"{kind.id}.create", content=content)  # fmt: skip
+        if earlier is not None:
+            record = read_record(session=session, record_id=earlier, actor=actor, kind=kind)
+            hazards = [read_record(session=session, record_id=h, actor=actor)
+                       for h in record.details.get("hazards", ())]  # fmt: skip
+        else:
+            record, hazards = submit_form(
+                session=session, kind=kind, submission=body.to_domain(), actor=actor
+            )
+            if idempotency_key is not None:
+                remember(session, actor=actor, key=idempotency_key, target_id=record.id)
         public = created(session, record, actor, response, prefix)
         opened = [to_public(h, KINDS["hazard"]) for h in hazards]
         return SubmissionPublic(**public.model_dump(), opened_hazards=opened)
 
-    submit.__doc__ = f"Submit a filled-in {kind.title}表 about features: checked, scored, kept."
+    submit.__doc__ = (
+        f"Submit a filled-in {kind.title}表 about features: checked, scored, kept; "
+        "once per Idempotency-Key."
+    )
 
 
 for _kind_id, _prefix in FORM_PATHS.items():
