@@ -125,10 +125,14 @@ class Park(_Indexed, AreaFeature, Base):
     """景区/公园: a scenic spot or park with a visitor capacity."""
 
     __tablename__ = "parks"
-    __extra_args__ = (CheckConstraint("capacity >= 0", name="capacity"),)
+    __extra_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("daily_capacity >= 0", name="daily_capacity"),
+    )
     geom: Mapped[WKBElement] = _area()
     kind: Mapped[str] = mapped_column(String(16), default="park")
-    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer, default=0)  # instantaneous (瞬时承载量)
+    daily_capacity: Mapped[int | None] = mapped_column(Integer)  # a day's visitors (日承载量)
     grade: Mapped[str | None] = mapped_column(String(4))
     opening_hours: Mapped[str | None] = mapped_column(String(64))
 

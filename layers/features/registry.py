@@ -135,6 +135,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             NAME,
             Attribute("kind", S, "类型", tile=True, choices=("park", "scenic_spot")),
             Attribute("capacity", INT, "最大承载量", tile=True, minimum=0),
+            Attribute("daily_capacity", INT, "日最大承载量", minimum=0),
             Attribute("grade", S, "等级", tile=True, choices=("5A", "4A", "3A", "2A", "1A")),
             Attribute("opening_hours", S, "开放时间", max_length=64),
         ),
