@@ -9,7 +9,8 @@ OpenSSL has SM2, the Python API does not expose the curve). The candidates on Py
   ``random.choice`` (Mersenne Twister, ``gmssl/func.py: random_hex``), which is
   predictable: two signatures with guessable ``k`` give away the private key. It also
   does not check that ``r`` and ``s`` lie in [1, n-1] when verifying, and is not
-  constant-time.
+  constant-time. Its constructor strips a "04" prefix with ``str.lstrip``, which mangles
+  any public key whose hex begins with "04": we set the key on the object instead.
 - ``gmssl-python`` (the GmSSL project's binding, maintained) needs the GmSSL C library,
   which Debian does not ship; ``gmalg`` and ``easy-gmssl`` are young one-author projects.
 
@@ -78,7 +79,11 @@ class SM2Signer:
                 raise KeySourceError("the SM2 private key does not belong to the public key")
 
     def _curve(self) -> sm2.CryptSM2:
-        return sm2.CryptSM2(private_key=self.private_key or "", public_key=self.public_key)
+        curve = sm2.CryptSM2(private_key=self.private_key or "", public_key="")
+        # Set after construction: gmssl's constructor ``lstrip("04")``s the key, which eats
+        # the leading digits of a key that begins with 0 or 4 after a "04" (1 key in 256).
+        curve.public_key = self.public_key
+        return curve
 
     def sign(self, content: bytes) -> str:
         """Return the signature of ``content`` (128 hex digits, r || s)."""

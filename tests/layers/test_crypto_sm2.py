@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from layers.crypto.sm2 import N, SM2Signer, generate_key_pair, signer_from_files
+from layers.crypto.sm2 import N, SM2Signer, _public_of, generate_key_pair, signer_from_files
 from layers.errors import KeySourceError
 
 # GB/T 32918.2 (GM/T 0003.2) example on the recommended curve: key, message, nonce, (r, s).
@@ -48,6 +48,15 @@ def test_verification_refuses_other_content_keys_and_malformed_signatures() -> N
     assert not other.verify(b"manifest", signature)
     for bad in ["", signature[:-2], "0" * 128, f"{N:064x}" + signature[64:], signature.upper()]:
         assert not SM2Signer(public).verify(b"manifest", bad)
+
+
+def test_a_public_key_beginning_with_04_signs_and_verifies() -> None:
+    private = f"{11:064x}"  # its public key's hex begins with "04", like 1 key in 256
+    signer = SM2Signer(_public_of(private), private)
+    assert signer.public_key.startswith("04")
+    signature = signer.sign(b"manifest")
+    assert SM2Signer(signer.public_key).verify(b"manifest", signature)
+    assert not SM2Signer(signer.public_key).verify(b"manifesT", signature)
 
 
 def test_keys_are_checked_and_the_private_file_must_be_private(tmp_path: Path) -> None:
