@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Browser, FilePayload
+from playwright.sync_api import Browser, FilePayload, expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +25,7 @@ def test_a_user_reads_the_help_and_sends_feedback_with_a_screenshot(
     elsewhere = cut_network(page, served)
     errors = console_errors(page)
     page.goto(f"{served}/help")
-    assert page.locator("#feedback-login").inner_text() == "登录后才能提交反馈。"
+    expect(page.locator("#feedback-login")).to_have_text("登录后才能提交反馈。")
     login = page.request.post(f"{served}/api/auth/login",
                               data={"username": officer, "password": PASSWORD})  # fmt: skip
     assert login.ok
