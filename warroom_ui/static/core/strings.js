@@ -1,4 +1,7 @@
-// Every word the operations and help pages show, in one place (UI text is Chinese).
+// Every word the pages show, in one place (UI text is Chinese): zh.<area>.<what>.
+// The map core's words are under auth, map, layers, search and popup; a page adds its own
+// area (zh.wall, zh.officer...) rather than writing a literal in its module.
+
 
 export const zh = {
   loading: "加载中…",
@@ -45,5 +48,58 @@ export const zh = {
     tooLarge: "截图过大，请裁剪后重试。",
     notImage: "所选文件不是图片。",
     captureFailed: "未能截取屏幕：",
+  },
+  auth: {
+    title: "指挥作战地图",
+    username: "用户名",
+    password: "密码",
+    totp: "动态口令（已绑定者填写）",
+    login: "登录",
+    logout: "退出登录",
+    failed: "登录失败：",
+    wrongCredentials: "登录失败：用户名、密码或动态口令错误",
+    expired: "登录已失效（超时或被管理员撤销），请重新登录。",
+    confirm: "确定",
+    oldPassword: "当前密码",
+    newPassword: "新密码",
+    repeatPassword: "再次输入新密码",
+    secret: "密钥",
+    otpauth: "otpauth 链接",
+    code: "动态口令",
+    mismatch: "两次输入的新密码不一致",
+    notDone: "未完成：",
+    steps: {
+      change_password: {
+        title: "请先修改密码",
+        note: "初始密码、重置后的一次性密码或已过期的密码须先修改。新密码至少 10 位，" +
+              "包含大写字母、小写字母、数字、其他字符中的至少三类，不得包含用户名，不得与最近 5 次相同。",
+      },
+      enrol_totp: {
+        title: "请绑定动态口令",
+        note: "您的角色登录须使用动态口令：在身份验证器应用（如 FreeOTP、Google Authenticator）" +
+              "中添加下方密钥（基于时间，6 位，30 秒），然后输入应用显示的动态口令。以后登录时一并填写。",
+      },
+    },
+  },
+  map: {
+    zoom: zoom => `缩放级别 ${zoom.toFixed(1)}`,
+  },
+  layers: {
+    title: "图层",
+    base: "底图",
+    business: "业务图层",
+    internalTiles: "内网底图服务",
+    count: (count, estimate) => `${estimate ? "约" : ""}${count}`,
+  },
+  search: {
+    placeholder: "搜索名称、地址、车牌、编码",
+    none: "无匹配结果",
+    more: (shown, count, exact) => `显示 ${shown} 条，共${exact ? "" : "至少"} ${count} 条`,
+    failed: "搜索失败：",
+  },
+  popup: {
+    layer: "图层",
+    cluster: (title, count) => `${title}：${count} 个，放大查看`,
+    failed: "无法读取要素：",
   },
 };

@@ -1,0 +1,82 @@
+// core/basemap.js — the default background, drawn from our own data: no base-map URL.
+//
+// The city's parks, districts and precincts (registry layers, from our vector tiles) are
+// styled as a dark base map: parks green, district boundaries and names, precinct boundaries
+// dashed and named from zoom 11. An internal tile service (the bureau's GIS server) can lie
+// under it: WARROOM_MAP_BASEMAP_URL, read by core/map.js from GET /api/map/config. The demo
+// data has no roads, rail lines or water layers; when the registry gains them, add their
+// styles to STYLES below and their ids to BASE_LAYERS.
+//
+// Exports:
+//   BASE_LAYERS             -> the registry layers drawn as base map, bottom first
+//   isBaseLayer(layerId)    -> whether core/map.js leaves that layer to the base map
+//   addBasemap(map, layers) -> adds them (createMap calls it; a page need not)
+
+import { addLabels, addLayer, layerTileJSON } from "./map.js";
+import { FONT, THEME } from "./theme.js";
+
+/** The registry layers the base map draws, bottom first. */
+export const BASE_LAYERS = ["parks", "districts", "precincts"];
+
+/** Return whether the layer `layerId` is drawn as base map (not as a business layer). */
+export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
+
+const PARK = "#3f8f5a";
+const DISTRICT = "#5d7199";
+const PRECINCT = "#3a4868";
+const width = (low, high) => ["interpolate", ["linear"], ["zoom"], 8, low, 14, high];
+
+function label(layer, colour, size, zoom) {
+  return { id: `${layer.id}-label`, type: "symbol", source: layer.id, "source-layer": layer.id,
+    ...zoom,
+    layout: { "text-field": ["get", "name"], "text-font": [FONT], "text-size": size,
+              "text-max-width": 8 },
+    paint: { "text-color": colour, "text-halo-color": THEME.background, "text-halo-width": 1.5 } };
+}
+
+// layer id -> { colour (its switcher swatch), shapes(layer), labels(layer) }
+const STYLES = {
+  parks: {
+    colour: PARK,
+    shapes: layer => [
+      { id: "parks-fill", type: "fill", source: layer.id, "source-layer": layer.id,
+        paint: { "fill-color": PARK, "fill-opacity": 0.3 } },
+      { id: "parks-line", type: "line", source: layer.id, "source-layer": layer.id,
+        paint: { "line-color": PARK, "line-width": width(0.5, 1.5), "line-opacity": 0.8 } },
+    ],
+    labels: layer => [label(layer, "#8cc79c", 12, { minzoom: 11 })],
+  },
+  districts: {
+    colour: DISTRICT,
+    shapes: layer => [
+      { id: "districts-fill", type: "fill", source: layer.id, "source-layer": layer.id,
+        paint: { "fill-color": THEME.panel, "fill-opacity": 0.55 } },
+      { id: "districts-line", type: "line", source: layer.id, "source-layer": layer.id,
+        paint: { "line-color": DISTRICT, "line-width": width(1.2, 3) } },
+    ],
+    labels: layer => [label(layer, "#9fb0d4", 16, { maxzoom: 12 })],
+  },
+  precincts: {
+    colour: PRECINCT,
+    shapes: layer => [
+      { id: "precincts-line", type: "line", source: layer.id, "source-layer": layer.id,
+        paint: { "line-color": PRECINCT, "line-width": width(0.4, 1.2),
+                 "line-dasharray": [3, 2] } },
+    ],
+    labels: layer => [label(layer, "#7687a8", 12, { minzoom: 11 })],
+  },
+};
+
+/**
+ * Add the base map layers among `layers` (entries of /api/layers): their sources from their
+ * TileJSON, areas under boundaries, and their names above both (under business layers).
+ */
+export async function addBasemap(map, layers) {
+  const present = BASE_LAYERS.map(id => layers.find(layer => layer.id === id)).filter(Boolean);
+  const tilejsons = await Promise.all(present.map(layer => layerTileJSON(layer.id)));
+  for (const [i, layer] of present.entries()) {
+    const { colour, shapes } = STYLES[layer.id];
+    await addLayer(map, layer, { colour, styles: shapes(layer), base: true, tilejson: tilejsons[i] });
+  }
+  present.forEach(layer => addLabels(map, layer, STYLES[layer.id].labels(layer)));
+}
