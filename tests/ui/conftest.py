@@ -33,6 +33,16 @@ def served(scratch_database_url: str) -> Iterator[str]:
     """The map app on a database of the test's own, at the returned base URL."""
     settings = Settings(database=DatabaseSettings(url=scratch_database_url),
                         security=SecuritySettings(session_cache_seconds=0))  # fmt: skip
+    yield from _serve(settings)
+
+
+@pytest.fixture(scope="module")
+def served_city(settings: Settings, city: None) -> Iterator[str]:
+    """The map app on the run's database with its demo city, at the returned base URL."""
+    yield from _serve(settings)
+
+
+def _serve(settings: Settings) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_ui_app(settings), host="127.0.0.1",
                                            port=port, log_level="warning"))  # fmt: skip
