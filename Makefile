@@ -6,12 +6,16 @@ WARROOM := $(BIN)/warroom
 
 UI := warroom_ui/node_modules/.installed
 
-.PHONY: run test setup system-deps test-deps ui venv db lint typecheck pytest fuzz bench-demo clean-db
+.PHONY: run portal test setup system-deps test-deps ui venv db lint typecheck pytest fuzz bench-demo clean-db
 
 run: setup
 	@$(WARROOM) demo --if-empty
 	@$(WARROOM) ensure-admin
 	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui
+
+# The unit portal (互联网子系统) alone, for the internet side (docs/portal.md).
+portal: setup
+	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui.portal
 
 test: setup lint typecheck pytest
 

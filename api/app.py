@@ -46,6 +46,7 @@ from api.routes import (
     perimeter_briefing,
     perimeter_contents,
     perimeters,
+    portal,
     records,
     search,
     selections,
@@ -56,6 +57,7 @@ from api.routes import (
     topics,
     tracks,
     transit,
+    unit_accounts,
 )
 from api.slots import QuerySlots
 from layers.accounts.revocations import RevocationListener
@@ -178,6 +180,8 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         accounts,
         admin,
         feedback,
+        portal,
+        unit_accounts,
     ):
         app.include_router(module.router)
     document_bodies(app)

@@ -46,9 +46,12 @@ def operated_by(layer: Any, feature_id: Any, unit_id: int | None) -> ColumnEleme
 
 
 def within_reach(spec: LayerSpec, actor: Actor) -> ColumnElement[bool]:
-    """Return the features of ``spec`` the actor works on: its scope, and what its unit operates."""
+    """Return the features of ``spec`` the actor works on: its scope, and what its unit operates.
+
+    What a unit operates may be units too: a chain's branches (the unit portal's organisation).
+    """
     clause = actor.scope.clause(spec.model)
-    if actor.scope.kind is ScopeKind.UNIT and spec.id != "units":
+    if actor.scope.kind is ScopeKind.UNIT:
         return or_(clause, operated_by(spec.id, spec.model.id, actor.scope.id))
     return clause
 

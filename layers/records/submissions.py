@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from layers.accounts.scope import Actor
+from layers.accounts.scope import Actor, ScopeKind
 from layers.errors import InvalidInput
 from layers.records.catalog import get_kind
 from layers.records.forms import get_template, hazards_for, score_answers
@@ -59,10 +59,12 @@ def submit_form(
         features=submission.features, details=details,
     ))  # fmt: skip
     hazard_kind = get_kind("hazard")
+    # a unit's own self-check hands the hazards it finds to the unit to rectify
+    fixers = [{"type": "unit", "id": actor.scope.id}] if actor.scope.kind is ScopeKind.UNIT else []
     hazards = []
     for name, rule in hazards_for(template, score):
         details = {"level": rule.level, "category": rule.category.value,
-                   "description": f"{kind.title}未通过项: {name}"}  # fmt: skip
+                   "description": f"{kind.title}未通过项: {name}", "assignees": fixers}  # fmt: skip
         found = NewRecord(title=f"{template.title}: {name}"[:200], topic=submission.topic,
                           features=submission.features, details=details)  # fmt: skip
         hazards.append(create_record(session=session, kind=hazard_kind, new=found, actor=actor))
