@@ -17,6 +17,7 @@ from api.cli.checks import database_problems, load_settings, ready_engine
 from api.cli.data import export, import_
 from api.cli.db import db_app
 from api.cli.keys import cli_key_ring, keys_app, ready_sessions
+from api.cli.simulate import simulate
 from api.cli.tracks import tracks_app
 from api.cli.users import user_app
 from layers.accounts.models import User
@@ -40,6 +41,7 @@ app.command("import")(import_)
 app.command("export")(export)
 app.command("backup")(backup)
 app.command("restore")(restore)
+app.command("simulate")(simulate)
 console = Console()
 
 

@@ -16,8 +16,8 @@ from layers.demo.sampling import Draw, FloatArray, along, clustered, mixed, with
 INCIDENT_CATEGORIES = (
     "theft", "fight", "fraud", "traffic", "fire", "dispute", "missing_person", "other",
 )  # fmt: skip
-_INCIDENT_WEIGHTS = np.array([0.25, 0.08, 0.15, 0.20, 0.04, 0.15, 0.03, 0.10])
-_INCIDENT_WORDS = np.array(
+INCIDENT_WEIGHTS = np.array([0.25, 0.08, 0.15, 0.20, 0.04, 0.15, 0.03, 0.10])
+INCIDENT_WORDS = np.array(
     ["盗窃", "打架斗殴", "诈骗", "交通事故", "火情", "纠纷", "人员走失", "其他"], dtype=STR
 )
 # Relative incident rate by hour of the day, Beijing time: quiet before dawn, busy at night.
@@ -38,7 +38,7 @@ def incidents(
     """Return ``n`` incidents of the week before ``reference`` (UTC), placed like units."""
     lon, lat = within(rng, n, outline, draw)
     age_s = _ages(rng, n, reference)
-    category = rng.choice(len(INCIDENT_CATEGORIES), size=n, p=_INCIDENT_WEIGHTS)
+    category = rng.choice(len(INCIDENT_CATEGORIES), size=n, p=INCIDENT_WEIGHTS)
     # Recent incidents are still open or being handled; a day later most are closed.
     hours = age_s / 3600.0
     p_open = np.where(hours < 2, 0.7, np.where(hours < 24, 0.15, 0.03))
@@ -47,7 +47,7 @@ def incidents(
     status = np.where(u < p_open, "open", np.where(u < p_open + p_handling, "handling", "closed"))
     return LayerData("incidents", np.asarray(shapely.points(lon, lat), dtype=object), {
         "external_id": external_ids("E", n, 7),
-        "name": concat(road_names(rng, n), _INCIDENT_WORDS[category], "警情"),
+        "name": concat(road_names(rng, n), INCIDENT_WORDS[category], "警情"),
         "category": np.array(INCIDENT_CATEGORIES, dtype=STR)[category],
         "level": (1 + rng.choice(4, size=n, p=[0.45, 0.35, 0.15, 0.05])).astype(np.int16),
         "status": status.astype(STR),
