@@ -8,10 +8,20 @@ UI := warroom_ui/node_modules/.installed
 
 .PHONY: run portal test setup system-deps test-deps ui venv db lint typecheck pytest fuzz bench-demo clean-db
 
+# `make run SIMULATE=1` also keeps the demo city moving (`warroom simulate`, SIMULATE_RATE
+# events a minute, its log in .warroom/simulate.log) until the server stops.
+SIMULATE ?=
+SIMULATE_RATE ?= 60
+
 run: setup
 	@$(WARROOM) demo --if-empty
 	@$(WARROOM) ensure-admin
-	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui
+	@if [ -n "$(SIMULATE)" ]; then \
+	  $(WARROOM) simulate --rate $(SIMULATE_RATE) > .warroom/simulate.log 2>&1 & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT; \
+	  echo "simulating the demo city: $(SIMULATE_RATE) events a minute (.warroom/simulate.log)"; \
+	fi; \
+	WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui
 
 # The unit portal (互联网子系统) alone, for the internet side (docs/portal.md).
 portal: setup
