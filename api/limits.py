@@ -27,6 +27,8 @@ from layers.database import transaction
 from layers.settings import LimitSettings, Settings
 
 LOGIN_PATH = "/api/auth/login"
+# Bodies read without a session: logging in, and redeeming a unit's invitation (the portal).
+SIGN_IN_PATHS = frozenset({LOGIN_PATH, "/api/portal/join"})
 IMPORTS_PATH = "/api/imports"
 ATTACHMENTS_PATH = re.compile(r"/api/records/[^/]+/attachments")
 # Room for the multipart form around an attached file: boundaries, part headers, a caption.
@@ -44,7 +46,7 @@ class BodyTooLarge(HTTPException):
 
 def body_cap(path: str, limits: LimitSettings) -> int | None:
     """Return the most bytes a body sent to ``path`` may have (None: the route caps it)."""
-    if path == LOGIN_PATH:
+    if path in SIGN_IN_PATHS:
         return limits.login_body_bytes
     if path == IMPORTS_PATH:
         return None
@@ -116,7 +118,7 @@ class RequestLimits:
         try:
             if cap is not None and length is not None and length > cap:
                 raise BodyTooLarge(cap, cap_setting(path))
-            if path.startswith("/api/") and path != LOGIN_PATH and _has_body(scope):
+            if path.startswith("/api/") and path not in SIGN_IN_PATHS and _has_body(scope):
                 await run_in_threadpool(_authenticate, request)
         except Exception as exc:  # answered by the app's handlers: 401, 413, 503
             await self._refuse(request, exc, send)
