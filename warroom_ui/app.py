@@ -25,11 +25,12 @@ NODE_MODULES = HERE / "node_modules"
 VENDOR = {
     "maplibre": (NODE_MODULES / "maplibre-gl" / "dist", "maplibre-gl-csp.js"),
     "noto-sans-sc": (NODE_MODULES / "@fontsource-variable" / "noto-sans-sc", "index.css"),
+    "echarts": (NODE_MODULES / "echarts" / "dist", "echarts.esm.min.js"),
 }
 
 
 # Pages at their own addresses (their modules and styles are under /ui/).
-PAGES = {"/admin": "admin.html", "/help": "help.html"}
+PAGES = {"/admin": "admin.html", "/help": "help.html", "/warroom": "warroom.html"}
 
 
 def _page(name: str) -> Callable[[], FileResponse]:
@@ -40,7 +41,8 @@ def _page(name: str) -> Callable[[], FileResponse]:
 
 
 def create_ui_app(settings: Settings) -> FastAPI:
-    """Return the API's app serving the map at ``/ui/`` (``/`` leads there), /admin and /help."""
+    """Return the API's app serving the map at ``/ui/`` (``/`` leads there), /admin, /help
+    and the command center's wall at /warroom."""
     for directory, marker in VENDOR.values():
         if not (directory / marker).is_file():
             raise RuntimeError(f"{directory} is missing: run 'make ui' (npm ci in warroom_ui)")

@@ -18,6 +18,7 @@ from layers.records.stats import (
     count_overdue,
     count_records,
     hazards_by_week,
+    open_hazards_by_level,
     results_by_topic,
 )
 
@@ -62,6 +63,13 @@ def read_hazards_by_week(
     rows = hazards_by_week(session=session, actor=actor, hazard=get_kind("hazard"),
                            zone=settings.timezone)  # fmt: skip
     return {"data": rows}
+
+
+@router.get("/hazards/open")
+def read_open_hazards(session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+    """Return how many hazards are open at each level (1 minor .. 4 major)."""
+    rows = open_hazards_by_level(session=session, actor=actor, hazard=get_kind("hazard"))
+    return {"data": rows, "total": sum(r["open"] for r in rows)}
 
 
 @router.get("/results")

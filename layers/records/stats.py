@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Float, Integer, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from layers.accounts.roles import Permission
@@ -172,5 +172,19 @@ def results_by_topic(*, session: Session, actor: Actor, case: RecordKind) -> lis
                number("value_yuan").label("value_yuan"))
         .where(Record.kind == case.id, in_jurisdiction(actor))
         .group_by(Record.topic).order_by(Record.topic)
+    )  # fmt: skip
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def open_hazards_by_level(
+    *, session: Session, actor: Actor, hazard: RecordKind
+) -> list[dict[str, Any]]:
+    """Return how many hazards are open (not closed in their workflow) at each level, 1-4."""
+    actor.require(Permission.RECORDS_READ)
+    level = cast(Record.details["level"].astext, Integer).label("level")
+    query = (
+        select(level, func.count().label("open"))
+        .where(open_clause([hazard]), in_jurisdiction(actor))
+        .group_by(level).order_by(level)
     )  # fmt: skip
     return [dict(row._mapping) for row in session.execute(query)]

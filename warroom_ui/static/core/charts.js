@@ -1,0 +1,71 @@
+// Charts for any page: ECharts (npm, served by us under /ui/vendor/echarts), drawn on a
+// canvas in the page's own font and dark colours. A chart is made once and then only fed
+// new data (setOption merges it), never rebuilt; it follows its element's size.
+//
+//   const chart = barChart(element, { series: [{ name: "今日", colour: "#4fc3f7" }] });
+//   chart.update(["东城", "西城"], [[3, 5]]);
+
+import * as echarts from "../vendor/echarts/echarts.esm.min.js";
+
+const FONT = "Noto Sans SC Variable";
+const TEXT = "#e5e9f0";
+const GRID = "#33405e";
+
+function fontPx(element) {
+  return parseFloat(getComputedStyle(element).fontSize) || 16;
+}
+
+function baseOption(element, series, horizontal) {
+  const size = fontPx(element);
+  const text = { color: TEXT, fontFamily: FONT, fontSize: size };
+  const categoryAxis = { type: "category", data: [], axisLabel: { ...text, interval: 0 },
+                         axisLine: { lineStyle: { color: GRID } }, axisTick: { show: false } };
+  const valueAxis = { type: "value", minInterval: 1, axisLabel: text,
+                      splitLine: { lineStyle: { color: GRID } } };
+  return {
+    animation: false,  // a wall redraws often: no tweening work on the main thread
+    textStyle: text,
+    grid: { left: size * 0.5, right: size, top: size * 2.2, bottom: size * 0.3,
+            containLabel: true },
+    legend: { show: series.length > 1, top: 0, right: 0, textStyle: text,
+              itemWidth: size, itemHeight: size * 0.6 },
+    xAxis: horizontal ? valueAxis : categoryAxis,
+    yAxis: horizontal ? { ...categoryAxis, inverse: true } : valueAxis,
+    series: series.map(s => ({ name: s.name, type: s.type || "bar", data: [],
+                               itemStyle: { color: s.colour }, lineStyle: { color: s.colour },
+                               showSymbol: false, barMaxWidth: size * 1.2,
+                               label: { show: Boolean(s.labels), position: horizontal ? "right" : "top",
+                                        ...text } })),
+  };
+}
+
+// A bar (or line, per series `type`) chart in `element`; horizontal: categories down the side.
+export function barChart(element, { series, horizontal = false }) {
+  const chart = echarts.init(element, null, { renderer: "canvas" });
+  let categories = [], values = series.map(() => []), last = null;
+  const draw = () => {
+    const option = baseOption(element, series, horizontal);
+    option[horizontal ? "yAxis" : "xAxis"].data = categories;
+    option.series.forEach((s, i) => { s.data = values[i] || []; });
+    chart.setOption(option);
+  };
+  draw();
+  // the text follows the element's font size, which follows the screen (sized in rem)
+  const observer = new ResizeObserver(() => { chart.resize(); draw(); });
+  observer.observe(element);
+  return {
+    // labels, and one array of values per series, in the series' order
+    update(newCategories, newValues) {
+      const key = JSON.stringify([newCategories, newValues]);
+      if (key === last) return;  // nothing changed: nothing drawn
+      last = key;
+      categories = newCategories;
+      values = newValues;
+      draw();
+    },
+    dispose() {
+      observer.disconnect();
+      chart.dispose();
+    },
+  };
+}
