@@ -27,10 +27,6 @@ run: setup
 portal: setup
 	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui.portal
 
-# The unit portal (互联网子系统) alone, for the internet side (docs/portal.md).
-portal: setup
-	@WARROOM_OPS_LOG_LEVEL=$${WARROOM_OPS_LOG_LEVEL:-WARNING} $(BIN)/python -m warroom_ui.portal
-
 test: setup lint typecheck pytest
 
 setup: db ui
