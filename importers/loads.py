@@ -26,6 +26,7 @@ from layers.features.grams import trigger_of
 from layers.features.jurisdiction import BOUNDARY_TABLES
 from layers.features.personal import personal_kinds
 from layers.features.registry import LayerSpec
+from layers.perimeters.cell_counts import recount_unit_cells
 
 ProgressFn = Callable[[str, int, int], None]
 # From this many rows (and at least the layer's size) the layer is rebuilt and swapped.
@@ -123,6 +124,8 @@ class RebuiltLoad:
             load.keep(where, {"scope_id": scope.id})
         load.build(step)
         load.swap()
+        if self.spec.table == "units":  # the trigger of its cell counts saw no rows either
+            recount_unit_cells(self.session)
         if report.bbox is not None:  # the layer's statement triggers saw no rows change
             self.session.execute(
                 text("SELECT feature_box_changed(:layer, :clustered, :w, :s, :e, :n)"),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, Subquery, and_, case, cast, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from geo.crs import CoordSystem
 from layers.accounts.scope import Actor
 from layers.errors import InvalidInput
 from layers.features.query import FeatureRow, plain_plans
-from layers.perimeters.models import Perimeter, PerimeterCell, PerimeterRing
+from layers.perimeters.models import Perimeter, PerimeterCell, PerimeterRing, UnitCellCount
 from layers.perimeters.rings import RING_ORDER, RING_TITLES, RingKind
 from layers.perimeters.service import read_perimeter, rings_of
 from layers.perimeters.sources import Source, Window, check_layers, rows_of, source
@@ -76,14 +76,16 @@ def _innermost(
     return case((first == whole, first), *tests, (whole < len(shapes), whole))
 
 
-def ringed(src: Source, perimeter_id: int, kinds: Sequence[str]) -> list[Subquery]:
+def ringed(
+    src: Source, perimeter_id: int, kinds: Sequence[str], *, edges_only: bool = False
+) -> list[Subquery]:
     """Return ``(id, ring, *groups)`` of the source's rows near the perimeter's rings.
 
     ``ring`` is the index in ``kinds`` (innermost first) of the innermost ring holding the
     row, NULL for a row near but outside them all. A point layer is read through the
-    perimeter's cells, with a second part for rows without a cell (by their geometry);
-    other layers by the extent's box. (Parts, not a UNION: it would cost a district's
-    units a copy of every row.)
+    perimeter's cells (with ``edges_only``, only those on a ring's edge), with a second
+    part for rows without a cell (by their geometry); other layers by the extent's box.
+    (Parts, not a UNION: it would cost a district's units a copy of every row.)
     """
     table = src.table
     shapes = [_ring_shape(perimeter_id, k) for k in kinds]
@@ -92,7 +94,14 @@ def ringed(src: Source, perimeter_id: int, kinds: Sequence[str]) -> list[Subquer
     by_box = select(table.id, _innermost(shapes, table.geom).label("ring"), *src.groups)
     if not src.by_cell:
         return [by_box.where(*src.where, near).subquery()]
-    cells = select(PerimeterCell).where(PerimeterCell.perimeter_id == perimeter_id).subquery()
+    cells = (
+        select(PerimeterCell)
+        .where(
+            PerimeterCell.perimeter_id == perimeter_id,
+            *((PerimeterCell.first != PerimeterCell.whole,) if edges_only else ()),
+        )
+        .subquery()
+    )
     by_cell = (
         select(table.id, _innermost(shapes, table.geom, cells).label("ring"), *src.groups)
         .select_from(cells).join(table, table.h3_cell == cells.c.cell).where(*src.where)
@@ -112,13 +121,53 @@ def _counted(session: Session, src: Source, parts: list[Subquery], page_size: in
     return found
 
 
+def _whole_cells(
+    session: Session, src: Source, perimeter_id: int, page_size: int
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """Return the counts by ring and group of the rows in cells wholly inside a ring, from
+    ``unit_cell_counts``, and each ring's first ids (the first of each cell, by index)."""
+    assert src.cell_counts is not None
+    cells = (
+        select(PerimeterCell.cell, PerimeterCell.whole)
+        .where(PerimeterCell.perimeter_id == perimeter_id,
+               PerimeterCell.first == PerimeterCell.whole)
+        .subquery()
+    )  # fmt: skip
+    keys = [cells.c.whole, UnitCellCount.category, UnitCellCount.risk_level]
+    counted = (
+        select(cells.c.whole.label("ring"), *keys[1:],
+               cast(func.sum(UnitCellCount.n), BigInteger).label("n"))
+        .join_from(cells, UnitCellCount, UnitCellCount.h3_cell == cells.c.cell)
+        .where(src.cell_counts).group_by(*keys)
+    )  # fmt: skip
+    connection = session.connection()
+    counts = connection.execute(counted).all()
+    if not page_size:
+        return counts, []
+    table = src.table
+    first = (select(table.id).where(table.h3_cell == cells.c.cell, *src.where)
+             .order_by(table.id).limit(page_size).lateral())  # fmt: skip
+    firsts = (
+        select(cells.c.whole, array_agg(aggregate_order_by(first.c.id, first.c.id))[1:page_size])
+        .select_from(cells).join(first, true()).group_by(cells.c.whole)
+    )  # fmt: skip
+    return counts, connection.execute(firsts).all()
+
+
 def _layer_contents(
     session: Session, actor: Actor, src: Source, perimeter_id: int, kinds: Sequence[str],
     page_size: int, crs: CoordSystem,
 ) -> list[LayerContent]:  # fmt: skip
     found = [LayerContent(src.id, src.title) for _ in kinds]
     first: dict[int, list[int]] = defaultdict(list)
-    for row in _counted(session, src, ringed(src, perimeter_id, kinds), page_size):
+    whole = src.cell_counts is not None
+    rows = _counted(session, src, ringed(src, perimeter_id, kinds, edges_only=whole), page_size)
+    if whole:
+        counts, firsts = _whole_cells(session, src, perimeter_id, page_size)
+        rows += list(counts)
+        for ring, ids in firsts:
+            first[ring] += ids
+    for row in rows:
         if row.ring is None:  # near the rings, in none of them
             continue
         content = found[row.ring]
@@ -127,7 +176,7 @@ def _layer_contents(
             counts = content.groups.setdefault(group.key, {})
             value = str(row._mapping[group.key])
             counts[value] = counts.get(value, 0) + row.n
-        if page_size:
+        if page_size and "first" in row._fields:
             first[row.ring] += row.first
     pages = {ring: sorted(ids)[:page_size] for ring, ids in first.items()}
     shown = rows_of(session, actor, src.id, [i for ids in pages.values() for i in ids], crs)

@@ -96,6 +96,24 @@ class PerimeterCell(Base):
     whole: Mapped[int] = mapped_column(SmallInteger)
 
 
+class UnitCellCount(Base):
+    """How many units a resolution-9 cell holds of one category, risk level and jurisdiction.
+
+    Kept by a statement trigger on ``units`` (migration 0031; a bulk import that swaps
+    the table in rebuilds it): a ring's contents count the cells wholly inside it from
+    here. -1 stands for "none" in the jurisdiction columns (a key column cannot be NULL).
+    """
+
+    __tablename__ = "unit_cell_counts"
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32, collation="C"), primary_key=True)
+    risk_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    district_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    precinct_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class PerimeterVersion(Base):
     """A perimeter as it was at one version, kept for the record (the current one too)."""
 
@@ -112,12 +130,13 @@ class PerimeterVersion(Base):
 
 
 # What the contents read from other tables, without a visit to the table itself: the units
-# of a cell, with what they are grouped and scoped by and their points (an index-only
-# scan of ~100,000 units of a district takes a tenth of the time the rows do), and the
-# few records of the kinds the contents list among the many of every kind.
+# of a cell by id, with what they are grouped and scoped by and their points (an
+# index-only scan of ~100,000 units of a district takes a tenth of the time the rows do;
+# a cell's first units by id are its first entries), and the few records of the kinds
+# the contents list among the many of every kind.
 UNITS_BY_CELL = Index(
-    "ix_units_h3_cell_contents", Unit.h3_cell,
-    postgresql_include=["id", "category", "risk_level", "district_id", "precinct_id", "geom"],
+    "ix_units_h3_cell_contents", Unit.h3_cell, Unit.id,
+    postgresql_include=["category", "risk_level", "district_id", "precinct_id", "geom"],
 )  # fmt: skip
 OPEN_HAZARDS = Index(
     "ix_records_open_hazards_geom", Record.geom, postgresql_using="gist",

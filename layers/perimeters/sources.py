@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from geo.crs import CoordSystem
 from layers.accounts.roles import Permission
-from layers.accounts.scope import Actor
+from layers.accounts.scope import Actor, Scope, ScopeKind
 from layers.errors import InvalidInput
 from layers.features.models import Unit
 from layers.features.query import (
@@ -30,6 +30,7 @@ from layers.features.query import (
 )
 from layers.features.registry import get_layer
 from layers.features.timespan import TimeInterval
+from layers.perimeters.models import UnitCellCount
 from layers.records.activities import ACTIVITY
 from layers.records.hazards import HAZARD
 from layers.records.models import Record
@@ -60,7 +61,9 @@ class Source:
 
     ``by_cell``: a point layer whose rows keep their H3 cell (``h3_cell``), counted
     through the perimeter's cells; the others are found by their geometry's index.
-    ``groups`` are counted apart (units by category and risk level).
+    ``groups`` are counted apart (units by category and risk level). ``cell_counts``:
+    the rows of the cells wholly inside a ring are counted from ``unit_cell_counts``
+    under this condition (the actor's scope on it), not one by one.
     """
 
     id: str
@@ -69,6 +72,7 @@ class Source:
     where: tuple[ColumnElement[bool], ...]
     by_cell: bool = False
     groups: tuple[Any, ...] = ()
+    cell_counts: ColumnElement[bool] | None = None
 
 
 def check_layers(names: Sequence[str]) -> tuple[str, ...]:
@@ -85,14 +89,27 @@ def layer_title(layer_id: str) -> str:
     return RECORD_LAYERS.get(layer_id) or get_layer(layer_id).title
 
 
+def _counts_scope(scope: Scope) -> ColumnElement[bool] | None:
+    """Return ``scope`` as a condition on the units' cell counts (None: they cannot tell)."""
+    if scope.kind is ScopeKind.CITY:
+        return true()
+    if scope.kind is ScopeKind.DISTRICT:
+        return UnitCellCount.district_id == scope.id
+    if scope.kind is ScopeKind.PRECINCT:
+        return UnitCellCount.precinct_id == scope.id
+    return None  # a unit's own account sees one unit: counted as it is
+
+
 def _feature_source(layer_id: str, actor: Actor, window: Window) -> Source:
     spec = get_layer(layer_id)
     interval = TimeInterval(window.starts_at, window.ends_at, window.zone)
     query = FeatureQuery(interval=interval if layer_id in _IN_WINDOW else None)
     model = spec.model
-    groups = (Unit.category, Unit.risk_level) if model is Unit else ()
+    units = model is Unit
     return Source(layer_id, spec.title, model, tuple(conditions(spec, actor, query)),
-                  by_cell=spec.geometry_type == "Point", groups=groups)  # fmt: skip
+                  by_cell=spec.geometry_type == "Point",
+                  groups=(Unit.category, Unit.risk_level) if units else (),
+                  cell_counts=_counts_scope(actor.scope) if units else None)  # fmt: skip
 
 
 def _record_source(layer_id: str, actor: Actor, window: Window) -> Source:
