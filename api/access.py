@@ -162,6 +162,10 @@ FEATURE_READERS = requires(Permission.FEATURES_READ)
 FEATURE_WRITERS = requires(Permission.FEATURES_WRITE)
 RECORD_READERS = requires(Permission.RECORDS_READ)
 RECORD_WRITERS = requires(Permission.RECORDS_WRITE)
+# Security training (layers/training): staff manage it in their jurisdiction, unit users learn.
+TRAINING_STAFF = Rule("manage training", frozenset({Role.COMMANDER, Role.OFFICER}))
+TRAINING_LEARNERS = Rule("learn in the training centre", frozenset({Role.UNIT}))
+TRAINING_READERS = Rule("read training", TRAINING_STAFF.roles | TRAINING_LEARNERS.roles)
 
 
 # FastAPI's own pages documenting the API (the OpenAPI document, Swagger UI, ReDoc): public.

@@ -57,6 +57,9 @@ from api.routes import (
     tiles,
     topics,
     tracks,
+    training,
+    training_learning,
+    training_plans,
     transit,
     unit_accounts,
 )
@@ -182,6 +185,9 @@ def create_app(settings: Settings, tile_settings: TileSettings | None = None) ->
         accounts,
         admin,
         feedback,
+        training,
+        training_plans,
+        training_learning,
         portal,
         unit_accounts,
     ):

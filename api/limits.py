@@ -9,7 +9,9 @@ its session has been verified (the same lookup as ``api.deps.live_session``, in 
 worker thread): a caller without one gets the 401 without the body being read.
 Uploads to ``/api/imports`` stream to disk under their own cap
 (``WARROOM_IMPORTS_MAX_UPLOAD_BYTES``, checked by the route); a file attached to a record
-has its own cap (``WARROOM_LIMITS_ATTACHMENT_BYTES`` plus 64 KiB for the form).
+has its own cap (``WARROOM_LIMITS_ATTACHMENT_BYTES`` plus 64 KiB for the form), and so
+has a training resource (the larger of ``WARROOM_TRAINING_VIDEO_BYTES`` and
+``_DOCUMENT_BYTES``, plus 64 KiB).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import bearer_token, live_session
 from api.errors import error_response
 from layers.database import transaction
-from layers.settings import LimitSettings, Settings
+from layers.settings import Settings
 
 LOGIN_PATH = "/api/auth/login"
 # Bodies read without a session: logging in, and redeeming a unit's invitation (the portal).
 SIGN_IN_PATHS = frozenset({LOGIN_PATH, "/api/portal/join"})
 IMPORTS_PATH = "/api/imports"
 ATTACHMENTS_PATH = re.compile(r"/api/records/[^/]+/attachments")
+TRAINING_RESOURCES_PATH = "/api/training/resources"
 # Room for the multipart form around an attached file: boundaries, part headers, a caption.
 ATTACHMENT_FORM_BYTES = 64 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,14 +47,18 @@ class BodyTooLarge(HTTPException):
                               f"route ({setting})")  # fmt: skip
 
 
-def body_cap(path: str, limits: LimitSettings) -> int | None:
+def body_cap(path: str, settings: Settings) -> int | None:
     """Return the most bytes a body sent to ``path`` may have (None: the route caps it)."""
+    limits = settings.limits
     if path in SIGN_IN_PATHS:
         return limits.login_body_bytes
     if path == IMPORTS_PATH:
         return None
     if ATTACHMENTS_PATH.fullmatch(path):
         return limits.attachment_bytes + ATTACHMENT_FORM_BYTES
+    if path == TRAINING_RESOURCES_PATH:
+        training = settings.training
+        return max(training.video_bytes, training.document_bytes) + ATTACHMENT_FORM_BYTES
     return limits.max_body_bytes
 
 
@@ -59,6 +66,8 @@ def cap_setting(path: str) -> str:
     """Return the setting that sets the body cap of ``path``, for the 413's message."""
     if ATTACHMENTS_PATH.fullmatch(path):
         return "WARROOM_LIMITS_ATTACHMENT_BYTES, plus 64 KiB for the form"
+    if path == TRAINING_RESOURCES_PATH:
+        return "WARROOM_TRAINING_VIDEO_BYTES or _DOCUMENT_BYTES, plus 64 KiB for the form"
     return "WARROOM_LIMITS_MAX_BODY_BYTES"
 
 
@@ -113,7 +122,7 @@ class RequestLimits:
         request = Request(scope, receive)
         settings: Settings = request.app.state.settings
         path: str = scope["path"]
-        cap = body_cap(path, settings.limits)
+        cap = body_cap(path, settings)
         length = _declared_length(scope)
         try:
             if cap is not None and length is not None and length > cap:

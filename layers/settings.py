@@ -203,6 +203,19 @@ class LimitSettings(BaseSettings):
     )  # fmt: skip
 
 
+class TrainingSettings(BaseSettings):
+    """What the training resource library takes, and how a video is read out."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_TRAINING_", extra="ignore")
+
+    document_bytes: int = Field(default=20 * 1024**2, ge=1024, description="One PDF document.")
+    video_bytes: int = Field(default=200 * 1024**2, ge=1024, description="One MP4 or WebM video.")
+    read_chunk_bytes: int = Field(
+        default=1024**2, ge=4096, description="Bytes read from the database at a time when a "
+        "resource is sent (a range request reads only the slices it covers).",
+    )  # fmt: skip
+
+
 class PerimeterSettings(BaseSettings):
     """What a security perimeter's ring may be, and how much of its contents a page shows."""
 
@@ -452,6 +465,7 @@ class Settings(BaseSettings):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     perimeters: PerimeterSettings = Field(default_factory=PerimeterSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
     tracks: TrackSettings = Field(default_factory=TrackSettings)
     geofence: GeofenceSettings = Field(default_factory=GeofenceSettings)
     fieldwork: FieldworkSettings = Field(default_factory=FieldworkSettings)

@@ -29,6 +29,7 @@ from layers.settings import (
     LimitSettings,
     SecuritySettings,
     Settings,
+    TrainingSettings,
 )
 from tests.utils.city import DEMO_SEED, DEMO_UNITS
 
@@ -170,7 +171,9 @@ def settings(database_url: str, key_file: Path) -> Settings:
     The session cache is off so that tests see expiry and revocation at once; its own
     behaviour is tested in tests/layers/test_session_cache.py and tests/api/test_auth.py.
     The requests-a-minute limits are off, as the whole run is one caller; they are tested
-    on an app of their own in tests/api/test_rate_limits.py.
+    on an app of their own in tests/api/test_rate_limits.py. Training resources are capped
+    at 256 KiB, so that the body-cap test of every write route sends little, and read
+    out 64 KiB at a time, so that one video takes several slices.
     """
     return Settings(
         database=DatabaseSettings(url=database_url),
@@ -178,6 +181,9 @@ def settings(database_url: str, key_file: Path) -> Settings:
         limits=LimitSettings(session_requests_per_minute=0, address_requests_per_minute=0),
         trusted_hosts=["testserver"],  # the Host of Starlette's TestClient
         crypto=CryptoSettings(key_file=key_file),
+        training=TrainingSettings(
+            video_bytes=256 * 1024, document_bytes=128 * 1024, read_chunk_bytes=64 * 1024
+        ),
     )
 
 

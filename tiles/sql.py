@@ -8,7 +8,9 @@ their stored ``geom_3857``, polygon layers transform only the selected rows.
 Rows are selected with the envelope grown by the clip buffer and clipped to the exact
 tile by ``ST_AsMVTGeom``. No ``ORDER BY`` precedes the ``LIMIT``: it would sort every
 matching row of a dense tile. Every feature carries its open hazards (``feature_risks``,
-absent when none), every cluster their sum and highest level, for the map to colour by.
+absent when none), every cluster their sum and highest level, for the map to colour by;
+every unit its training (``unit_training``: courses assigned, passed, the next deadline of
+one not passed, absent when nothing is assigned).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Select,
+    String,
     and_,
     bindparam,
     cast,
@@ -33,6 +36,7 @@ from sqlalchemy import (
 from geo.tiling import tile_bounds_3857
 from layers.features.registry import AttrType, LayerSpec
 from layers.records.hazards import FeatureRisk
+from layers.training.models import UnitTraining
 
 BBox = tuple[float, float, float, float]
 _CORNERS = ("minx", "miny", "maxx", "maxy")
@@ -142,6 +146,24 @@ def risk_summary() -> list[ColumnElement[Any]]:
     ]
 
 
+def training_columns() -> list[ColumnElement[Any]]:
+    """Return a unit's training: courses assigned, passed, next deadline (NULL, so not encoded)."""
+    return [
+        UnitTraining.assigned.label("training_assigned"),
+        UnitTraining.passed.label("training_passed"),
+        cast(UnitTraining.due, String).label("training_due"),
+    ]
+
+
+def with_training(rows: Select[Any], spec: LayerSpec) -> Select[Any]:
+    """Return unit ``rows`` joined to their training compliance; other layers' as they are."""
+    if spec.id != "units":
+        return rows
+    model: Any = spec.model
+    columns = rows.add_columns(*training_columns())
+    return columns.outerjoin(UnitTraining, UnitTraining.unit_id == model.id)
+
+
 def as_mvt_geometry(geometry: ColumnElement[Any], tile: TileFrame) -> ColumnElement[Any]:
     """Return ``geometry`` clipped to the tile plus buffer, in tile grid coordinates."""
     return func.ST_AsMVTGeom(geometry, envelope(tile.bounds), tile.extent, tile.buffer, True)
@@ -167,7 +189,8 @@ def raw_rows(
         *tile_attributes(spec),
         *risk_columns(),
     )
-    return with_risks(rows, spec).where(in_bounds(spec, tile.margin_bounds), *where).limit(limit)
+    rows = with_training(with_risks(rows, spec), spec)
+    return rows.where(in_bounds(spec, tile.margin_bounds), *where).limit(limit)
 
 
 def summary_columns(spec: LayerSpec) -> list[ColumnElement[Any]]:

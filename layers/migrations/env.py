@@ -16,6 +16,7 @@ import layers.perimeters.models
 import layers.records.attachments
 import layers.records.catalog
 import layers.tourism.models
+import layers.training.models
 import layers.tracks.models  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base
 

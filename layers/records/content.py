@@ -18,7 +18,7 @@ from PIL import Image
 
 from layers.errors import InvalidInput, UnsupportedMediaType
 
-__all__ = ["FILE_KINDS", "Content", "FileKind", "inspect_content", "safe_name"]
+__all__ = ["FILE_KINDS", "Content", "FileKind", "check_claims", "inspect_content", "safe_name"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ def safe_name(name: str | None, kind: FileKind) -> str:
     return stem[: MAX_NAME_CHARS - len(ending)] + ending
 
 
-def _check_claims(kind: FileKind, name: str | None, declared: str | None) -> None:
+def check_claims(kind: FileKind, name: str | None, declared: str | None) -> None:
+    """Raise ``InvalidInput`` if the file's name or declared type claims another kind."""
     suffix = PurePosixPath((name or "").replace("\\", "/")).suffix.lower()
     if suffix and suffix not in kind.extensions:
         raise InvalidInput(f"the file is named {suffix!r} but its content is a {kind.title}; "
@@ -149,7 +150,7 @@ def inspect_content(
     if not data:
         raise InvalidInput("the file is empty")
     kind = _sniff(data)
-    _check_claims(kind, name, declared)
+    check_claims(kind, name, declared)
     if kind.pillow_format is None:
         if b"%%EOF" not in data[-_PDF_TAIL_BYTES:]:
             raise InvalidInput("the PDF document is cut short: it does not end with %%EOF")

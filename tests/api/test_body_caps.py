@@ -58,7 +58,7 @@ def test_the_table_holds_every_kind_of_write(settings: Settings) -> None:
 
 
 def _cap(settings: Settings, path: str) -> int:
-    cap = body_cap(_url(path), settings.limits)
+    cap = body_cap(_url(path), settings)
     return IMPORT_CAP if cap is None else cap  # None: the route caps it (imports)
 
 
