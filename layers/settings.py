@@ -264,6 +264,49 @@ class TrackSettings(BaseSettings):
     )  # fmt: skip
 
 
+class TourismSettings(BaseSettings):
+    """Visitor counts from park counters, capacity alert levels and walking distances."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_TOURISM_", extra="ignore")
+
+    max_batch: int = Field(
+        default=10_000, ge=1, le=200_000, description="Readings one POST /api/tourism/counts "
+        "carries; more are refused whole (413).",
+    )  # fmt: skip
+    max_count: int = Field(
+        default=100_000, ge=1, description="Most visitors one reading may count in or out."
+    )
+    clock_skew_s: float = Field(
+        default=120.0, ge=0, le=3_600, description="How far a reading's time may be ahead of "
+        "the server's clock; further is refused.",
+    )  # fmt: skip
+    retention_days: int = Field(
+        default=400, ge=1, description="Days of readings kept: older ones are refused, and "
+        "`warroom tourism prune` drops the day partitions that end before them.",
+    )  # fmt: skip
+    yellow_pct: int = Field(default=80, gt=0, description="Default yellow level, % of capacity.")
+    orange_pct: int = Field(default=90, gt=0, description="Default orange level.")
+    red_pct: int = Field(default=95, gt=0, description="Default red level.")
+    stop_pct: int = Field(default=100, gt=0, description="Default level to stop ticket sales.")
+    hysteresis_pct: float = Field(
+        default=5.0, ge=0, le=50, description="A park leaves a level only once its ratio is "
+        "this many percentage points below the level's threshold (no alert storm at the edge).",
+    )  # fmt: skip
+    walk_m: float = Field(
+        default=800.0, gt=0, le=5_000, description="Stations and stops this near a park's "
+        "edge are related to it (walking distance).",
+    )  # fmt: skip
+    dwell_min: float = Field(
+        default=20.0, gt=0, description="A vehicle inside a park this long is tied to it."
+    )
+
+    @model_validator(mode="after")
+    def _ascending(self) -> TourismSettings:
+        if not self.yellow_pct < self.orange_pct < self.red_pct < self.stop_pct:
+            raise ValueError("tourism levels must rise: yellow < orange < red < stop")
+        return self
+
+
 class GeofenceSettings(BaseSettings):
     """When a vehicle counts as entering or leaving a perimeter's ring (hysteresis)."""
 
@@ -468,6 +511,7 @@ class Settings(BaseSettings):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     tracks: TrackSettings = Field(default_factory=TrackSettings)
     geofence: GeofenceSettings = Field(default_factory=GeofenceSettings)
+    tourism: TourismSettings = Field(default_factory=TourismSettings)
     fieldwork: FieldworkSettings = Field(default_factory=FieldworkSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)

@@ -37,13 +37,16 @@ class Permission(StrEnum):
     # GPS feeds post vehicle positions with an account holding this (README: Vehicle tracks)
     TRACKS_WRITE = "tracks:write"
     ALERTS_ACK = "alerts:ack"  # acknowledge geofence alerts (reading them is perimeters:read)
+    # park counters post visitor counts; the tourism team keeps points, levels, relations,
+    # activities and topic maps (README: Tourism monitoring)
+    TOURISM_WRITE = "tourism:write"
 
 
 _READ = {Permission.FEATURES_READ, Permission.RECORDS_READ}
 _EDIT = {*_READ, Permission.FEATURES_WRITE, Permission.RECORDS_WRITE}
 _PLAN = {Permission.PERIMETERS_READ, Permission.PERIMETERS_WRITE}
 _ACCOUNTS = {Permission.USERS_READ}
-_COMMAND = {Permission.TRACKS_WRITE, Permission.ALERTS_ACK}
+_COMMAND = {Permission.TRACKS_WRITE, Permission.ALERTS_ACK, Permission.TOURISM_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
@@ -58,7 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # a planner turns a perimeter's rings into tasks and notices (#15): records:write, and
     # the task and notice kinds name planners among their creators
     Role.PLANNER: frozenset({*_READ, *_PLAN, Permission.RECORDS_WRITE}),
-    Role.TOURISM: frozenset(_READ),
+    Role.TOURISM: frozenset({*_READ, Permission.TOURISM_WRITE}),
     Role.UNIT: frozenset(_EDIT),
 }
 

@@ -28,6 +28,7 @@ from layers.errors import Conflict
 from layers.features.grams import trigger_of
 from layers.features.jurisdiction import BOUNDARY_TABLES, assign_jurisdiction
 from layers.features.models import FEATURE_MODELS
+from layers.tourism.demo import load_demo_tourism
 
 CHUNK_ROWS = 100_000
 _COPY_BUFFER = 1 << 20
@@ -148,6 +149,8 @@ def load_demo_city(
         _restore(session, report, stripped, notify)
         with report.timed("assign operators"):
             report.counts["operators"] = load_demo_operators(session)
+        with report.timed("tourism points"):
+            report.counts["tourism_points"] = load_demo_tourism(session)
         notify("records", 0, 1)
         with report.timed("generate records"):
             made = load_demo_records(session, seed=seed, now=city.reference_time)

@@ -1,0 +1,202 @@
+"""Schemas of tourism monitoring: counter batches, occupancy, points, relations, levels, flows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from layers.tourism.counts import Reading
+from layers.values import storable_instant, storable_text
+
+Level = Literal["normal", "yellow", "orange", "red", "stop"]
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class ReadingIn(BaseModel):
+    """One reading of a counter: visitors in and out over the interval ending at ``at``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    point: str = Code
+    at: AwareDatetime
+    entered: int = Field(alias="in", ge=0, le=2**31 - 1)
+    exited: int = Field(alias="out", ge=0, le=2**31 - 1)
+
+    def to_domain(self, index: int) -> Reading:
+        """Return the domain's reading (its instant in UTC)."""
+        at = storable_instant(self.at, f"readings[{index}].at")
+        return Reading(self.point, at, self.entered, self.exited)
+
+
+class CountBatchIn(BaseModel):
+    """A counters' batch: readings of any points, in any order (resent ones are no-ops)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    readings: list[ReadingIn] = Field(min_length=1)
+
+    def to_domain(self) -> list[Reading]:
+        """Return the domain's readings, in the batch's order."""
+        return [r.to_domain(i) for i, r in enumerate(self.readings)]
+
+
+class CountsPublic(BaseModel):
+    """What a batch did: readings received and newly stored (the rest were resent), the
+    parks whose occupancy today changed, the alerts raised."""
+
+    received: int
+    stored: int
+    parks: list[int]
+    alert_ids: list[int]
+
+
+class LevelsIn(BaseModel):
+    """A park's thresholds in percent of capacity, rising."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    yellow: int = Field(ge=1, le=200)
+    orange: int = Field(ge=1, le=200)
+    red: int = Field(ge=1, le=200)
+    stop: int = Field(ge=1, le=200)
+
+
+class LevelsPublic(LevelsIn):
+    """A park's thresholds and their version (0: the defaults, not yet its own)."""
+
+    version: int
+
+
+class OccupancyPublic(BaseModel):
+    """A park now: visitors inside against the instantaneous capacity, today's entries
+    against the daily one, the levels reached, a forecast; ``deficit`` above zero flags
+    exits exceeding entries (a counting error), shown beside an occupancy of zero."""
+
+    park_id: int
+    name: str
+    kind: str | None
+    grade: str | None
+    capacity: int
+    daily_capacity: int | None
+    entered: int
+    exited: int
+    visitors: int
+    deficit: int
+    ratio: float | None
+    daily_ratio: float | None
+    level: Level
+    daily_level: Level
+    levels: LevelsPublic
+    forecast_30: float | None = Field(description="Visitors inside in 30 minutes.")
+    forecast_60: float | None = Field(description="Visitors inside in 60 minutes.")
+
+
+class OccupanciesPublic(BaseModel):
+    """Every park you may see, now."""
+
+    at: datetime
+    data: list[OccupancyPublic]
+    count: int
+
+
+class CurvePublic(BaseModel):
+    """A park's day in 5-minute buckets: visitors inside at each bucket's end."""
+
+    park_id: int
+    name: str
+    day: date
+    capacity: int
+    buckets: list[datetime]
+    entered: list[int]
+    exited: list[int]
+    visitors: list[int]
+    short: list[bool] = Field(description="Exits exceeded entries by then (a data error).")
+    forecast_30: float | None
+    forecast_60: float | None
+
+
+class PointIn(BaseModel):
+    """A monitored point of a park (WGS84)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    park_id: int = Field(ge=1, le=2**63 - 1)
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["gate", "counter", "camera", "spot"]
+    counts: bool = True
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+    def clean_name(self) -> str:
+        """Return the name if PostgreSQL can store it."""
+        return storable_text(self.name, "name")
+
+
+class PointPublic(BaseModel):
+    """A point as GeoJSON."""
+
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+
+
+class PointsPublic(BaseModel):
+    """Points as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[PointPublic]
+
+
+class RelationIn(BaseModel):
+    """A station or stop to tie to a park by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: Literal["rail_stations", "bus_stations"]
+    feature_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class RelatedPublic(BaseModel):
+    """A feature related to a park: ``source`` is gate, computed or manual."""
+
+    layer: str
+    feature_id: int
+    name: str
+    distance_m: float | None
+    source: str
+    lon: float
+    lat: float
+
+
+class RelationsPublic(BaseModel):
+    """A park's gates, then its stations and stops by distance."""
+
+    park_id: int
+    data: list[RelatedPublic]
+    count: int
+
+
+class AlertPublic(BaseModel):
+    """A park's crossing into another level."""
+
+    id: int
+    park_id: int
+    park_name: str
+    basis: Literal["instant", "daily"]
+    level: Level
+    previous: Level
+    visitors: int
+    capacity: int
+    ratio: float
+    at: datetime
+
+
+class AlertsPublic(BaseModel):
+    """Alerts of parks you may see, newest first."""
+
+    data: list[AlertPublic]
+    count: int

@@ -1,0 +1,153 @@
+"""Capacity alerts: a park's level on each basis, one alert per crossing, with hysteresis.
+
+A park rises to a level as soon as its ratio reaches the level's threshold, and falls
+from it only once the ratio is ``hysteresis_pct`` points below it: a park hovering at
+80 % raises one yellow alert, not one per batch. Each change of level is one alert row
+and one ``tourism.alert`` event (layer ``parks``, so the event log keeps the park's
+jurisdiction and the live stream carries it to those who may see the park). Levels
+start again from normal each local day. The callers hold the parks' rows of today in
+``park_days`` (their batch just wrote them), so one park is weighed by one transaction
+at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from layers.accounts.roles import Permission
+from layers.accounts.scope import Actor
+from layers.audit.service import lock_event_log
+from layers.features.models import Park
+from layers.settings import TourismSettings
+from layers.tourism.models import LEVELS, ParkAlert, ParkAlertState, ParkDay
+from layers.tourism.parks import Levels, levels_of, local_day
+
+NORMAL = 0
+
+
+def level_of(ratio_pct: float, levels: Levels, current: int, hysteresis_pct: float) -> int:
+    """Return the level (index into ``LEVELS``) a park at ``ratio_pct`` stands at now.
+
+    Rising takes the threshold itself; staying at (or falling to) a level below the
+    current one needs the ratio above that level's threshold minus the hysteresis.
+    """
+    thresholds = levels.thresholds()
+    reached = sum(1 for t in thresholds if ratio_pct >= t)
+    if reached >= current:
+        return reached
+    held = sum(1 for t in thresholds[:current] if ratio_pct >= t - hysteresis_pct)
+    return max(reached, held)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A park's visitors against a capacity on one basis, today."""
+
+    park: Park
+    basis: str
+    visitors: int
+    capacity: int
+
+
+def standings(parks: Sequence[tuple[Park, int, int]]) -> list[Standing]:
+    """Return each park's standing on both bases from (park, in, out) of today.
+
+    Instantaneous: visitors inside now (in minus out, never below zero) against
+    ``capacity``; daily: visitors who came in today against ``daily_capacity``.
+    """
+    found = []
+    for park, entered, exited in parks:
+        if park.capacity:
+            found.append(Standing(park, "instant", max(0, entered - exited), park.capacity))
+        if park.daily_capacity:
+            found.append(Standing(park, "daily", entered, park.daily_capacity))
+    return found
+
+
+def _today(session: Session, park_ids: list[int], day: date) -> list[tuple[Park, int, int]]:
+    rows = session.execute(
+        select(Park, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
+        .outerjoin(ParkDay, and_(ParkDay.park_id == Park.id, ParkDay.day == day))
+        .where(Park.id.in_(park_ids)).order_by(Park.id)
+    )  # fmt: skip
+    return [(park, int(entered), int(exited)) for park, entered, exited in rows]
+
+
+def _states(session: Session, park_ids: list[int], day: date) -> dict[tuple[int, str], int]:
+    rows = session.execute(
+        select(ParkAlertState.park_id, ParkAlertState.basis, ParkAlertState.level,
+               ParkAlertState.day)
+        .where(ParkAlertState.park_id.in_(park_ids))
+        .order_by(ParkAlertState.park_id, ParkAlertState.basis).with_for_update()
+    )  # fmt: skip
+    return {(pid, basis): level if on == day else NORMAL for pid, basis, level, on in rows}
+
+
+_EVENTS = """
+INSERT INTO events (type, layer, feature_id, bbox, payload, actor_id)
+SELECT 'tourism.alert', 'parks', a.park_id, ST_Envelope(p.geom),
+       jsonb_build_object('alert_id', a.id, 'park_name', a.park_name, 'basis', a.basis,
+                          'level', a.level, 'previous', a.previous, 'visitors', a.visitors,
+                          'capacity', a.capacity, 'ratio', a.ratio, 'at', a.at),
+       :actor
+FROM park_alerts AS a JOIN parks AS p ON p.id = a.park_id
+WHERE a.id = ANY(CAST(:ids AS bigint[])) ORDER BY a.id
+"""
+
+
+def weigh_parks(
+    session: Session, park_ids: list[int], *, settings: TourismSettings, zone: ZoneInfo,
+    now: datetime, actor: Actor,
+) -> list[ParkAlert]:  # fmt: skip
+    """Weigh today's occupancy of the parks against their levels; store and announce crossings."""
+    if not park_ids:
+        return []
+    day = local_day(now, zone)
+    levels = levels_of(session, park_ids, settings)
+    states = _states(session, park_ids, day)
+    alerts, changed = [], []
+    for s in standings(_today(session, park_ids, day)):
+        key = (s.park.id, s.basis)
+        before = states.get(key, NORMAL)
+        ratio = s.visitors / s.capacity
+        after = level_of(ratio * 100, levels[s.park.id], before, settings.hysteresis_pct)
+        if (key in states and after == before) or (key not in states and after == NORMAL):
+            continue
+        changed.append({"park_id": s.park.id, "basis": s.basis, "day": day, "level": after})
+        if after != before:
+            alerts.append(ParkAlert(park_id=s.park.id, park_name=s.park.name, basis=s.basis,
+                                    level=LEVELS[after], previous=LEVELS[before],
+                                    visitors=s.visitors, capacity=s.capacity, ratio=ratio,
+                                    at=now))  # fmt: skip
+    if changed:
+        upsert = insert(ParkAlertState).values(changed)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=["park_id", "basis"],
+            set_={"day": upsert.excluded.day, "level": upsert.excluded.level},
+        ))  # fmt: skip
+    if alerts:
+        session.add_all(alerts)
+        session.flush()
+        lock_event_log(session)  # taken last, held briefly: it orders every writer
+        session.execute(text(_EVENTS), {"ids": [a.id for a in alerts], "actor": actor.user_id})
+    return alerts
+
+
+def list_alerts(*, session: Session, actor: Actor, limit: int, park_id: int | None = None
+                ) -> list[ParkAlert]:  # fmt: skip
+    """Return the alerts of parks the actor may see (of one park if ``park_id``), newest first."""
+    actor.require(Permission.FEATURES_READ)
+    query = (
+        select(ParkAlert).join(Park, Park.id == ParkAlert.park_id)
+        .where(actor.scope.clause(Park)).order_by(ParkAlert.id.desc()).limit(limit)
+    )  # fmt: skip
+    if park_id is not None:
+        query = query.where(ParkAlert.park_id == park_id)
+    return list(session.scalars(query))

@@ -1,0 +1,291 @@
+"""Tourism over HTTP: a park's points and relations, counter batches stored once whatever
+their order, occupancy never below zero (the shortfall shown), alerts once per level
+crossing with hysteresis and in the event log, levels per park, bad batches refused
+whole, and who may do what where."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from layers.accounts.roles import Role
+from layers.accounts.service import Jurisdiction
+from layers.features.models import Precinct, RailStation
+from layers.settings import Settings, TourismSettings
+from tests.utils.users import bearer, make_user
+
+HALF_DEG = 0.002  # a park of about 340 x 440 m
+
+
+class Cast:
+    """A tourism user, a commander, a planner, an officer of the park's precinct and one of
+    another, and a new park of capacity 100 (daily 300) beside a rail station."""
+
+    def __init__(self, client: TestClient, factory: sessionmaker[Session]) -> None:
+        with factory() as session:
+            station = session.execute(
+                select(RailStation.id, func.ST_X(RailStation.geom), func.ST_Y(RailStation.geom),
+                       RailStation.precinct_id)
+                .where(RailStation.precinct_id.is_not(None)).order_by(RailStation.id).limit(1)
+            ).one()  # fmt: skip
+            self.station_id, lon, lat, precinct_id = station
+            here = session.get(Precinct, precinct_id)
+            far = session.scalars(select(Precinct).where(Precinct.id != precinct_id)
+                                  .order_by(Precinct.id)).first()  # fmt: skip
+            assert here is not None and far is not None
+        self.tourism = bearer(client, make_user(factory, Role.TOURISM))
+        self.commander = bearer(client, make_user(factory, Role.COMMANDER))
+        self.planner = bearer(client, make_user(factory, Role.PLANNER))
+        self.officer = bearer(client, make_user(factory, Role.OFFICER,
+                                                Jurisdiction(precinct_code=here.code)))  # fmt: skip
+        self.stranger = bearer(client, make_user(factory, Role.OFFICER,
+                                                 Jurisdiction(precinct_code=far.code)))  # fmt: skip
+        # the park's west edge 100 m east of the station
+        west = lon + 100 / 85_000
+        self.centre = (west + HALF_DEG, lat)
+        square = [[west, lat - HALF_DEG], [west + 2 * HALF_DEG, lat - HALF_DEG],
+                  [west + 2 * HALF_DEG, lat + HALF_DEG], [west, lat + HALF_DEG],
+                  [west, lat - HALF_DEG]]  # fmt: skip
+        made = client.post("/api/layers/parks/features", headers=self.commander, json={
+            "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
+            "properties": {"name": f"测试公园{uuid.uuid4().hex[:6]}", "kind": "park",
+                           "capacity": 100, "daily_capacity": 300, "grade": "4A"},
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+        self.park_id: int = made.json()["id"]
+        self.west = west
+        self.lat = lat
+
+
+def noon_zone() -> str:
+    """Return a time zone where it is about noon now: a local day does not end mid-test."""
+    offset = 12 - datetime.now(UTC).hour  # -11..12; Etc/GMT names count the other way
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+@pytest.fixture(scope="module")
+def zoned(settings: Settings) -> Settings:
+    """The test settings in a zone where it is about noon."""
+    return settings.model_copy(update={"timezone": noon_zone()})
+
+
+@pytest.fixture(scope="module")
+def app(zoned: Settings, client: TestClient) -> Iterator[TestClient]:
+    """An app of the test database whose bureau lives where it is about noon."""
+    with TestClient(create_app(zoned)) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def cast(app: TestClient, session_factory: sessionmaker[Session]) -> Cast:
+    """The people and park of this module."""
+    return Cast(app, session_factory)
+
+
+def _gate(client: TestClient, cast: Cast, kind: str = "gate", counts: bool = True) -> str:
+    code = f"T-{uuid.uuid4().hex[:8]}"
+    made = client.post("/api/tourism/points", headers=cast.tourism, json={
+        "park_id": cast.park_id, "code": code, "name": f"{code}号门", "kind": kind,
+        "counts": counts, "lon": cast.west, "lat": cast.lat,
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    return code
+
+
+def _post(client: TestClient, headers: dict[str, str], readings: list[dict[str, Any]]) -> Any:
+    return client.post("/api/tourism/counts", headers=headers, json={"readings": readings})
+
+
+def _reading(code: str, minutes_ago: float, entered: int, exited: int = 0) -> dict[str, Any]:
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+    return {"point": code, "at": at.isoformat(), "in": entered, "out": exited}
+
+
+def _park(client: TestClient, headers: dict[str, str], park_id: int) -> dict[str, Any] | None:
+    answer = client.get("/api/tourism/occupancy", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return next((p for p in answer.json()["data"] if p["park_id"] == park_id), None)
+
+
+def test_points_and_relations(app: TestClient, cast: Cast) -> None:
+    code = _gate(app, cast)
+    listed = app.get(f"/api/tourism/points?park_id={cast.park_id}", headers=cast.officer)
+    assert listed.status_code == 200
+    assert code in {f["properties"]["code"] for f in listed.json()["features"]}
+    # too far from the park, a code taken, a role without tourism:write
+    far = app.post("/api/tourism/points", headers=cast.tourism, json={
+        "park_id": cast.park_id, "code": "T-far", "name": "远", "kind": "gate",
+        "lon": cast.west + 0.05, "lat": cast.lat,
+    })  # fmt: skip
+    assert far.status_code == 422 and "300 m" in far.json()["detail"]
+    again = app.post("/api/tourism/points", headers=cast.tourism, json={
+        "park_id": cast.park_id, "code": code, "name": "重", "kind": "gate",
+        "lon": cast.west, "lat": cast.lat,
+    })  # fmt: skip
+    assert again.status_code == 409
+    assert app.post("/api/tourism/points", headers=cast.planner, json={}).status_code == 403
+
+    base = f"/api/tourism/parks/{cast.park_id}/relations"
+    computed = app.post(f"{base}/compute", headers=cast.tourism)
+    assert computed.status_code == 200 and computed.json()["made"] >= 1
+
+    def related() -> dict[tuple[str, int], dict[str, Any]]:
+        answer = app.get(base, headers=cast.tourism)
+        assert answer.status_code == 200
+        return {(r["layer"], r["feature_id"]): r for r in answer.json()["data"]}
+
+    station = ("rail_stations", cast.station_id)
+    assert related()[station]["source"] == "computed"
+    assert 50 < related()[station]["distance_m"] < 150
+    assert any(r["source"] == "gate" and r["name"] == f"{code}号门" for r in related().values())
+    assert app.delete(f"{base}/rail_stations/{cast.station_id}",
+                         headers=cast.tourism).status_code == 204  # fmt: skip
+    app.post(f"{base}/compute", headers=cast.tourism)
+    assert station not in related()  # removed by hand: the computation keeps it out
+    back = app.post(
+        base, headers=cast.tourism, json={"layer": "rail_stations", "feature_id": cast.station_id}
+    )
+    assert back.status_code == 204 and station in related()
+    assert app.get(base, headers=cast.stranger).status_code == 404
+
+
+def test_counts_once_in_any_order_never_below_zero(app: TestClient, cast: Cast) -> None:
+    gate, camera = _gate(app, cast), _gate(app, cast, "camera", counts=False)
+    before = _park(app, cast.tourism, cast.park_id)
+    assert before is not None
+    batch = [_reading(gate, 20, 10, 2), _reading(gate, 10, 5, 1), _reading(camera, 10, 99, 0)]
+    first = _post(app, cast.tourism, batch)
+    assert first.status_code == 200, first.text
+    assert first.json()["stored"] == 3 and cast.park_id in first.json()["parks"]
+    resent = _post(app, cast.tourism, batch)
+    assert resent.json()["received"] == 3 and resent.json()["stored"] == 0
+    # late and out of order: an older reading after newer ones counts the same
+    assert _post(app, cast.tourism, [_reading(gate, 30, 4, 0)]).json()["stored"] == 1
+    now = _park(app, cast.tourism, cast.park_id)
+    assert now is not None
+    assert now["entered"] - before["entered"] == 19  # the camera does not count
+    assert now["exited"] - before["exited"] == 3
+    curve = app.get(f"/api/tourism/parks/{cast.park_id}/occupancy", headers=cast.officer)
+    assert curve.status_code == 200, curve.text
+    body = curve.json()
+    assert body["visitors"][-1] == now["visitors"]
+    assert body["visitors"] == sorted(body["visitors"])  # only arrivals so far: rising
+    # exits beyond entries: shown as a shortfall beside zero, never a negative occupancy
+    _post(app, cast.tourism, [_reading(gate, 1, 0, now["visitors"] + 7)])
+    short = _park(app, cast.tourism, cast.park_id)
+    assert short is not None and short["visitors"] == 0 and short["deficit"] == 7
+    curve = app.get(f"/api/tourism/parks/{cast.park_id}/occupancy", headers=cast.tourism)
+    assert curve.json()["short"][-1] is True and curve.json()["visitors"][-1] == 0
+    # even the shortfall evens out again
+    _post(app, cast.tourism, [_reading(gate, 0.5, 7, 0)])
+    level = _park(app, cast.tourism, cast.park_id)
+    assert level is not None and level["visitors"] == 0 and level["deficit"] == 0
+
+
+def _alerts(app: TestClient, cast: Cast) -> list[dict[str, Any]]:
+    answer = app.get(f"/api/tourism/alerts?park_id={cast.park_id}", headers=cast.officer)
+    assert answer.status_code == 200
+    return list(reversed(answer.json()["data"]))
+
+
+def test_one_alert_per_crossing_with_hysteresis(app: TestClient, cast: Cast) -> None:
+    gate = _gate(app, cast)
+    start = _park(app, cast.tourism, cast.park_id)
+    assert start is not None and start["level"] == "normal"
+    seen = len(_alerts(app, cast))
+    minute = [15.0]
+
+    def inside(target: int) -> None:
+        park = _park(app, cast.tourism, cast.park_id)
+        assert park is not None
+        change = target - park["visitors"]
+        minute[0] -= 0.1
+        answer = _post(
+            app, cast.tourism, [_reading(gate, minute[0], max(change, 0), max(-change, 0))]
+        )
+        assert answer.status_code == 200, answer.text
+
+    for target in (50, 81, 79, 82, 78, 96, 91, 85, 70):
+        inside(target)
+    crossings = [(a["basis"], a["previous"], a["level"]) for a in _alerts(app, cast)[seen:]]
+    # 81 yellow; 79 and 78 stay yellow (above 80 - 5); 96 red; 91 stays red (above 90);
+    # 85 falls to orange (85 is 90 - 5); 70 back to normal
+    instant = [c[1:] for c in crossings if c[0] == "instant"]
+    assert instant == [("normal", "yellow"), ("yellow", "red"), ("red", "orange"),
+                       ("orange", "normal")]  # fmt: skip
+    # the events went through the event log, seen by the park's officer, not by another's
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+
+    def events(headers: dict[str, str]) -> list[dict[str, Any]]:
+        answer = app.get("/api/events", headers=headers, params={"from": since})
+        assert answer.status_code == 200, answer.text
+        return [e for e in answer.json()["data"] if e["type"] == "tourism.alert"
+                and e["feature_id"] == cast.park_id]  # fmt: skip
+
+    levels = [e["payload"]["level"] for e in events(cast.officer)
+              if e["payload"]["basis"] == "instant"]  # fmt: skip
+    assert levels[-4:] == ["yellow", "red", "orange", "normal"]
+    assert events(cast.stranger) == []
+
+
+def test_levels_per_park(app: TestClient, cast: Cast) -> None:
+    path = f"/api/tourism/parks/{cast.park_id}/levels"
+    read = app.get(path, headers=cast.tourism)
+    assert read.status_code == 200
+    version = read.headers["ETag"]
+    body = {"yellow": 70, "orange": 85, "red": 92, "stop": 100}
+    assert app.put(path, headers=cast.tourism, json=body).status_code == 428
+    put = app.put(path, headers={**cast.tourism, "If-Match": version}, json=body)
+    assert put.status_code == 200, put.text
+    assert put.json()["yellow"] == 70
+    stale = app.put(path, headers={**cast.tourism, "If-Match": version}, json=body)
+    assert stale.status_code == 412
+    falling = {"yellow": 90, "orange": 85, "red": 92, "stop": 100}
+    bad = app.put(path, headers={**cast.tourism, "If-Match": put.headers["ETag"]},
+                     json=falling)  # fmt: skip
+    assert bad.status_code == 422
+    park = _park(app, cast.officer, cast.park_id)
+    assert park is not None and park["levels"]["yellow"] == 70
+    assert app.put(path, headers=cast.officer, json=body).status_code == 403
+
+
+@pytest.fixture(scope="module")
+def small(zoned: Settings, app: TestClient) -> Iterator[TestClient]:
+    """An app whose batches hold 3 readings of at most 500 visitors."""
+    tourism = TourismSettings(max_batch=3, max_count=500)
+    with TestClient(create_app(zoned.model_copy(update={"tourism": tourism}))) as small:
+        yield small
+
+
+def test_bad_batches_are_refused_whole(small: TestClient, cast: Cast) -> None:
+    gate = _gate(small, cast)
+    before = _park(small, cast.tourism, cast.park_id)
+    assert before is not None
+    future = _reading(gate, -60, 1)
+    cases = [
+        ([_reading(gate, 3, 1), _reading("T-nowhere", 3, 1)], 422, "unknown points"),
+        ([_reading(gate, 3, 1), future], 422, "lies in the future"),
+        ([_reading(gate, 3, 501)], 422, "in must be 0..500"),
+        ([_reading(gate, 3, -1)], 422, "readings"),
+        ([_reading(gate, 3, 1)] * 4, 413, "at most 3 readings"),
+        ([], 422, "readings"),
+    ]
+    for readings, status, said in cases:
+        answer = _post(small, cast.tourism, readings)
+        assert answer.status_code == status, (said, answer.text)
+        assert said in answer.text
+    old = {"point": gate, "at": "2020-01-01T00:00:00+08:00", "in": 1, "out": 0}
+    assert "older than the retention" in _post(small, cast.tourism, [old]).text
+    after = _park(small, cast.tourism, cast.park_id)
+    assert after is not None and after["entered"] == before["entered"]
+    # a point of a park outside the officer's precinct is unknown to them
+    assert _post(small, cast.stranger, [_reading(gate, 3, 1)]).status_code == 403
+    assert _park(small, cast.stranger, cast.park_id) is None
