@@ -62,10 +62,12 @@ def submit_form(
     # a unit's own self-check hands the hazards it finds to the unit to rectify
     fixers = [{"type": "unit", "id": actor.scope.id}] if actor.scope.kind is ScopeKind.UNIT else []
     hazards = []
+    items = template.schema.get("properties", {})
     for name, rule in hazards_for(template, score):
+        item = str(items.get(name, {}).get("title") or name)  # the item as the form words it
         details = {"level": rule.level, "category": rule.category.value,
-                   "description": f"{kind.title}未通过项: {name}", "assignees": fixers}  # fmt: skip
-        found = NewRecord(title=f"{template.title}: {name}"[:200], topic=submission.topic,
+                   "description": f"{kind.title}未通过项: {item}", "assignees": fixers}  # fmt: skip
+        found = NewRecord(title=f"{template.title}: {item}"[:200], topic=submission.topic,
                           features=submission.features, details=details)  # fmt: skip
         hazards.append(create_record(session=session, kind=hazard_kind, new=found, actor=actor))
     record.details = {**record.details, "hazards": [h.id for h in hazards]}
