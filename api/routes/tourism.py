@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from pydantic import AwareDatetime
 
 from api.access import FEATURE_READERS, requires
 from api.deps import CurrentActor, LimitDep, SessionDep, SettingsDep, if_match_version
 from api.schemas.tourism import (
     AlertPublic,
     AlertsPublic,
+    ArcPublic,
+    ArcsPublic,
     CountBatchIn,
     CountsPublic,
     CurvePublic,
+    FlowBatchIn,
     LevelsIn,
     LevelsPublic,
     OccupanciesPublic,
@@ -27,11 +31,12 @@ from api.schemas.tourism import (
     RelationsPublic,
 )
 from layers.accounts.roles import Permission
-from layers.tourism import alerts, points, relations
+from layers.tourism import alerts, flows, points, relations
 from layers.tourism.counts import ingest_counts
 from layers.tourism.models import ParkAlert
 from layers.tourism.occupancy import ParkOccupancy, read_day_curve, read_occupancy
 from layers.tourism.parks import Levels, levels_of, set_levels, visible_park
+from layers.values import storable_instant
 
 TOURISM_WRITERS = requires(Permission.TOURISM_WRITE)
 router = APIRouter(prefix="/api/tourism", tags=["tourism"])
@@ -200,3 +205,30 @@ def compute_relations(park_id: Id, session: SessionDep, actor: CurrentActor,
     made = relations.recompute_relations(session=session, park_id=park_id, actor=actor,
                                          walk_m=settings.tourism.walk_m)  # fmt: skip
     return {"made": made}
+
+
+@router.post("/flows", dependencies=[Depends(TOURISM_WRITERS)])
+def create_flows(body: FlowBatchIn, session: SessionDep, actor: CurrentActor) -> dict[str, int]:
+    """Store origin-destination rows whole or refuse them (a resent row replaces its volume)."""
+    rows = [flows.Flow(f.origin_kind, f.origin, f.park_id,
+                       storable_instant(f.at, f"flows[{i}].at", UTC), f.volume)
+            for i, f in enumerate(body.flows)]  # fmt: skip
+    return {"stored": flows.ingest_flows(session=session, flows=rows, actor=actor)}
+
+
+@router.get("/flows", dependencies=[Depends(FEATURE_READERS)])
+def list_flows(
+    session: SessionDep, actor: CurrentActor, limit: LimitDep,
+    since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+) -> ArcsPublic:  # fmt: skip
+    """Return visitor flows into parks you may see as arcs (default: the last 3 hours)."""
+    until = storable_instant(until, "until", UTC) if until else datetime.now(UTC)
+    since = storable_instant(since, "since", UTC) if since else until - timedelta(hours=3)
+    arcs = flows.read_flows(session=session, actor=actor, since=since, until=until, limit=limit)
+    features = [ArcPublic(
+        geometry={"type": "LineString", "coordinates": [list(a.start), list(a.end)]},
+        properties={"origin_kind": a.origin_kind, "origin": a.origin,
+                    "origin_name": a.origin_name, "park_id": a.park_id,
+                    "park_name": a.park_name, "volume": a.volume},
+    ) for a in arcs]  # fmt: skip
+    return ArcsPublic(since=since, until=until, features=features)

@@ -200,3 +200,41 @@ class AlertsPublic(BaseModel):
 
     data: list[AlertPublic]
     count: int
+
+
+class FlowIn(BaseModel):
+    """Visitors from an origin to a park in the hour starting at ``at``: the origin is a park
+    id, an H3 cell, a district code or a rail station id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    origin_kind: Literal["park", "h3", "district", "rail_station"]
+    origin: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    park_id: int = Field(ge=1, le=2**63 - 1)
+    at: AwareDatetime
+    volume: int = Field(ge=0, le=10_000_000)
+
+
+class FlowBatchIn(BaseModel):
+    """OD rows; a resent row (same origin, park and hour) replaces its volume."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flows: list[FlowIn] = Field(min_length=1)
+
+
+class ArcPublic(BaseModel):
+    """An arc from an origin to a park (a GeoJSON LineString Feature, origin first)."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+
+
+class ArcsPublic(BaseModel):
+    """The window's arcs, largest volume first."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    since: datetime
+    until: datetime
+    features: list[ArcPublic]

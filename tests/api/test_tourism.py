@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import h3
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
-from layers.features.models import Precinct, RailStation
+from layers.features.models import District, Precinct, RailStation
 from layers.settings import Settings, TourismSettings
 from tests.utils.users import bearer, make_user
 
@@ -289,3 +290,47 @@ def test_bad_batches_are_refused_whole(small: TestClient, cast: Cast) -> None:
     # a point of a park outside the officer's precinct is unknown to them
     assert _post(small, cast.stranger, [_reading(gate, 3, 1)]).status_code == 403
     assert _park(small, cast.stranger, cast.park_id) is None
+
+
+def test_flows_as_arcs(app: TestClient, cast: Cast, session_factory: sessionmaker[Session]
+                       ) -> None:  # fmt: skip
+    with session_factory() as session:
+        district = session.scalars(select(District.code).order_by(District.id)).first()
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    cell = h3.latlng_to_cell(cast.lat, cast.west - 0.05, 8)
+
+    def row(kind: str, origin: str, volume: int, at: datetime = hour) -> dict[str, Any]:
+        return {"origin_kind": kind, "origin": origin, "park_id": cast.park_id,
+                "at": at.isoformat(), "volume": volume}  # fmt: skip
+
+    rows = [
+        row("h3", cell, 100),
+        row("h3", cell, 50, hour + timedelta(hours=1)),
+        row("district", str(district), 30),
+        row("rail_station", str(cast.station_id), 70),
+    ]
+    stored = app.post("/api/tourism/flows", headers=cast.tourism, json={"flows": rows})
+    assert stored.status_code == 200, stored.text
+    resent = [row("h3", cell, 120)]  # replaces the first hour's volume
+    assert app.post("/api/tourism/flows", headers=cast.tourism, json={"flows": resent}).json() == {
+        "stored": 1}  # fmt: skip
+    bad = app.post(
+        "/api/tourism/flows",
+        headers=cast.tourism,
+        json={"flows": [row("district", "NOPE", 1), row("h3", "zz", 1)]},
+    )
+    assert bad.status_code == 422 and "2 of the 2 rows" in bad.json()["detail"]
+    window = {"since": (hour - timedelta(minutes=1)).isoformat(),
+              "until": (hour + timedelta(hours=2)).isoformat()}  # fmt: skip
+    answer = app.get("/api/tourism/flows", headers=cast.officer, params=window)
+    assert answer.status_code == 200, answer.text
+    mine = [f for f in answer.json()["features"] if f["properties"]["park_id"] == cast.park_id]
+    volumes = {(f["properties"]["origin_kind"]): f["properties"]["volume"] for f in mine}
+    assert volumes == {"h3": 170, "rail_station": 70, "district": 30}
+    arc = next(f for f in mine if f["properties"]["origin_kind"] == "h3")
+    (x0, _), (x1, _) = arc["geometry"]["coordinates"]
+    assert x0 < cast.west < x1 < cast.west + 2 * HALF_DEG  # from the cell west into the park
+    stranger = app.get("/api/tourism/flows", headers=cast.stranger, params=window)
+    assert all(f["properties"]["park_id"] != cast.park_id for f in stranger.json()["features"])
+    backwards = {"since": window["until"], "until": window["since"]}
+    assert app.get("/api/tourism/flows", headers=cast.officer, params=backwards).status_code == 422
