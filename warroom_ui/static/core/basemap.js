@@ -44,7 +44,7 @@ const STYLES = {
       { id: "parks-line", type: "line", source: layer.id, "source-layer": layer.id,
         paint: { "line-color": PARK, "line-width": width(0.5, 1.5), "line-opacity": 0.8 } },
     ],
-    labels: layer => [label(layer, "#8cc79c", 12, { minzoom: 11 })],
+    labels: layer => [label(layer, "#8cc79c", 12, { minzoom: 12 })],
   },
   districts: {
     colour: DISTRICT,
@@ -54,7 +54,7 @@ const STYLES = {
       { id: "districts-line", type: "line", source: layer.id, "source-layer": layer.id,
         paint: { "line-color": DISTRICT, "line-width": width(1.2, 3) } },
     ],
-    labels: layer => [label(layer, "#9fb0d4", 16, { maxzoom: 12 })],
+    labels: layer => [label(layer, "#9fb0d4", 16, { maxzoom: 11 })],
   },
   precincts: {
     colour: PRECINCT,
@@ -63,7 +63,7 @@ const STYLES = {
         paint: { "line-color": PRECINCT, "line-width": width(0.4, 1.2),
                  "line-dasharray": [3, 2] } },
     ],
-    labels: layer => [label(layer, "#7687a8", 12, { minzoom: 11 })],
+    labels: layer => [label(layer, "#7687a8", 12, { minzoom: 11, maxzoom: 14 })],
   },
 };
 

@@ -19,7 +19,7 @@
 //   styleLayers(layer, colour), labelLayer(layer, colour) -> the default MapLibre style layers
 //   removeMap(map)
 //   layerTileJSON(layerId), registryLayers(map), basemapConfig(map), internalLayerIds(map)
-//   FONT, THEME, COLOURS (core/theme.js)
+//   FONT, THEME, COLOURS, LAYER_COLOURS (core/theme.js)
 //
 // Nothing is fetched from anywhere but our origin: MapLibre and its CSP worker from npm (no
 // blob: worker, api/headers.py), labels drawn with the page's font (Noto Sans SC from npm, no
@@ -28,9 +28,9 @@
 import { api, reportUnauthorized } from "./api.js";
 import { addBasemap, isBaseLayer } from "./basemap.js";
 import { renderSwitcher } from "./layers.js";
-import { COLOURS, FONT, THEME } from "./theme.js";
+import { COLOURS, FONT, LAYER_COLOURS, THEME } from "./theme.js";
 
-export { COLOURS, FONT, THEME };
+export { COLOURS, FONT, LAYER_COLOURS, THEME };
 
 const VENDOR = "/ui/vendor/maplibre";
 const BEIJING = [[115.42, 39.44], [117.51, 41.06]];
@@ -221,6 +221,9 @@ export function labelLayer(layer, colour, { minzoom = 0 } = {}) {
 }
 
 const named = layer => layer.attributes.some(attribute => attribute.name === "name");
+// Where a layer's names start to show: stations from the city view on (they are the map's
+// landmarks), the dense layers only close up, where they no longer cover each other.
+const LABEL_MINZOOM = { units: 14, bus_stations: 15, vehicles: 14, incidents: 13 };
 // Areas below lines below points, whatever the registry's order.
 const RANK = type => type.endsWith("Polygon") ? 0 : type.endsWith("LineString") ? 1 : 2;
 
@@ -234,7 +237,7 @@ export async function addFeatureLayers(map, { only, except = [], switcher } = {}
   const all = registryLayers(map);
   const chosen = all.filter(layer => !isBaseLayer(layer.id) && !except.includes(layer.id)
                                      && (!only || only.includes(layer.id)));
-  const colourOf = layer => COLOURS[all.indexOf(layer) % COLOURS.length];
+  const colourOf = layer => LAYER_COLOURS[layer.id] ?? COLOURS[all.indexOf(layer) % COLOURS.length];
   const ranked = [...chosen].sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type));
   const tilejsons = await Promise.all(ranked.map(layer => layerTileJSON(layer.id)));
   for (const [i, layer] of ranked.entries()) {
@@ -242,7 +245,8 @@ export async function addFeatureLayers(map, { only, except = [], switcher } = {}
     await addLayer(map, layer, { colour, styles: styleLayers(layer, colour), tilejson: tilejsons[i] });
   }
   // Labels above every shape, so no area covers a station's name.
-  ranked.filter(named).forEach(layer => addLabels(map, layer, [labelLayer(layer, colourOf(layer))]));
+  ranked.filter(named).forEach(layer => addLabels(map, layer, [
+    labelLayer(layer, colourOf(layer), { minzoom: LABEL_MINZOOM[layer.id] ?? 0 })]));
   if (switcher) renderSwitcher(switcher, map);
   return mapLayers(map);
 }
