@@ -23,15 +23,18 @@ from api.schemas.tourism import (
     LevelsPublic,
     OccupanciesPublic,
     OccupancyPublic,
+    ParkVehiclePublic,
+    ParkVehiclesPublic,
     PointIn,
     PointPublic,
     PointsPublic,
     RelatedPublic,
     RelationIn,
     RelationsPublic,
+    VehicleIn,
 )
 from layers.accounts.roles import Permission
-from layers.tourism import alerts, flows, points, relations
+from layers.tourism import alerts, flows, points, relations, vehicles
 from layers.tourism.counts import ingest_counts
 from layers.tourism.models import ParkAlert
 from layers.tourism.occupancy import ParkOccupancy, read_day_curve, read_occupancy
@@ -232,3 +235,53 @@ def list_flows(
                     "park_name": a.park_name, "volume": a.volume},
     ) for a in arcs]  # fmt: skip
     return ArcsPublic(since=since, until=until, features=features)
+
+
+@router.get("/parks/{park_id}/vehicles", dependencies=[Depends(FEATURE_READERS)])
+def list_park_vehicles(park_id: Id, session: SessionDep, actor: CurrentActor
+                       ) -> ParkVehiclesPublic:  # fmt: skip
+    """Return the vehicles tied to a park at their last positions, last seen first."""
+    found = vehicles.park_vehicles(session=session, park_id=park_id, actor=actor)
+    data = [ParkVehiclePublic(
+        vehicle_id=r.vehicle.id, name=r.vehicle.name, plate=r.vehicle.plate,
+        kind=r.vehicle.kind, source=r.source, since=r.since,
+        position_at=r.vehicle.position_at, lon=r.lon, lat=r.lat,
+    ) for r in found]  # fmt: skip
+    return ParkVehiclesPublic(park_id=park_id, data=data, count=len(data))
+
+
+@router.post("/parks/{park_id}/vehicles", status_code=204,
+             dependencies=[Depends(TOURISM_WRITERS)])  # fmt: skip
+def create_park_vehicle(park_id: Id, body: VehicleIn, session: SessionDep, actor: CurrentActor
+                        ) -> None:  # fmt: skip
+    """Tie a vehicle (a tour bus) to a park by hand."""
+    vehicles.register_vehicle(session=session, park_id=park_id, vehicle_id=body.vehicle_id,
+                              actor=actor)  # fmt: skip
+
+
+@router.delete("/parks/{park_id}/vehicles/{vehicle_id}", status_code=204,
+               dependencies=[Depends(TOURISM_WRITERS)])  # fmt: skip
+def delete_park_vehicle(park_id: Id, vehicle_id: Id, session: SessionDep, actor: CurrentActor
+                        ) -> None:  # fmt: skip
+    """Untie a vehicle from a park."""
+    vehicles.unregister_vehicle(session=session, park_id=park_id, vehicle_id=vehicle_id,
+                                actor=actor)  # fmt: skip
+
+
+@router.post("/vehicles/infer", dependencies=[Depends(TOURISM_WRITERS)])
+def infer_park_vehicles(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    hours: Annotated[float, Query(gt=0, le=24, description="tracks of the last hours")] = 3.0,
+) -> dict[str, int]:  # fmt: skip
+    """Tie to parks the tour buses and rental cars whose tracks dwell in them lately."""
+    dwell = settings.tourism.dwell_min
+    made = vehicles.infer_vehicles(session=session, actor=actor, now=datetime.now(UTC),
+                                   window_h=hours, dwell_min=dwell)  # fmt: skip
+    return {"made": made}
+
+
+@router.get("/vehicles", dependencies=[Depends(FEATURE_READERS)])
+def count_park_vehicles(session: SessionDep, actor: CurrentActor) -> dict[str, int]:
+    """Return how many vehicles are tied to each park you may see (by park id)."""
+    counts = vehicles.vehicles_per_park(session=session, actor=actor)
+    return {str(park_id): n for park_id, n in counts.items()}

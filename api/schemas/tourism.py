@@ -238,3 +238,34 @@ class ArcsPublic(BaseModel):
     since: datetime
     until: datetime
     features: list[ArcPublic]
+
+
+class ParkVehiclePublic(BaseModel):
+    """A vehicle tied to a park (registered or inferred) at its last position; its route of
+    the last hours is ``GET /api/vehicles/{vehicle_id}/track``."""
+
+    vehicle_id: int
+    name: str
+    plate: str
+    kind: str
+    source: Literal["registered", "inferred"]
+    since: datetime
+    position_at: datetime | None
+    lon: float
+    lat: float
+
+
+class ParkVehiclesPublic(BaseModel):
+    """A park's vehicles, last seen first."""
+
+    park_id: int
+    data: list[ParkVehiclePublic]
+    count: int
+
+
+class VehicleIn(BaseModel):
+    """A vehicle to tie to a park by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vehicle_id: int = Field(ge=1, le=2**63 - 1)

@@ -334,3 +334,48 @@ def test_flows_as_arcs(app: TestClient, cast: Cast, session_factory: sessionmake
     assert all(f["properties"]["park_id"] != cast.park_id for f in stranger.json()["features"])
     backwards = {"since": window["until"], "until": window["since"]}
     assert app.get("/api/tourism/flows", headers=cast.officer, params=backwards).status_code == 422
+
+
+def test_vehicles_registered_and_inferred(app: TestClient, cast: Cast) -> None:
+    def bus(where: tuple[float, float]) -> int:
+        plate = f"京B{uuid.uuid4().hex[:6].upper()}"
+        made = app.post("/api/layers/vehicles/features", headers=cast.commander, json={
+            "geometry": {"type": "Point", "coordinates": list(where)},
+            "properties": {"name": f"旅游大巴{plate[-4:]}", "plate": plate, "kind": "tour_bus"},
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+        return int(made.json()["id"])
+
+    dwelling, passing, registered = bus(cast.centre), bus(cast.centre), bus(cast.centre)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+    inside = [
+        {
+            "vehicle_id": dwelling,
+            "at": (start + timedelta(minutes=m)).isoformat(),
+            "lon": cast.centre[0],
+            "lat": cast.centre[1],
+        }
+        for m in range(0, 30, 5)
+    ]
+    through = [{"vehicle_id": passing, "at": (start + timedelta(minutes=m)).isoformat(),
+                "lon": cast.centre[0], "lat": cast.centre[1]} for m in (0, 5)]  # fmt: skip
+    posted = app.post("/api/tracks", headers=cast.commander,
+                      json={"positions": inside + through})  # fmt: skip
+    assert posted.status_code == 200, posted.text
+    assert app.post("/api/tourism/vehicles/infer", headers=cast.officer).status_code == 403
+    inferred = app.post("/api/tourism/vehicles/infer", headers=cast.tourism)
+    assert inferred.status_code == 200 and inferred.json()["made"] >= 1
+    path = f"/api/tourism/parks/{cast.park_id}/vehicles"
+    assert app.post(path, headers=cast.tourism,
+                    json={"vehicle_id": registered}).status_code == 204  # fmt: skip
+    listed = app.get(path, headers=cast.officer)
+    assert listed.status_code == 200
+    ties = {v["vehicle_id"]: v for v in listed.json()["data"]}
+    assert ties[dwelling]["source"] == "inferred" and ties[registered]["source"] == "registered"
+    assert passing not in ties  # ten minutes in the park is no dwell
+    assert ties[dwelling]["lon"] == pytest.approx(cast.centre[0])
+    counts = app.get("/api/tourism/vehicles", headers=cast.officer).json()
+    assert counts[str(cast.park_id)] == 2
+    assert app.delete(f"{path}/{registered}", headers=cast.tourism).status_code == 204
+    assert app.delete(f"{path}/{registered}", headers=cast.tourism).status_code == 404
+    assert app.get(path, headers=cast.stranger).status_code == 404
