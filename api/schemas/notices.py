@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.alerts import AlertPublic
 from api.schemas.features import GeoJSONGeometry
 from api.schemas.records import RecordPublic
 from layers.records.notices import NewNotice, UnitSelection
@@ -54,13 +55,14 @@ class ReceiptsPublic(BaseModel):
 
 
 class MessagePublic(BaseModel):
-    """One message of an inbox: why it came, when, whether read, and its record."""
+    """One message of an inbox: why it came, when, whether read, and its record or alert."""
 
     id: int
     reason: str
     created_at: datetime
     read_at: datetime | None
-    record: RecordPublic
+    record: RecordPublic | None = None
+    alert: AlertPublic | None = None  # a geofence alert (``GET /api/inbox?alerts=true``)
 
 
 class InboxPublic(BaseModel):

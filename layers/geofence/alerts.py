@@ -8,6 +8,7 @@ event of its own.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -84,3 +85,11 @@ def acknowledge_alert(*, session: Session, alert_id: int, actor: Actor) -> Geofe
                  feature_id=alert.feature_id, bounds=to_shape(alert.geom).bounds,
                  payload=alert_payload(alert))  # fmt: skip
     return alert
+
+
+def alerts_by_id(session: Session, alert_ids: Collection[int]) -> dict[int, GeofenceAlert]:
+    """Return the alerts of ``alert_ids`` by id (for messages already addressed to a reader)."""
+    if not alert_ids:
+        return {}
+    found = session.scalars(select(GeofenceAlert).where(GeofenceAlert.id.in_(list(alert_ids))))
+    return {alert.id: alert for alert in found}

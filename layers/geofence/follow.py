@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.scope import Actor
 from layers.audit.service import lock_event_log
 from layers.geofence.bands import NOT_IN_FORCE, FencedRing, rings_in_force, zones
+from layers.geofence.inbox import send_alert_messages
 from layers.geofence.machine import OUTSIDE, Standing, Zone, walk
 from layers.geofence.models import GeofenceAlert, GeofenceState
 
@@ -193,10 +194,15 @@ FROM geofence_alerts AS a WHERE a.id = ANY(CAST(:ids AS bigint[])) ORDER BY a.id
 
 
 def announce_alerts(session: Session, alerts: Sequence[GeofenceAlert], actor: Actor) -> None:
-    """Append a ``geofence.enter`` or ``geofence.exit`` event for each alert, in order."""
+    """Append a ``geofence.enter`` or ``geofence.exit`` event for each alert, in order.
+
+    Each alert also reaches the inbox of everyone it concerns (``layers.geofence.inbox``).
+    """
     if alerts:
+        ids = [a.id for a in alerts]
+        send_alert_messages(session, ids)
         lock_event_log(session)
-        session.execute(text(_EVENTS), {"ids": [a.id for a in alerts], "actor": actor.user_id})
+        session.execute(text(_EVENTS), {"ids": ids, "actor": actor.user_id})
 
 
 def forget_deleted_perimeters(session: Session) -> int:

@@ -1,7 +1,9 @@
 """Unified messages (统一消息服务): one inbox per user, fed by the records that concern them.
 
 A message goes to a user, or to a unit (every user of that unit reads it); each knows
-when it was first read and by whom — a notice's read receipts are its messages.
+when it was first read and by whom — a notice's read receipts are its messages. A
+message brings a record, or a geofence alert (``alert_id``, sent by ``layers.geofence``
+to the people the alert concerns).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ColumnElement,
     DateTime,
     ForeignKey,
@@ -43,12 +46,19 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_recipient", "recipient_type", "recipient_id", "id"),
         Index("ix_messages_record_id", "record_id"),
+        Index("ix_messages_alert_id", "alert_id", postgresql_where=text("alert_id IS NOT NULL")),
+        CheckConstraint("(record_id IS NULL) <> (alert_id IS NULL)", name="one_subject"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     recipient_type: Mapped[str] = mapped_column(String(8))
     recipient_id: Mapped[int] = mapped_column(BigInteger)
-    record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("records.id", ondelete="CASCADE"))
+    record_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("records.id", ondelete="CASCADE")
+    )
+    alert_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("geofence_alerts.id", ondelete="CASCADE")
+    )
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -92,22 +102,26 @@ def addressed_to(actor: Actor) -> ColumnElement[bool]:
 
 
 def inbox(
-    *, session: Session, actor: Actor, unread_only: bool, limit: int, before: int | None = None
-) -> tuple[list[tuple[Message, Record]], int]:
-    """Return a page of the actor's messages (newest first) with their records, and the unread."""
+    *, session: Session, actor: Actor, unread_only: bool, limit: int, before: int | None = None,
+    alerts: bool = False,
+) -> tuple[list[tuple[Message, Record | None]], int]:  # fmt: skip
+    """Return a page of the actor's messages (newest first) with their records, and the unread.
+
+    Messages of geofence alerts (no record) come too, and count as unread, with ``alerts``.
+    """
     actor.require(Permission.RECORDS_READ)
+    mine = addressed_to(actor) if alerts else and_(addressed_to(actor), Message.alert_id.is_(None))
     query = (
-        select(Message, Record).join(Record, Record.id == Message.record_id)
-        .where(addressed_to(actor)).order_by(Message.id.desc()).limit(limit)
+        select(Message, Record).outerjoin(Record, Record.id == Message.record_id)
+        .where(mine).order_by(Message.id.desc()).limit(limit)
     )  # fmt: skip
     if unread_only:
         query = query.where(Message.read_at.is_(None))
     if before is not None:
         query = query.where(Message.id < before)
     unread = session.scalar(
-        select(func.count()).select_from(Message)
-        .where(addressed_to(actor), Message.read_at.is_(None))
-    )  # fmt: skip
+        select(func.count()).select_from(Message).where(mine, Message.read_at.is_(None))
+    )
     return [(m, r) for m, r in session.execute(query)], int(unread or 0)
 
 
