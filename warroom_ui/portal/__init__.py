@@ -76,7 +76,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "/api/notices/{record_id}": GET,
     "/api/inbox": GET,
     "/api/inbox/{message_id}/read": POST,
-    # training (内保教培, /api/training/...): the training work adds its unit-facing routes here
+    # training (内保教培): the learning centre, the resources of one's courses, notices
+    "/api/training/learning": GET,
+    "/api/training/learning/courses/{course_id}": GET,
+    "/api/training/learning/courses/{course_id}/viewed": POST,
+    "/api/training/learning/courses/{course_id}/attempts": POST,
+    "/api/training/learning/certificates": GET,
+    "/api/training/resources/{resource_id}": GET,
+    "/api/training/resources/{resource_id}/content": GET,
+    "/api/training/industries": GET,
+    "/api/training/notices": GET,
 }
 
 # Pages and files at their own addresses; /ui/core and the Chinese font are mounted whole.
