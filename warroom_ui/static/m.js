@@ -8,6 +8,7 @@ import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
 import { el, formatTime } from "./core/dom.js";
 import { zh } from "./core/strings.js";
+import { failure, myTasks, taskList, timeline } from "./field.js";
 import { enqueue, flush, pending } from "./m.queue.js";
 
 const t = zh.m;
@@ -111,13 +112,6 @@ async function showUnits() {
   show(t.tabs.units, el("ul", { class: "list" }, ...page.features.map(unit => unitRow(unit))));
 }
 
-function timeline(records) {
-  if (!records.length) return el("p", { class: "muted" }, f.nothing);
-  return el("ul", { class: "list" }, ...records.map(record => el("li", {},
-    el("strong", {}, record.title),
-    el("span", { class: "muted" }, `${record.state_title} · ${formatTime(record.created_at)}`))));
-}
-
 async function checkIn(unitId, name) {
   say(t.locating, "notice");
   let coords;
@@ -198,20 +192,9 @@ async function showInspection(unit) {
        form, button(f.back, () => showUnit(unit.id)));
 }
 
-async function taskItem(message_) {
-  const task = await api(`/api/tasks/${message_.record.id}`);
-  const actions = task.actions.map(action => button(action.title, async () => {
-    try {
-      await api(`/api/tasks/${task.id}/transitions`, { method: "POST", ifMatch: task.version,
-                                                      json: { action: action.action } });
-      showTasks();
-    } catch (error) {
-      say(error.status === 412 ? f.conflict : `${f.failed}${error.message}`, "error");
-    }
-  }));
-  return el("li", {}, el("strong", {}, task.title),
-    el("span", { class: "muted" }, `${task.state_title}${task.due_at ? ` · ${f.due} ${formatTime(task.due_at)}` : ""}`),
-    el("div", { class: "actions" }, ...actions));
+async function showTasks() {
+  const tasks = await myTasks();
+  show(t.myTasks, taskList(tasks, error => (error ? say(failure(error), "error") : showTasks())));
 }
 
 async function inbox() {
@@ -221,12 +204,6 @@ async function inbox() {
 function uniqueRecords(messages) {
   const seen = new Set();
   return messages.filter(m => !seen.has(m.record.id) && seen.add(m.record.id));
-}
-
-async function showTasks() {
-  const tasks = uniqueRecords((await inbox()).filter(m => m.record.kind === "task"));
-  const items = await Promise.all(tasks.slice(0, 20).map(taskItem));
-  show(t.myTasks, items.length ? el("ul", { class: "list" }, ...items) : el("p", { class: "muted" }, f.nothing));
 }
 
 function noticeItem(m) {
