@@ -269,3 +269,63 @@ class VehicleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     vehicle_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class ActivityIn(BaseModel):
+    """A special activity at a park (festival, holiday) and the attendance expected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    park_id: int = Field(ge=1, le=2**63 - 1)
+    name: str = Field(min_length=1, max_length=200)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    expected: int = Field(ge=0, le=10_000_000)
+
+
+class ActivityPublic(BaseModel):
+    """An activity with its park, and the attendance expected against the daily capacity."""
+
+    id: int
+    park_id: int
+    park_name: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    expected: int
+    expected_ratio: float | None
+    version: int
+
+
+class ActivitiesPublic(BaseModel):
+    """Activities at parks you may see, by start."""
+
+    data: list[ActivityPublic]
+    count: int
+
+
+class TopicMapIn(BaseModel):
+    """A named map configuration: ``{"layers": [...], "filters": {layer: {...}},
+    "view": {"center": [lon, lat], "zoom": z}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    config: dict[str, Any]
+    shared: bool = True
+
+
+class TopicMapPublic(TopicMapIn):
+    """A saved topic map with its owner and version."""
+
+    id: int
+    owner_id: int | None
+    version: int
+    updated_at: datetime
+
+
+class TopicMapsPublic(BaseModel):
+    """The shared topic maps and your own, by name."""
+
+    data: list[TopicMapPublic]
+    count: int

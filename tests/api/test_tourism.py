@@ -379,3 +379,50 @@ def test_vehicles_registered_and_inferred(app: TestClient, cast: Cast) -> None:
     assert app.delete(f"{path}/{registered}", headers=cast.tourism).status_code == 204
     assert app.delete(f"{path}/{registered}", headers=cast.tourism).status_code == 404
     assert app.get(path, headers=cast.stranger).status_code == 404
+
+
+def test_activities_and_topic_maps(app: TestClient, cast: Cast,
+                                   session_factory: sessionmaker[Session]) -> None:  # fmt: skip
+    start = datetime(2027, 1, 28, 9, tzinfo=UTC)
+    body = {"park_id": cast.park_id, "name": "春节庙会", "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=8)).isoformat(), "expected": 150}  # fmt: skip
+    made = app.post("/api/tourism/activities", headers=cast.tourism, json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["expected_ratio"] == pytest.approx(0.5)  # of 300 a day
+    backwards = {**body, "ends_at": body["starts_at"]}
+    assert app.post("/api/tourism/activities", headers=cast.tourism,
+                    json=backwards).status_code == 422  # fmt: skip
+    window = {"since": start.isoformat(), "until": (start + timedelta(days=1)).isoformat()}
+    listed = app.get("/api/tourism/activities", headers=cast.officer, params=window).json()
+    assert made.json()["id"] in {a["id"] for a in listed["data"]}
+    hidden = app.get("/api/tourism/activities", headers=cast.stranger, params=window).json()
+    assert made.json()["id"] not in {a["id"] for a in hidden["data"]}
+    gone = app.delete(f"/api/tourism/activities/{made.json()['id']}",
+                      headers={**cast.tourism, "If-Match": '"1"'})  # fmt: skip
+    assert gone.status_code == 204
+
+    name = f"节日专题{uuid.uuid4().hex[:6]}"
+    config = {"layers": ["parks", "rail_stations", "occupancy", "flows"],
+              "filters": {"parks": {"grade": "5A"}},
+              "view": {"center": list(cast.centre), "zoom": 13}}  # fmt: skip
+    saved = app.post("/api/tourism/maps", headers=cast.tourism,
+                     json={"name": name, "config": config})  # fmt: skip
+    assert saved.status_code == 201, saved.text
+    map_id, etag = saved.json()["id"], saved.headers["ETag"]
+    colleague = bearer(app, make_user(session_factory, Role.TOURISM))
+    opened = app.get(f"/api/tourism/maps/{map_id}", headers=colleague)
+    assert opened.status_code == 200 and opened.json()["config"] == config
+    wrong = {**config, "layers": ["parks", "nowhere"]}
+    assert app.post("/api/tourism/maps", headers=cast.tourism,
+                    json={"name": name + "x", "config": wrong}).status_code == 422  # fmt: skip
+    assert app.post("/api/tourism/maps", headers=colleague,
+                    json={"name": name, "config": config}).status_code == 409  # fmt: skip
+    private = {"name": name, "config": config, "shared": False}
+    changed = app.put(f"/api/tourism/maps/{map_id}", headers={**cast.tourism, "If-Match": etag},
+                      json=private)  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["version"] == 2
+    assert app.put(f"/api/tourism/maps/{map_id}", headers={**cast.tourism, "If-Match": etag},
+                   json=private).status_code == 412  # fmt: skip
+    assert app.get(f"/api/tourism/maps/{map_id}", headers=colleague).status_code == 404
+    assert map_id in {m["id"] for m in app.get("/api/tourism/maps",
+                                                headers=cast.tourism).json()["data"]}  # fmt: skip
