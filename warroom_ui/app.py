@@ -26,11 +26,19 @@ VENDOR = {
     "maplibre": (NODE_MODULES / "maplibre-gl" / "dist", "maplibre-gl-csp.js"),
     "noto-sans-sc": (NODE_MODULES / "@fontsource-variable" / "noto-sans-sc", "index.css"),
     "echarts": (NODE_MODULES / "echarts" / "dist", "echarts.esm.min.js"),
+    "terra-draw": (NODE_MODULES / "terra-draw" / "dist", "terra-draw.umd.js"),
+    "terra-draw-maplibre": (
+        NODE_MODULES / "terra-draw-maplibre-gl-adapter" / "dist",
+        "terra-draw-maplibre-gl-adapter.umd.js",
+    ),
 }
 
 
 # Pages at their own addresses (their modules and styles are under /ui/).
-PAGES = {"/admin": "admin.html", "/help": "help.html", "/warroom": "warroom.html"}
+PAGES = {
+    "/admin": "admin.html", "/help": "help.html", "/warroom": "warroom.html",
+    "/officer": "officer.html", "/planner": "planner.html", "/m": "m.html",
+}  # fmt: skip
 
 
 def _page(name: str) -> Callable[[], FileResponse]:

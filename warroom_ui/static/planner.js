@@ -1,0 +1,219 @@
+// 安保规划: draw the core ring (a polygon, or a point or route grown by metres) with
+// terra-draw, add outer rings by distance, give the plan a name, activity and time window.
+// Each finished change is saved (a new version of the perimeter, at the version read) and
+// each ring's contents are read again from the server (counts, risk, first units): the
+// PostGIS answer is the truth. Then tasks and a notice for what is inside, the briefing map
+// and the exports; an earlier perimeter, or one of its versions, opens to be revised.
+
+import { api } from "./core/api.js";
+import { withSession } from "./core/auth.js";
+import { el, formatCount, formatTime } from "./core/dom.js";
+import { addFeatureLayers, createMap, removeMap } from "./core/map.js";
+import { zh } from "./core/strings.js";
+import { failure } from "./field.js";
+
+const t = zh.planner;
+const f = zh.field;
+const byId = id => document.getElementById(id);
+const button = (text, onclick, attributes = {}) =>
+  el("button", { type: "button", onclick, ...attributes }, text);
+const RING_COLOURS = { core: "#ff5252", control: "#ffb300", outer: "#4fc3f7" };
+const OUTER_KINDS = ["control", "outer"];
+const HOUR_MS = 3_600_000;
+
+// The page's one store: the perimeter being planned (null until first saved) and the draw.
+const state = { map: null, draw: null, perimeter: null, mode: "polygon", saving: Promise.resolve() };
+
+function say(text, kind = "ok") {
+  byId("message").textContent = text;
+  byId("message").className = kind;
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => document.head.append(Object.assign(
+    document.createElement("script"), { src, onload: resolve, onerror: reject })));
+}
+
+async function startDraw(map) {
+  if (!window.terraDraw) await loadScript("/ui/vendor/terra-draw/terra-draw.umd.js");
+  if (!window.terraDrawMaplibreGlAdapter) {
+    await loadScript("/ui/vendor/terra-draw-maplibre/terra-draw-maplibre-gl-adapter.umd.js");
+  }
+  const { TerraDraw, TerraDrawPolygonMode, TerraDrawPointMode, TerraDrawLineStringMode } = window.terraDraw;
+  const draw = new TerraDraw({
+    adapter: new window.terraDrawMaplibreGlAdapter.TerraDrawMapLibreGLAdapter({ map }),
+    modes: [new TerraDrawPolygonMode(), new TerraDrawPointMode(), new TerraDrawLineStringMode()],
+  });
+  draw.start();
+  draw.setMode("polygon");
+  draw.on("finish", id => {
+    // one core shape at a time: the last drawn replaces the one before
+    const older = draw.getSnapshot().filter(feature => feature.id !== id).map(feature => feature.id);
+    if (older.length) draw.removeFeatures(older);
+    save();
+  });
+  return draw;
+}
+
+function tools() {
+  const modes = { polygon: "polygon", point: "point", route: "linestring" };
+  const buttons = Object.entries(modes).map(([name, mode]) => button(t.draw[name], () => {
+    state.mode = name;
+    state.draw.setMode(mode);
+    buttons.forEach(b => b.classList.toggle("active", b.dataset.mode === name));
+  }, { "data-mode": name, class: name === "polygon" ? "active" : "" }));
+  byId("draw-tools").replaceChildren(...buttons, button(t.draw.clear, () => state.draw.clear()));
+}
+
+const local = date => new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+function planForm() {
+  const now = new Date();
+  const field = (label, input) => [el("label", { for: input.id }, label), input];
+  byId("plan").replaceChildren(
+    ...field(t.name, el("input", { id: "plan-name", name: "name", required: true })),
+    ...field(t.activity, el("input", { id: "plan-activity", name: "activity", type: "number", min: 1 })),
+    ...field(t.startsAt, el("input", { id: "plan-starts", name: "starts", type: "datetime-local", value: local(now) })),
+    ...field(t.endsAt, el("input", { id: "plan-ends", name: "ends", type: "datetime-local",
+                                     value: local(new Date(now.getTime() + 8 * HOUR_MS)) })),
+    ...field(t.buffer, el("input", { id: "plan-buffer", name: "buffer", type: "number", min: 1, value: 300 })),
+    ...field(t.outerRings, el("input", { id: "plan-outer", name: "outer", value: "500,1500" })),
+    el("button", { type: "submit" }, t.save));
+  byId("plan").onsubmit = event => { event.preventDefault(); save(); };
+  byId("plan").onchange = event => { if (["buffer", "outer"].includes(event.target.name)) save(); };
+}
+
+// The perimeter as the API takes it, from the form and the drawn core; null if none is drawn.
+function perimeterBody() {
+  const [core] = state.draw.getSnapshot();
+  if (!core) return null;
+  const form = byId("plan");
+  const buffer = Number(form.buffer.value);
+  const ring = core.geometry.type === "Polygon" ? { polygon: core.geometry }
+    : { around: core.geometry, buffer_m: buffer };
+  const distances = form.outer.value.split(/[,，\s]+/).map(Number).filter(d => d > 0).slice(0, 2);
+  return {
+    name: form.name.value || t.title,
+    activity_id: form.activity.value ? Number(form.activity.value) : null,
+    starts_at: new Date(form.starts.value).toISOString(),
+    ends_at: new Date(form.ends.value).toISOString(),
+    rings: [{ kind: "core", ...ring },
+            ...distances.map((d, i) => ({ kind: OUTER_KINDS[i], around_core_m: d }))],
+  };
+}
+
+// Saves one after another: each PUT replaces the version the one before made.
+function save() {
+  state.saving = state.saving.then(async () => {
+    const body = perimeterBody();
+    if (!body) return say(t.drawFirst, "error");
+    try {
+      const saved = state.perimeter
+        ? await api(`/api/perimeters/${state.perimeter.id}`, { method: "PUT", json: body, ifMatch: state.perimeter.version })
+        : await api("/api/perimeters", { method: "POST", json: body });
+      state.perimeter = saved;
+      say(t.saved(saved.version));
+      showRings(saved);
+      await Promise.all([showContents(saved), showHistory()]);
+      showActions(saved);
+    } catch (error) {
+      say(failure(error), "error");
+    }
+  });
+  return state.saving;
+}
+
+function showRings(perimeter) {
+  const data = { type: "FeatureCollection", features: perimeter.rings.map(ring => ({
+    type: "Feature", geometry: ring.geometry, properties: { kind: ring.kind } })) };
+  state.map.getSource("rings").setData(data);
+}
+
+function tally(groups, names) {
+  return Object.entries(groups ?? {}).sort().map(([value, n]) => el("span", {}, `${names(value)} ${formatCount(n)}`));
+}
+
+async function showContents(perimeter) {
+  const answer = await api(`/api/perimeters/${perimeter.id}/contents?layers=units&limit=10`);
+  byId("contents").replaceChildren(el("h2", {}, t.contents), ...answer.rings.map(ring => {
+    const units = ring.layers.units;
+    return el("div", { class: "ring", "data-kind": ring.kind, "data-count": units.count },
+      el("h3", {}, el("span", { style: `color: ${RING_COLOURS[ring.kind]}` }, t.ring[ring.kind] ?? ring.title),
+         el("span", {}, `${units.title} ${formatCount(units.count)}`)),
+      el("div", { class: "tally" }, ...tally(units.groups.risk_level, f.risk)),
+      el("div", { class: "tally" }, ...tally(units.groups.category, c => zh.unitCategories[c] ?? c)),
+      el("ul", { class: "list" }, ...units.features.features.map(unit => el("li", {}, el("span", {}, unit.properties.name)))));
+  }));
+}
+
+function showActions(perimeter) {
+  const base = `/api/perimeters/${perimeter.id}`;
+  const title = el("input", { id: "ring-task-title", placeholder: zh.officer.taskTitle });
+  const noticeBody = el("textarea", { id: "ring-notice-body", placeholder: zh.officer.noticeBody, rows: 2 });
+  const act = (path, json, done) => api(path, { method: "POST", json })
+    .then(made => say(done(made)), error => say(failure(error), "error"));
+  byId("actions").replaceChildren(
+    el("h2", {}, zh.officer.batch),
+    title, button(t.tasks, () => act(`${base}/tasks`, { task: { title: title.value || t.tasks } },
+                                     made => zh.officer.tasksMade(made.count)), { id: "ring-tasks" }),
+    noticeBody, button(t.notice, () => act(`${base}/notices`, {
+      notice: { title: perimeter.name, body: noticeBody.value || perimeter.name } },
+      () => zh.officer.noticeSent), { id: "ring-notice" }),
+    el("div", { class: "row" },
+      el("a", { class: "button", id: "briefing", href: `${base}/briefing.html`, download: `${perimeter.name}.html` }, t.briefing),
+      el("a", { class: "button", id: "export-xlsx", href: `${base}/export?format=xlsx`, download: `${perimeter.name}.xlsx` }, t.exportXlsx)));
+  byId("actions").hidden = false;
+}
+
+// Open a perimeter (as it is, or as it was at `version`) to revise it: its core is drawn again.
+async function open(perimeterId, version) {
+  const current = await api(`/api/perimeters/${perimeterId}`);
+  const shown = version ? (await api(`/api/perimeters/${perimeterId}/versions/${version}`)).content : current;
+  state.perimeter = current;  // a revision is saved over the current version
+  const form = byId("plan");
+  form.name.value = shown.name;
+  form.activity.value = shown.activity_id ?? "";
+  form.starts.value = local(new Date(shown.starts_at));
+  form.ends.value = local(new Date(shown.ends_at));
+  const core = shown.rings.find(ring => ring.kind === "core");
+  const drawn = core.drawn;
+  const geometry = drawn.polygon ?? drawn.around;
+  if (drawn.buffer_m) form.buffer.value = drawn.buffer_m;
+  form.outer.value = shown.rings.filter(ring => ring.kind !== "core").map(ring => ring.drawn.around_core_m).join(",");
+  state.draw.clear();
+  const mode = geometry.type === "Polygon" ? "polygon" : geometry.type === "Point" ? "point" : "linestring";
+  state.draw.addFeatures([{ type: "Feature", geometry, properties: { mode } }]);
+  showRings(current);
+  await Promise.all([showContents(current), showHistory()]);
+  showActions(current);
+}
+
+async function showHistory() {
+  const { data: perimeters } = await api("/api/perimeters");
+  const versions = state.perimeter
+    ? (await api(`/api/perimeters/${state.perimeter.id}/versions`)).data : [];
+  byId("history").replaceChildren(
+    el("h2", {}, t.perimeters),
+    el("ul", { class: "list", id: "perimeters" }, ...perimeters.slice(0, 10).map(p => el("li", {},
+      el("span", {}, `${p.name}（v${p.version}）`), button(t.open, () => open(p.id))))),
+    el("h2", {}, t.versions),
+    el("ul", { class: "list", id: "versions" }, ...versions.map(v => el("li", {},
+      el("span", {}, `v${v.version} · ${v.saved_by} · ${formatTime(v.saved_at)}`),
+      button(t.open, () => open(state.perimeter.id, v.version))))));
+}
+
+withSession(async () => {
+  byId("heading").textContent = t.title;
+  byId("logout").textContent = zh.auth.logout;
+  const map = state.map = await createMap("map");
+  await addFeatureLayers(map, { only: ["units"] });
+  map.addSource("rings", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+  const colour = ["match", ["get", "kind"], ...Object.entries(RING_COLOURS).flat(), "#ffffff"];
+  map.addLayer({ id: "rings-fill", type: "fill", source: "rings", paint: { "fill-color": colour, "fill-opacity": 0.08 } });
+  map.addLayer({ id: "rings-line", type: "line", source: "rings", paint: { "line-color": colour, "line-width": 2 } });
+  state.draw = window.warroomDraw = await startDraw(map);
+  tools();
+  planForm();
+  await showHistory();
+  return () => { state.draw.stop(); state.perimeter = null; removeMap(map); };
+}, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });
