@@ -10,8 +10,10 @@ from fastapi.responses import StreamingResponse
 from starlette.exceptions import HTTPException
 
 from api.access import TRAINING_READERS, TRAINING_STAFF
+from api.bodies import documented
 from api.deps import CurrentActor, SessionDep, SettingsDep, if_match_version
 from api.routes.attachments import content_disposition
+from api.schemas.errors import ErrorBody
 from api.schemas.training import (
     CourseCreate,
     CoursePublic,
@@ -137,7 +139,10 @@ def read_library_resource(
     responses={
         200: {"content": _MEDIA, "description": "The whole file"},
         206: {"content": _MEDIA, "description": "The bytes the Range header asks for"},
-        416: {"description": "A Range the file cannot satisfy (Content-Range: bytes */size)"},
+        416: {
+            "description": "A Range the file cannot satisfy (Content-Range: bytes */size)",
+            "content": {"application/json": {"schema": documented(ErrorBody)}},
+        },
     },
 )
 def read_resource_content(

@@ -83,7 +83,7 @@ def update_training_plan(
 ) -> PlanPublic:
     """Edit or withdraw a plan of your jurisdiction at its version (If-Match)."""
     plan = update_plan(session=session, plan_id=plan_id, actor=actor,
-                       fields=body.model_dump(exclude_unset=True),
+                       fields=body.fields(),
                        expected_version=if_match_version(if_match))  # fmt: skip
     return _public(session, plan, response)
 

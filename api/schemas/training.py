@@ -108,8 +108,9 @@ class CourseUpdate(BaseModel):
     questions: list[QuestionIn] | None = Field(default=None, min_length=1, max_length=200)
 
     def fields(self) -> dict[str, Any]:
-        """Return the fields the edit gives, questions as the domain's."""
-        given = self.model_dump(exclude_unset=True, exclude={"questions"})
+        """Return the fields the edit gives (a null keeps the field, but clears the summary)."""
+        given = {k: v for k, v in self.model_dump(exclude_unset=True, exclude={"questions"}).items()
+                 if v is not None or k == "summary"}  # fmt: skip
         if self.questions is not None:
             given["questions"] = [q.to_domain() for q in self.questions]
         return given
@@ -199,6 +200,10 @@ class PlanUpdate(BaseModel):
     industries: list[Industry] | None = Field(default=None, max_length=20)
     unit_ids: list[int] | None = Field(default=None, max_length=5000)
     state: Literal["active", "withdrawn"] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """Return the fields the edit gives (a null keeps the field as it is)."""
+        return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
 class PlanPublic(BaseModel):

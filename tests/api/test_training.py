@@ -25,7 +25,7 @@ from tests.tiles.area import Area, build_area
 from tests.utils.users import bearer, make_user
 
 WAIT_S = 30  # bounds a wait for the tile cache's notification; never asserted
-QUESTIONS = [
+QUESTIONS: list[dict[str, Any]] = [
     {"id": "q1", "text": "发现火情首先应当？", "choices": ["报警", "离开", "拍照"], "answers": [0]},
     {"id": "q2", "text": "安保人员应当持证上岗吗？", "choices": ["是", "否"], "answers": [0]},
     {"id": "q3", "text": "以下哪些属于消防器材？", "choices": ["灭火器", "水带", "雨伞"],

@@ -89,7 +89,9 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 # Pages and files at their own addresses; /ui/core and the Chinese font are mounted whole.
-PAGES = {"/portal": "portal.html", "/ui/portal.js": "portal.js", "/ui/portal.css": "portal.css"}
+PAGES = {"/portal": "portal.html", "/ui/portal.js": "portal.js", "/ui/portal.css": "portal.css",
+         "/training": "training.html", "/ui/training.js": "training.js",
+         "/ui/training.css": "training.css"}  # fmt: skip
 MOUNTS = {"/ui/core": STATIC / "core", "/ui/vendor/noto-sans-sc": VENDOR["noto-sans-sc"][0]}
 
 
