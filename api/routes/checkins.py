@@ -1,16 +1,21 @@
-"""Check-ins on site (移动警务 签到): an officer at a feature, refused from too far away."""
+"""Field work: check-ins on site (移动警务 签到), refused from too far away; features with
+overdue tasks (the officer's filter)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import RECORD_READERS, requires
 from api.deps import CurrentActor, LayerDep, LimitDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKeyDep, remember, replayed
-from api.schemas.checkins import CheckInCreate, CheckInPublic, CheckInsPublic
+from api.schemas.checkins import CheckInCreate, CheckInPublic, CheckInsPublic, FeatureIdsPublic
 from layers.accounts.roles import Permission, Role
 from layers.errors import NotFound
 from layers.fieldwork.checkins import ACTION, check_in, check_ins_at, read_check_in
+from layers.fieldwork.overdue import with_overdue_tasks
 
 router = APIRouter(tags=["check-ins"])
 
@@ -59,3 +64,14 @@ def list_check_ins(
     found = check_ins_at(session=session, spec=spec, feature_id=feature_id, actor=actor,
                          limit=limit)  # fmt: skip
     return CheckInsPublic(data=[CheckInPublic.of(c) for c in found], count=len(found))
+
+
+@router.get("/api/layers/{layer}/overdue", dependencies=[Depends(RECORD_READERS)])
+def list_overdue_features(
+    spec: LayerDep, session: SessionDep, actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 5_000,
+) -> FeatureIdsPublic:  # fmt: skip
+    """Return the ids of features you may see with an open task past its due time."""
+    ids = with_overdue_tasks(session=session, spec=spec, actor=actor, at=datetime.now(UTC),
+                             limit=limit)  # fmt: skip
+    return FeatureIdsPublic(ids=ids, count=len(ids))

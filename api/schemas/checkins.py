@@ -65,3 +65,10 @@ class CheckInsPublic(BaseModel):
 
     data: list[CheckInPublic]
     count: int
+
+
+class FeatureIdsPublic(BaseModel):
+    """Ids of features of one layer, smallest first."""
+
+    ids: list[int]
+    count: int

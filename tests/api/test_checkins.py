@@ -170,3 +170,15 @@ def test_an_inspection_resent_under_its_key_is_kept_once(
             {"t": title},
         )
     assert kept == 1
+
+
+def test_units_with_an_open_task_past_due_are_listed(client: TestClient, scene: Scene) -> None:
+    task = {"title": "逾期检查", "topic": "internal_security",
+            "due_at": "2026-01-05T09:00:00+08:00",
+            "features": [{"layer": "units", "id": scene.unit_id}], "details": {}}  # fmt: skip
+    made = client.post("/api/tasks", json=task, headers=scene.officer)
+    assert made.status_code == 201, made.text
+    overdue = client.get("/api/layers/units/overdue", headers=scene.officer)
+    assert overdue.status_code == 200, overdue.text
+    ids = overdue.json()["ids"]
+    assert scene.unit_id in ids and scene.other_id not in ids and ids == sorted(ids)
