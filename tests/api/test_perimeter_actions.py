@@ -107,6 +107,14 @@ def test_a_planner_turns_a_ring_into_draft_tasks_and_a_notice(
     assert sent.status_code == 201, sent.text
 
 
+def test_a_planner_tasks_units_picked_on_the_map(client: TestClient, scene: Scene) -> None:
+    picked = scene.units["core"][:3]
+    body = {"selection": {"layers": ["units"], "ids": {"units": picked}},
+            "task": {"title": "巡查", "details": {"task_kind": "inspection"}}}  # fmt: skip
+    made = client.post("/api/selections/tasks", json=body, headers=scene.planner)
+    assert made.status_code == 201 and made.json()["count"] == len(picked) > 0, made.text
+
+
 def test_tasks_follow_the_records_rules(
     client: TestClient, scene: Scene, session_factory: sessionmaker[Session]
 ) -> None:
