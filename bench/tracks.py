@@ -33,7 +33,7 @@ import numpy as np
 from psycopg2.extras import execute_values
 from shapely.geometry import Point
 from sqlalchemy import Engine, create_engine, event, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench.query import (
     CENTRES,
@@ -46,12 +46,13 @@ from bench.query import (
 )
 from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
+from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.features.jurisdiction import assign_jurisdiction
 from layers.features.models import Vehicle
 from layers.perimeters.models import Perimeter
 from layers.perimeters.rings import RingDraft, RingKind, RingLimits
 from layers.perimeters.service import PerimeterDraft, create_perimeter
-from layers.settings import GeofenceSettings, TrackSettings
+from layers.settings import CryptoSettings, GeofenceSettings, TrackSettings
 from layers.tracks.batch import Position
 from layers.tracks.service import ingest_positions
 
@@ -78,9 +79,14 @@ JOIN perimeters AS p ON p.id = r.perimeter_id AND s.at BETWEEN p.starts_at AND p
 """
 
 
+def _sessions(engine: Engine) -> sessionmaker[Session]:
+    """Return sessions of ``engine`` carrying the key ring (audit records are sealed)."""
+    return bind_key_ring(sessionmaker(engine), load_key_ring(CryptoSettings()))
+
+
 def _cars(engine: Engine, count: int, rng: np.random.Generator) -> tuple[list[int], np.ndarray]:
     """Return the ids and starting places of the benchmark's cars (made once)."""
-    with Session(engine) as session, session.begin():
+    with _sessions(engine)() as session, session.begin():
         have = session.scalar(select(func.count()).where(Vehicle.plate.like(f"{PLATE}%")))
         if (have or 0) < count:
             centre = np.array(CENTRES[:3])[rng.integers(0, 3, count)]
@@ -100,7 +106,7 @@ def _cars(engine: Engine, count: int, rng: np.random.Generator) -> tuple[list[in
 
 def _perimeters(engine: Engine, now: datetime) -> None:
     """Draw the three perimeters in force now, unless drawn already."""
-    with Session(engine) as session, session.begin():
+    with _sessions(engine)() as session, session.begin():
         drawn = session.scalar(select(func.count()).where(
             Perimeter.name.like("bench-tracks%"), Perimeter.ends_at > now + timedelta(hours=1)
         ))  # fmt: skip
@@ -179,10 +185,10 @@ def _run(threads: list[list[Any]], post: Callable[[Any], object]) -> tuple[float
 
 
 def _ours(engine: Engine) -> Callable[[list[Position]], object]:
-    tracks, fence = TrackSettings(), GeofenceSettings()
+    tracks, fence, sessions = TrackSettings(), GeofenceSettings(), _sessions(engine)
 
     def post(batch: list[Position]) -> object:
-        with Session(engine) as session, session.begin():
+        with sessions() as session, session.begin():
             return ingest_positions(session=session, positions=batch, actor=FEED, tracks=tracks,
                                     geofence=fence)  # fmt: skip
 

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, Text, any_, cast, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Actor
@@ -27,6 +27,7 @@ from layers.geofence.bands import NOT_IN_FORCE, FencedRing, rings_in_force, zone
 from layers.geofence.inbox import send_alert_messages
 from layers.geofence.machine import OUTSIDE, Standing, Zone, walk
 from layers.geofence.models import GeofenceAlert, GeofenceState
+from layers.tracks.arrays import array_text
 
 FloatArray = npt.NDArray[np.float64]
 IdArray = npt.NDArray[np.int64]
@@ -72,7 +73,9 @@ def _states(session: Session, sightings: Sightings, rings: Sequence[FencedRing]
         select(GeofenceState.feature_id, GeofenceState.perimeter_id, GeofenceState.ring,
                GeofenceState.inside, GeofenceState.pending_since)
         .where(GeofenceState.layer == sightings.layer,
-               GeofenceState.feature_id.in_(np.unique(sightings.feature_ids).tolist()),
+               GeofenceState.feature_id == any_(cast(literal(
+                   array_text(np.unique(sightings.feature_ids).tolist()), Text),
+                   ARRAY(BigInteger))),
                GeofenceState.perimeter_id.in_({r.perimeter_id for r in rings}))
     )  # fmt: skip
     found: dict[RingKey, dict[int, Standing]] = {}
@@ -96,21 +99,32 @@ def _alert(sightings: Sightings, ring: FencedRing, index: int, entered: bool,
     )  # fmt: skip
 
 
+# Many states in one statement: its values as one array parameter each (``array_text``).
+_SAVE_STATES = """
+INSERT INTO geofence_states AS s (layer, feature_id, perimeter_id, ring, inside, pending_since,
+                                  seen_at)
+SELECT :layer, * FROM unnest(CAST(:features AS bigint[]), CAST(:perimeters AS bigint[]),
+                             CAST(:rings AS text[]), CAST(:inside AS boolean[]),
+                             CAST(:pending AS timestamptz[]), CAST(:seen AS timestamptz[]))
+ON CONFLICT (layer, feature_id, perimeter_id, ring) DO UPDATE
+SET inside = EXCLUDED.inside, pending_since = EXCLUDED.pending_since, seen_at = EXCLUDED.seen_at
+"""
+
+
 def _save_states(session: Session, layer: str,
                  changed: Mapping[StateKey, tuple[Standing, float]]) -> None:  # fmt: skip
     if not changed:
         return
-    rows = [
-        {"layer": layer, "feature_id": fid, "perimeter_id": pid, "ring": ring,
-         "inside": s.inside, "seen_at": _instant(seen),
-         "pending_since": None if s.pending_since is None else _instant(s.pending_since)}
-        for (fid, pid, ring), (s, seen) in sorted(changed.items())
-    ]  # fmt: skip
-    upsert = insert(GeofenceState).values(rows)
-    session.execute(upsert.on_conflict_do_update(
-        index_elements=["layer", "feature_id", "perimeter_id", "ring"],
-        set_={c: upsert.excluded[c] for c in ("inside", "pending_since", "seen_at")},
-    ))  # fmt: skip
+    rows = sorted(changed.items())  # in key order: batches of other features never wait in a circle
+    session.execute(text(_SAVE_STATES), {
+        "layer": layer, "features": array_text(fid for (fid, _, _), _ in rows),
+        "perimeters": array_text(pid for (_, pid, _), _ in rows),
+        "rings": array_text(ring for (_, _, ring), _ in rows),
+        "inside": array_text(s.inside for _, (s, _) in rows),
+        "pending": array_text(None if s.pending_since is None else _instant(s.pending_since)
+                              for _, (s, _) in rows),
+        "seen": array_text(_instant(seen) for _, (_, seen) in rows),
+    })  # fmt: skip
 
 
 def _weigh(ring: FencedRing, sightings: Sightings, runs: Mapping[int, slice],

@@ -24,6 +24,7 @@ from geo import hexes
 from layers.accounts.scope import Actor
 from layers.audit.service import lock_event_log
 from layers.events import Change, announce_change_after_commit
+from layers.tracks.arrays import array_text
 from layers.tracks.batch import Position
 
 LAYER = "vehicles"
@@ -105,9 +106,10 @@ def move_vehicles(
         cells = hexes.cells_of_points(lons, lats)
         written = {vid: (version, district, precinct) for vid, version, district, precinct
                    in session.execute(text(_MOVE), {
-            "ids": ids, "ats": [p.at for p in newest], "lons": lons.tolist(),
-            "lats": lats.tolist(), "cells": cells.tolist(),
-            "coarse": _coarse_texts(cells, lons, lats),
+            "ids": array_text(ids), "ats": array_text(p.at for p in newest),
+            "lons": array_text(lons.tolist()), "lats": array_text(lats.tolist()),
+            "cells": array_text(cells.tolist()),
+            "coarse": array_text(_coarse_texts(cells, lons, lats)),
         })}  # fmt: skip
     return Moves(newest, [written[i][0] for i in ids], [written[i][1] for i in ids],
                  [written[i][2] for i in ids],
@@ -122,14 +124,16 @@ def announce_moves(session: Session, moves: Moves, actor: Actor) -> None:
     lons = np.array([p.lon for p in moves.newest])
     lats = np.array([p.lat for p in moves.newest])
     lock_event_log(session)
-    session.execute(text(_EVENTS), {
-        "layer": LAYER, "actor": actor.user_id, "ids": [p.vehicle_id for p in moves.newest],
-        "versions": moves.versions, "ats": [p.at for p in moves.newest],
-        "lons": lons.tolist(), "lats": lats.tolist(), "was_lons": moves.was_lons.tolist(),
-        "was_lats": moves.was_lats.tolist(), "speeds": [p.speed_kmh for p in moves.newest],
+    arrays = {
+        "ids": [p.vehicle_id for p in moves.newest], "versions": moves.versions,
+        "ats": [p.at for p in moves.newest], "lons": lons.tolist(), "lats": lats.tolist(),
+        "was_lons": moves.was_lons.tolist(), "was_lats": moves.was_lats.tolist(),
+        "speeds": [p.speed_kmh for p in moves.newest],
         "headings": [p.heading_deg for p in moves.newest], "districts": moves.districts,
         "precincts": moves.precincts,
-    })  # fmt: skip
+    }  # fmt: skip
+    session.execute(text(_EVENTS), {"layer": LAYER, "actor": actor.user_id,
+                                    **{k: array_text(v) for k, v in arrays.items()}})  # fmt: skip
     every_x, every_y = np.r_[lons, moves.was_lons], np.r_[lats, moves.was_lats]
     bounds = (float(every_x.min()), float(every_y.min()), float(every_x.max()),
               float(every_y.max()))  # fmt: skip

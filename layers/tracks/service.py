@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import BigInteger, any_, bindparam, func, select, text
+from sqlalchemy import BigInteger, Text, any_, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from layers.audit.service import audited_denials, record_audit
 from layers.features.models import Vehicle
 from layers.geofence.follow import Rules, Sightings, announce_alerts, follow
 from layers.settings import GeofenceSettings, TrackSettings
+from layers.tracks.arrays import array_text
 from layers.tracks.batch import Position, PositionBatch, check_batch, unknown_vehicles
 from layers.tracks.moves import LastSeen, announce_moves, move_vehicles
 from layers.tracks.partitions import ensure_partitions, utc_day
@@ -52,7 +53,8 @@ class IngestReport:
 
 def _lock_vehicles(session: Session, batch: PositionBatch, actor: Actor) -> dict[int, LastSeen]:
     """Lock the batch's vehicles the actor may see, in id order; return how each was last seen."""
-    ids = bindparam("ids", sorted(set(batch.vehicle_ids.tolist())), type_=ARRAY(BigInteger))
+    ids = cast(literal(array_text(sorted(set(batch.vehicle_ids.tolist()))), Text),
+               ARRAY(BigInteger))  # fmt: skip
     rows = session.execute(
         select(Vehicle.id, Vehicle.name, Vehicle.position_at, func.ST_X(Vehicle.geom),
                func.ST_Y(Vehicle.geom))
@@ -65,10 +67,11 @@ def _lock_vehicles(session: Session, batch: PositionBatch, actor: Actor) -> dict
 def _store(session: Session, positions: Sequence[Position]) -> list[int]:
     """Insert the positions; return the indexes of those newly stored (not resent)."""
     rows = session.execute(text(_STORE), {
-        "ids": [p.vehicle_id for p in positions], "ats": [p.at for p in positions],
-        "lons": [p.lon for p in positions], "lats": [p.lat for p in positions],
-        "speeds": [p.speed_kmh for p in positions],
-        "headings": [p.heading_deg for p in positions],
+        "ids": array_text(p.vehicle_id for p in positions),
+        "ats": array_text(p.at for p in positions),
+        "lons": array_text(p.lon for p in positions), "lats": array_text(p.lat for p in positions),
+        "speeds": array_text(p.speed_kmh for p in positions),
+        "headings": array_text(p.heading_deg for p in positions),
     })  # fmt: skip
     stored = {(vehicle_id, at) for vehicle_id, at in rows}
     fresh = []
