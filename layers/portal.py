@@ -115,11 +115,14 @@ def organisation_records(
 
 
 def _is_todo(record: Record, actor: Actor) -> bool:
+    """Return whether the record waits for the unit: a hazard to fix, a step only it takes."""
     if record.kind == "hazard":
         return record.state in _TO_FIX
-    if record.kind == "notice":
-        return False  # unread notices are counted apart
-    return bool(allowed_steps(record, KINDS[record.kind], actor))
+    if record.kind in ("notice", "approval"):
+        return False  # unread notices and pending edits are counted apart
+    # withdrawing what one reported is always open to the reporter: nothing waits for it
+    steps = allowed_steps(record, KINDS[record.kind], actor)
+    return any(step.action != "withdraw" for step in steps)
 
 
 def portal_home(*, session: Session, actor: Actor, now: datetime, notices: int = 5) -> PortalHome:

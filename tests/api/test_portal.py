@@ -230,8 +230,15 @@ def test_home_lists_hazards_to_fix_deadlines_and_unread_notices(
     sent = {"title": "门户测试通知", "body": "请阅读。", "units": [cast.c]}
     notice = client.post("/api/notices", json=sent, headers=cast.officer)
     assert notice.status_code == 201, notice.text
+    staff = {"title": "人员报备", "topic": "internal_security",
+             "features": [{"layer": "units", "id": cast.c}],
+             "details": {"person_name": "张三", "id_number": "110101199001011234",
+                         "phone": "13900139000", "staff_role": "guard"}}  # fmt: skip
+    reported = portal.post("/api/staff-registrations", json=staff, headers=unit)
+    assert reported.status_code == 201, reported.text
     home = portal.get("/api/portal/home", headers=unit).json()
-    assert hazard["id"] in [r["id"] for r in home["todos"]]
+    todos = [r["id"] for r in home["todos"]]
+    assert hazard["id"] in todos and reported.json()["id"] not in todos  # it waits for the police
     assert home["open_hazards"] >= 1 and home["unread_notices"] >= 1
     message = next(m for m in home["notices"] if m["record"]["title"] == "门户测试通知")
     assert portal.post(f"/api/inbox/{message['id']}/read", headers=unit).status_code == 200

@@ -116,6 +116,15 @@ def test_a_unit_does_its_part_in_the_portal(
     )
     _shot(page, "portal-hazard-rectified-phone.png")
 
+    # a security guard reported (the name is personal: masked once sent)
+    _tab(page, "人员")
+    page.fill("#staff_registration-form input[name=person_name]", "张三")
+    page.fill("#staff_registration-form input[name=id_number]", "110101199001011234")
+    page.fill("#staff_registration-form input[name=phone]", "13900139000")
+    page.click("#staff_registration-form button[type=submit]")
+    expect(page.locator("#message")).to_have_text("已提交")
+    expect(page.locator("ul.list")).to_contain_text("人员报备：安保负责人")
+
     # the same portal on a desk
     page.set_viewport_size({"width": 1280, "height": 800})
     _tab(page, "首页")

@@ -184,7 +184,8 @@ function reportPage(kind, path, title, inputs, toBody) {
       event.preventDefault();
       const values = Object.fromEntries(new FormData(form));
       try {
-        await api(path, { method: "POST", json: { features: [{ layer: current.layer, id: current.id }], ...toBody(values) } });
+        await api(path, { method: "POST", json: { topic: "internal_security", features: [{ layer: current.layer, id: current.id }],
+                                           ...toBody(values) } });
       } catch (error) { return failed(error); }
       run(kind === "staff_registration" ? "staff" : "activities");
       say(t.saved);
@@ -204,7 +205,7 @@ const staffInputs = () => {
     field(f.certificate, { name: "certificate", maxlength: 64 })];
 };
 const staffBody = ({ certificate, ...values }) => ({
-  title: `${t.pages.staff}：${values.person_name}`, details: { ...values, ...(certificate ? { certificate } : {}) } });
+  title: `${t.pages.staff}：${t.staffRoles[values.staff_role]}`, details: { ...values, ...(certificate ? { certificate } : {}) } });
 
 const activityInputs = () => {
   const f = t.activityFields;
