@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import suppress
+from datetime import UTC, datetime
 
 import numpy as np
 import typer
@@ -86,6 +87,9 @@ def simulate(
                 nonlocal last
                 if outcome is not None:
                     last = f"{motion.name}: {outcome.text}"
+                    if not status_console.is_terminal:  # a log (make run SIMULATE=1): a line each
+                        status_console.print(f"{datetime.now(UTC):%H:%M:%S} {last}",
+                                             highlight=False, markup=False)  # fmt: skip
                 live.update(_status(simulation.report, started, last))
 
             with suppress(KeyboardInterrupt):  # Ctrl-C ends the run, its report follows
