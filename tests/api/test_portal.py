@@ -22,7 +22,7 @@ from layers.settings import Settings
 from tests.utils.places import precincts_with_units
 from tests.utils.portal import invite, join, self_check_form
 from tests.utils.users import PASSWORD, bearer, make_user
-from warroom_ui.portal import create_portal_app
+from warroom_ui.portal import PortalSettings, create_portal_app, portal_settings
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +250,16 @@ def test_home_lists_hazards_to_fix_deadlines_and_unread_notices(
     rectify = portal.post(f"/api/hazards/{hazard['id']}/transitions", json={"action": "rectify"},
                           headers={**unit, "If-Match": f'"{hazard["version"]}"'})  # fmt: skip
     assert rectify.status_code == 200, rectify.text
+
+
+def test_the_portal_may_use_an_exchange_copy_of_the_database(
+    settings: Settings, scratch_database_url: str, session_factory: sessionmaker[Session],
+    cast: Cast,
+) -> None:  # fmt: skip
+    copy = portal_settings(settings, PortalSettings(database_url=scratch_database_url))
+    assert portal_settings(settings, PortalSettings()) is settings
+    name = make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=cast.a))  # main database
+    with TestClient(create_portal_app(copy)) as exchange:
+        assert exchange.get("/api/health").json()["database"] == "ok"
+        login = exchange.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+        assert login.status_code == 401  # the copy has no such account (yet)
