@@ -28,6 +28,13 @@ BUSIEST = (
     .order_by(func.count().desc(), Unit.precinct_id).limit(1)
 )  # fmt: skip
 
+# The units in the lasso with an open task past its due time.
+OVERDUE_IN = """SELECT count(DISTINCT u.id) FROM units u
+JOIN record_links l ON l.layer = 'units' AND l.feature_id = u.id
+JOIN records r ON r.id = l.record_id AND r.kind = 'task' AND r.due_at < now()
+ AND r.state NOT IN ('approved', 'archived', 'cancelled')
+WHERE u.precinct_id = :p AND ST_Intersects(u.geom, ST_MakeValid(ST_GeomFromGeoJSON(:g)))"""
+
 
 def _the_selection(response: Response) -> bool:
     """Whether ``response`` answers the selection itself (not a count by attribute)."""
@@ -78,6 +85,12 @@ def test_an_officer_lassoes_units_hands_them_tasks_and_meets_a_conflict(
                          " AND ST_Intersects(geom, ST_MakeValid(ST_GeomFromGeoJSON(:g)))",
                          p=precinct_id, g=json.dumps(lasso))  # fmt: skip
     assert count == in_postgis and count > 0
+
+    late = _scalar(session_factory, OVERDUE_IN, p=precinct_id, g=json.dumps(lasso))
+    page.check("input[name=overdue]")
+    page.wait_for_selector(f"#selected-count[data-count='{late}']")
+    page.uncheck("input[name=overdue]")
+    page.wait_for_selector(f"#selected-count[data-count='{count}']")
 
     title = f"消防检查 {uuid.uuid4().hex[:6]}"
     page.fill("#task-title", title)

@@ -58,14 +58,29 @@ async function countOf(body, extra) {
 }
 
 // The first features of the selection, with their attributes: clicked ones as their tiles
-// drew them, a box or lasso's from the server (the same region and filters).
-async function listed(body) {
-  if (body.ids) return body.ids[LAYER].slice(0, LIST_SIZE).map(id => state.clicked.get(id)).filter(Boolean);
+// drew them, a box or lasso's from the server (the same region and filters; `only`: of these ids).
+async function listed(body, only) {
+  if (body.ids) {
+    return body.ids[LAYER].filter(id => !only || only.has(id)).slice(0, LIST_SIZE)
+      .map(id => state.clicked.get(id)).filter(Boolean);
+  }
   const geometry = body.lasso ?? { type: "Polygon", coordinates: [[[body.box[0], body.box[1]],
     [body.box[2], body.box[1]], [body.box[2], body.box[3]], [body.box[0], body.box[3]], [body.box[0], body.box[1]]]] };
   const answer = await api("/api/spatial/query", { method: "POST", json: {
-    geometry, layers: [LAYER], filters: body.filters, limit: LIST_SIZE } });
-  return answer.layers[LAYER].features;
+    geometry, layers: [LAYER], filters: body.filters, limit: only ? 10_000 : LIST_SIZE } });
+  const features = answer.layers[LAYER].features;
+  return only ? features.filter(feature => only.has(feature.id)).slice(0, LIST_SIZE) : features;
+}
+
+// With "overdue tasks only", the picked units that have an open task past due, by id.
+async function narrowed(body) {
+  if (!byId("filter-fields").overdue.checked) return { body, only: null };
+  const [all, overdue] = await Promise.all([
+    api("/api/selections", { method: "POST", json: { ...body, limit: 10_000 } }),
+    api(`/api/layers/${LAYER}/overdue?limit=10000`)]);
+  const late = new Set(overdue.ids);
+  const ids = all.layers[LAYER].ids.filter(id => late.has(id));
+  return { body: { layers: [LAYER], ids: { [LAYER]: ids }, filters: body.filters }, only: new Set(ids) };
 }
 
 // One question at a time: the server runs two spatial queries of a user at once (429 beyond).
@@ -73,7 +88,9 @@ let asking = Promise.resolve();
 const refresh = () => (asking = asking.then(update, update));
 
 async function update() {
-  const body = selection();
+  const asked = selection();
+  const { body, only } = await narrowed(asked);
+  state.resolved = body;  // what the batch actions act on: what is shown
   const answer = await api("/api/selections", { method: "POST", json: { ...body, limit: 5000 } });
   const picked = answer.layers[LAYER];
   state.count = picked.count;
@@ -83,7 +100,7 @@ async function update() {
   const perLevel = [];
   for (const level of levels) perLevel.push(await countOf(body, { risk_level: String(level) }));
   const keyUnits = await countOf(body, { is_key_unit: "true" });
-  const features = await listed(body);
+  const features = await listed(only ? asked : body, only);
   byId("summary").replaceChildren(
     el("h2", {}, t.selection),
     el("p", { class: "summary-count", id: "selected-count", "data-count": picked.count },
@@ -133,7 +150,8 @@ function filterFields() {
        ...categories.map(([value, title]) => el("option", { value }, title))),
     el("select", { name: "risk", "aria-label": t.risk }, el("option", { value: "" }, t.anyRisk),
        ...[1, 2, 3, 4].map(level => el("option", { value: level }, f.risk(level)))),
-    el("label", { class: "check" }, el("input", { type: "checkbox", name: "key" }), t.keyOnly));
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "key" }), t.keyOnly),
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "overdue" }), t.overdueOnly));
   byId("filter-fields").onchange = () => refresh().catch(error => say(failure(error), "error"));
 }
 
@@ -151,16 +169,16 @@ function batch() {
   const noticeTitle = el("input", { id: "notice-title", placeholder: t.noticeTitle });
   const noticeBody = el("textarea", { id: "notice-body", placeholder: t.noticeBody, rows: 2 });
   const exporting = format => () => download(`/api/selections/export?format=${format}`,
-    { selection: selection() }, `selection.${format}`).catch(error => say(failure(error), "error"));
+    { selection: state.resolved }, `selection.${format}`).catch(error => say(failure(error), "error"));
   byId("batch").replaceChildren(
     el("h2", {}, t.batch), taskTitle,
     button(t.createTasks, () => act(() => api("/api/selections/tasks", { method: "POST", json: {
-      selection: selection(), task: { title: taskTitle.value || t.createTasks,
+      selection: state.resolved, task: { title: taskTitle.value || t.createTasks,
                                       details: { task_kind: "inspection" } } } }),
       made => t.tasksMade(made.count)), { id: "create-tasks" }),
     noticeTitle, noticeBody,
     button(t.sendNotice, () => act(() => api("/api/selections/notices", { method: "POST", json: {
-      selection: selection(), notice: { title: noticeTitle.value, body: noticeBody.value } } }),
+      selection: state.resolved, notice: { title: noticeTitle.value, body: noticeBody.value } } }),
       () => t.noticeSent), { id: "send-notice" }),
     el("div", { class: "row" }, button(t.exportCsv, exporting("csv"), { id: "export-csv" }),
        button(t.exportXlsx, exporting("xlsx"), { id: "export-xlsx" })));
