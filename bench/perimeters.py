@@ -183,7 +183,7 @@ def main() -> None:
         now = session.scalar(text("SELECT max(occurred_at) FROM incidents")) or datetime.now(UTC)
     perimeter_id = _perimeter(sessions, now)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE perimeters, perimeter_rings"))
+        conn.execute(text("VACUUM ANALYZE perimeters, perimeter_rings, perimeter_cells"))
         area = conn.scalar(
             text(
                 "SELECT area_m2 / 1e6 FROM perimeter_rings WHERE "
