@@ -16,7 +16,7 @@ drawn.
 
 from __future__ import annotations
 
-from layers.demo.simulate import hazards, incidents, tasks, vehicles
+from layers.demo.simulate import hazards, incidents, tasks, vehicles, visitors
 from layers.demo.simulate.registry import MOTIONS, Motion, NothingToDo, Outcome, World, register
 from layers.demo.simulate.run import Report, Simulation
 
@@ -33,4 +33,5 @@ __all__ = [
     "register",
     "tasks",
     "vehicles",
+    "visitors",
 ]
