@@ -19,7 +19,7 @@ from layers.features.models import Unit
 from layers.settings import Settings
 from tests.utils.users import bearer, make_user
 from warroom_ui.app import STATIC, create_ui_app
-from warroom_ui.portal import allows, create_portal_app
+from warroom_ui.portal import PAGES, allows, create_portal_app
 
 PATH_VALUES = {"layer": "units", "layers": "units", "collection_id": "units", "z": "12",
                "x": "3372", "y": "1552"}  # fmt: skip
@@ -106,7 +106,7 @@ def test_the_portal_mounts_only_its_allow_list(portal: TestClient) -> None:
 def test_no_page_or_file_of_the_main_app_but_the_portals(
     portal: TestClient, callers: dict[str, dict[str, str]]
 ) -> None:
-    others = [p for p in STATIC.glob("*") if p.is_file() and not p.name.startswith("portal.")]
+    others = [p for p in STATIC.glob("*") if p.is_file() and p.name not in PAGES.values()]
     assert others, "the main app has pages of its own"
     for path in ["/ui/", "/admin", "/help", "/tiles/units.json", "/tiles/units/12/3372/1552.mvt",
                  "/ui/vendor/maplibre/maplibre-gl-csp.js", "/metrics", "/openapi.json", "/docs",

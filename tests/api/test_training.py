@@ -41,9 +41,10 @@ def box(kind: bytes, body: bytes) -> bytes:
 
 
 def mp4(payload_bytes: int = 200_000) -> bytes:
-    """A small MP4 file: ftyp, moov and an mdat of numbered bytes."""
+    """A small MP4 file of its own: ftyp, free, moov and an mdat of numbered bytes."""
     payload = bytes(i % 251 for i in range(payload_bytes))
-    return box(b"ftyp", b"isom\0\0\2\0isomiso2mp41") + box(b"moov", b"\0" * 64) + box(
+    unique = box(b"free", uuid.uuid4().bytes)  # the library keeps each content once, city-wide
+    return box(b"ftyp", b"isom\0\0\2\0isomiso2mp41") + unique + box(b"moov", b"\0" * 64) + box(
         b"mdat", payload)  # fmt: skip
 
 
