@@ -9,6 +9,7 @@ import { withSession } from "./core/auth.js";
 import { addFeatureLayers, createMap, registryLayers, removeMap } from "./core/map.js";
 import { attachPopups } from "./core/popup.js";
 import { EventStream } from "./core/stream.js";
+import { zh } from "./core/strings.js";
 import { Feeds } from "./wall/feeds.js";
 import { focusOnFresh } from "./wall/focus.js";
 import { addSwitches, drawLegend, showOverlays } from "./wall/overlays.js";
@@ -16,12 +17,12 @@ import { showPanels } from "./wall/panels.js";
 import { timeSlider } from "./wall/replay.js";
 import { applyScale, wallSettings } from "./wall/scale.js";
 import { Store } from "./wall/store.js";
-import { wallText as t } from "./wall/text.js";
 
 const LIVE_LAYERS = ["incidents", "vehicles"];  // drawn live by the wall's overlays instead
 const ACKERS = ["admin", "commander"];  // alerts:ack (layers/accounts/roles.py)
 const PERIMETER_READERS = ["admin", "commander", "officer", "planner"];
 const byId = id => document.getElementById(id);
+const t = zh.wall;
 
 const settings = wallSettings();
 const radiusM = Number(new URLSearchParams(location.search).get("radius_m")) || 1000;
@@ -88,10 +89,10 @@ async function start(me) {
   const stream = new EventStream({
     types: "feature,record,geofence,alert,perimeter",
     onEvents: events => feeds.apply(events),
-    onStatus: status => {
+    onStatus: (status, previous) => {
       if (store.get("mode") === "live") connection(status);
       // back after a cut: what was missed comes with Last-Event-ID; the counts are read anew
-      if (status === "open" && store.get("mode") === "live") feeds.soon("kpis", feeds.loadKpis);
+      if (status === "open" && previous === "lost") feeds.soon("kpis", feeds.loadKpis);
     },
   });
   stream.start();

@@ -18,7 +18,8 @@ function fontPx(element) {
 function baseOption(element, series, horizontal) {
   const size = fontPx(element);
   const text = { color: TEXT, fontFamily: FONT, fontSize: size };
-  const categoryAxis = { type: "category", data: [], axisLabel: { ...text, interval: 0 },
+  // every district named; hours as many as fit
+  const categoryAxis = { type: "category", data: [], axisLabel: { ...text, interval: horizontal ? 0 : "auto" },
                          axisLine: { lineStyle: { color: GRID } }, axisTick: { show: false } };
   const valueAxis = { type: "value", minInterval: 1, axisLabel: text,
                       splitLine: { lineStyle: { color: GRID } } };

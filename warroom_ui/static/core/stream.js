@@ -30,8 +30,8 @@ function parseMessage(block) {
 export class EventStream {
   // types, layers, bbox: the stream's filters (strings, as the API takes them).
   // onEvents(events): every batch of events read together, in id order.
-  // onStatus(status, detail): "open" once connected, "lost" on a cut, "ended" when the
-  // server ends the session (log in again); the stream retries by itself after "lost".
+  // onStatus(status, previous, detail): "open" once connected, "lost" on a cut, "ended" when
+  // the server ends the session (log in again); the stream retries by itself after "lost".
   constructor({ types, layers, bbox, onEvents, onStatus = () => {}, stallMs = 40000,
                 maxRetryMs = 30000, url = "/api/events/stream" }) {
     const query = new URLSearchParams();
@@ -65,8 +65,9 @@ export class EventStream {
 
   setStatus(status, detail) {
     if (status === this.status) return;
+    const previous = this.status;
     this.status = status;
-    this.onStatus(status, detail);
+    this.onStatus(status, previous, detail);
   }
 
   async connect() {

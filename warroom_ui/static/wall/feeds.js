@@ -6,6 +6,9 @@
 // "replay"), at (the replayed instant), fresh (an incident just created: the map focuses).
 
 import { api } from "../core/api.js";
+import { zh } from "../core/strings.js";
+
+const t = zh.wall;
 
 const FRESH_MS = 120_000;  // a new incident pulses this long
 const TICKER_SIZE = 30;
@@ -38,7 +41,7 @@ const byId = (features, item) => new Map(features.filter(pointOf).map(f => [f.id
 // The newest incidents first, for the ticker.
 function newest(incidents) {
   return [...incidents.values()]
-    .sort((a, b) => b.occurredAt.localeCompare(a.occurredAt) || b.id - a.id)
+    .sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.id - a.id)
     .slice(0, TICKER_SIZE);
 }
 
@@ -215,23 +218,36 @@ export class Feeds {
     return true;
   }
 
+  // A new incident is drawn and listed at once, where its event says (a point's box), then
+  // named once its attributes are read; a changed one is read anew, a deleted one dropped.
   async incidentChanged(event) {
     const incidents = this.store.get("incidents");
+    const id = event.feature_id;
     if (event.type === "feature.deleted") {
-      incidents.delete(event.feature_id);
+      incidents.delete(id);
       this.store.touch("incidents");
       return;
     }
+    const created = event.type === "feature.created";
+    if (created && event.bbox && !incidents.has(id)) {
+      const [lon, lat] = event.bbox;
+      incidents.set(id, { id, lon, lat, name: t.ticker.reading, category: null, level: 0,
+                          status: "open", occurredAt: event.at, freshUntil: Date.now() + FRESH_MS });
+      this.store.set("ticker", newest(incidents));
+      this.store.touch("incidents");
+      this.store.flush();  // a new incident is news: shown now, not at the next turn
+    }
     let feature;
     try {
-      feature = await api(`/api/layers/incidents/features/${event.feature_id}`);
+      feature = await api(`/api/layers/incidents/features/${id}`);
     } catch (error) {
-      if (error.status === 404) return;  // deleted since, or moved out of our jurisdiction
-      throw error;
+      if (error.status !== 404) throw error;
+      incidents.delete(id);  // deleted since, or moved out of our jurisdiction
+      this.store.touch("incidents");
+      return;
     }
-    const created = event.type === "feature.created";
-    const item = incidentItem(feature, created || incidents.get(event.feature_id)?.freshUntil > Date.now());
-    incidents.set(item.id, item);
+    const item = incidentItem(feature, created || incidents.get(id)?.freshUntil > Date.now());
+    incidents.set(id, item);
     this.store.touch("incidents");
     this.store.set("ticker", newest(incidents));
     if (created) this.store.set("fresh", item);

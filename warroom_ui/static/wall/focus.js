@@ -4,7 +4,9 @@
 
 import { api } from "../core/api.js";
 import { el } from "../core/dom.js";
-import { wallText as t } from "./text.js";
+import { zh } from "../core/strings.js";
+
+const t = zh.wall;
 
 const NEAR_LAYERS = ["units", "rail_stations", "bus_stations", "key_station_areas",
                      "construction_sites", "parks", "vehicles"];
@@ -47,7 +49,7 @@ export function focusOnFresh(map, store, card, { radiusM, layers, layerTitles })
     const rows = asked.map(id => [layerTitles[id] || id, answer.layers[id]?.count ?? 0])
       .filter(([, n]) => n > 0);
     const nearest = (answer.layers.units?.features || []).map(f =>
-      el("li", {}, el("span", {}, f.properties.name), el("span", {}, `${Math.round(f.properties.distance_m)} 米`)));
+      el("li", {}, el("span", {}, f.properties.name), el("span", {}, t.focus.metres(f.properties.distance_m))));
     card.replaceChildren(
       el("h2", {}, t.focus.title(incident.name, radiusM)),
       el("ul", {}, ...(rows.length ? rows.map(([title, n]) => el("li", {}, el("span", {}, title), el("span", {}, String(n))))

@@ -4,7 +4,9 @@
 // Each overlay is one switch; OVERLAYS is the slot list another module adds to (tourism).
 
 import { el } from "../core/dom.js";
-import { wallText as t } from "./text.js";
+import { zh } from "../core/strings.js";
+
+const t = zh.wall;
 
 const LEVEL_COLOURS = ["#ffe082", "#ffb74d", "#ff7043", "#ff1744"];  // incident level 1-4
 const RISK_COLOURS = ["#2e7d32", "#f9a825", "#ef6c00", "#c62828"];  // mean risk level 1-4
@@ -13,6 +15,7 @@ const VEHICLE_COLOURS = { police: "#40c4ff", taxi: "#ffd740", rental: "#b2ff59",
                           bus: "#e040fb", tour_bus: "#64ffda", other: "#b0bec5" };
 const TASK_COLOURS = ["#90caf9", "#80cbc4", "#a5d6a7", "#fff59d", "#ce93d8", "#f48fb1", "#bcaaa4"];
 const RELATION_REACH_M = 3000;
+const MAX_PULSING = 20;  // the newest fresh incidents pulse; older fresh ones are marked only
 
 const collection = features => ({ type: "FeatureCollection", features });
 const point = (item, properties) => ({ type: "Feature", id: item.id, properties,
@@ -31,18 +34,14 @@ function incidentsOverlay() {
   return {
     id: "wall-incidents", title: t.overlays.incidents, colour: LEVEL_COLOURS[2], topic: "incidents",
     layers: u => [
-      { id: "wall-incidents-pulse", type: "circle", source: "wall-incidents",
-        filter: ["==", ["get", "fresh"], true],
-        paint: { "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#ff1744",
-                 "circle-stroke-width": 2 * u, "circle-radius": 8 * u } },
       { id: "wall-incidents-point", type: "circle", source: "wall-incidents",
-        paint: { "circle-color": ["match", ["get", "level"], 1, LEVEL_COLOURS[0], 2, LEVEL_COLOURS[1],
-                                  3, LEVEL_COLOURS[2], LEVEL_COLOURS[3]],
+        paint: { "circle-color": ["match", ["get", "level"], 0, "#e8edf5", 1, LEVEL_COLOURS[0],
+                                  2, LEVEL_COLOURS[1], 3, LEVEL_COLOURS[2], LEVEL_COLOURS[3]],
                  "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 3.5 * u, 15, 7 * u],
                  "circle-stroke-color": "#070c17", "circle-stroke-width": 1 } },
     ],
     data: items => collection([...items.values()].map(i => point(i, {
-      level: i.level, status: i.status, name: i.name, fresh: i.freshUntil > Date.now() }))),
+      level: i.level, status: i.status, name: i.name }))),
   };
 }
 
@@ -52,11 +51,11 @@ function tasksOverlay(stages) {
                   ...open.flatMap((s, i) => [s.state, TASK_COLOURS[i % TASK_COLOURS.length]]), "#cfd8dc"];
   return {
     id: "wall-tasks", title: t.overlays.tasks, colour: TASK_COLOURS[0], topic: "tasks",
-    legend: open.map((s, i) => [s.title, TASK_COLOURS[i % TASK_COLOURS.length]]),
+    legendTitle: t.legend.tasks, legend: open.map((s, i) => [s.title, TASK_COLOURS[i % TASK_COLOURS.length]]),
     layers: u => [{ id: "wall-tasks-point", type: "circle", source: "wall-tasks", paint: {
-      "circle-color": colour, "circle-radius": 3 * u, "circle-opacity": 0.9,
+      "circle-color": colour, "circle-radius": 2.5 * u, "circle-opacity": 0.9,
       "circle-stroke-color": ["case", ["get", "overdue"], "#ff1744", "#070c17"],
-      "circle-stroke-width": ["case", ["get", "overdue"], 2 * u, 0.5] } }],
+      "circle-stroke-width": ["case", ["get", "overdue"], 1.2 * u, 0.5] } }],
     data: items => collection([...items.values()].filter(i => i.lon !== undefined)
       .map(i => point(i, { state: i.state, overdue: i.overdue }))),
   };
@@ -66,7 +65,7 @@ function riskOverlay() {
   const mean = ["/", ["coalesce", ["get", "sum"], 0], ["max", ["get", "count"], 1]];
   return {
     id: "wall-risk", title: t.overlays.risk, colour: RISK_COLOURS[3], topic: "risk", square: true,
-    legend: t.riskLevels.map((title, i) => [title, RISK_COLOURS[i]]),
+    legendTitle: t.legend.risk, legend: t.riskLevels.map((title, i) => [title, RISK_COLOURS[i]]),
     layers: () => [{ id: "wall-risk-fill", type: "fill", source: "wall-risk", paint: {
       "fill-color": ["step", mean, RISK_COLOURS[0], 1.5, RISK_COLOURS[1], 2.25, RISK_COLOURS[2],
                      3, RISK_COLOURS[3]],
@@ -81,6 +80,7 @@ function perimetersOverlay() {
   return {
     id: "wall-perimeters", title: t.overlays.perimeters, colour: RING_COLOURS.core, topic: "perimeters",
     square: true,
+    legendTitle: t.legend.rings,
     legend: Object.entries(RING_COLOURS).map(([ring, c]) => [t.rings[ring], c]),
     layers: u => [
       { id: "wall-perimeters-fill", type: "fill", source: "wall-perimeters",
@@ -143,25 +143,31 @@ export function showOverlays(map, store, { taskStages }) {
     store.on(overlay.topic, value => map.getSource(overlay.id).setData(overlay.data(value)));
     return { overlay, ids: layers.map(layer => layer.id) };
   });
-  pulse(map, store, u);
+  pulse(map, store);
   return shown;
 }
 
-// Fresh incidents pulse: a ring grows and fades, 1.5 s a beat (no flashing), ~12 frames a second.
-function pulse(map, store, u) {
-  let fresh = 0;
+// Fresh incidents pulse: a ring that grows and fades, 1.5 s a beat (no flashing), drawn as a
+// CSS animation on a marker, so the browser's compositor runs it and the map is not redrawn.
+function pulse(map, store) {
+  const markers = new Map();  // incident id -> maplibregl.Marker
   store.on("incidents", items => {
     const now = Date.now();
-    fresh = [...items.values()].filter(i => i.freshUntil > now).length;
+    const fresh = [...items.values()].filter(i => i.freshUntil > now)
+      .sort((a, b) => b.freshUntil - a.freshUntil).slice(0, MAX_PULSING);
+    const keep = new Set(fresh.map(i => i.id));
+    for (const [id, marker] of markers) {
+      if (!keep.has(id)) { marker.remove(); markers.delete(id); }
+    }
+    for (const item of fresh) {
+      const marker = markers.get(item.id) ?? new window.maplibregl.Marker(
+        { element: el("div", {}, el("div", { class: "pulse" })) }).setLngLat([item.lon, item.lat]).addTo(map);
+      marker.setLngLat([item.lon, item.lat]);
+      markers.set(item.id, marker);
+    }
   });
-  setInterval(() => {
-    if (!fresh || !map.getLayer("wall-incidents-pulse")) return;
-    const phase = (Date.now() % 1500) / 1500;
-    map.setPaintProperty("wall-incidents-pulse", "circle-radius", (8 + 22 * phase) * u);
-    map.setPaintProperty("wall-incidents-pulse", "circle-stroke-opacity", 1 - phase);
-  }, 80);
-  // a pulse ends when the incident is no longer fresh: redraw the incidents once a minute
-  setInterval(() => { if (fresh) store.touch("incidents"); }, 60_000);
+  // a pulse ends when its incident is no longer fresh
+  setInterval(() => { if (markers.size) store.touch("incidents"); }, 15_000);
 }
 
 function switchItem(map, { overlay, ids }) {
@@ -171,9 +177,11 @@ function switchItem(map, { overlay, ids }) {
   return el("li", {}, box, swatch(overlay.colour, overlay), el("label", { for: box.id }, overlay.title));
 }
 
-function swatch(colour, { square = false, line = false } = {}) {
-  const element = el("span", { class: `swatch${square ? " square" : ""}${line ? " line" : ""}` });
-  element.style.background = colour;
+function swatch(colour, { square = false, line = false, ring = false } = {}) {
+  const shape = square ? " square" : line ? " line" : ring ? " ring" : "";
+  const element = el("span", { class: `swatch${shape}` });
+  if (ring) element.style.borderColor = colour;
+  else element.style.background = colour;
   return element;
 }
 
@@ -182,13 +190,15 @@ export function addSwitches(list, map, shown) {
   list.append(el("li", { class: "group" }, t.overlays.group), ...shown.map(s => switchItem(map, s)));
 }
 
-/** Draw the legend: incident levels, task states, risk levels, rings. */
+/** Draw the legend: incident levels and overdue, then each overlay's own (risk, rings, states). */
 export function drawLegend(element, shown) {
-  const rows = [
-    ...LEVEL_COLOURS.map((c, i) => [t.incidentLevel(i + 1), c, {}]),
-    ["⭕ " + t.overdue, "#ff1744", {}],
-    ...shown.flatMap(({ overlay }) => (overlay.legend || []).map(([title, c]) =>
-      [title, c, { square: Boolean(overlay.square) }])),
+  const groups = [
+    [t.legend.incidents, [...LEVEL_COLOURS.map((c, i) => [t.incidentLevel(i + 1), c, {}]),
+                          [t.overdue, "#ff1744", { ring: true }]]],
+    ...shown.filter(({ overlay }) => overlay.legend).map(({ overlay }) => [overlay.legendTitle,
+      overlay.legend.map(([title, c]) => [title, c, { square: Boolean(overlay.square) }])]),
   ];
-  element.replaceChildren(...rows.flatMap(([title, colour, shape]) => [swatch(colour, shape), el("span", {}, title)]));
+  element.replaceChildren(...groups.flatMap(([caption, rows]) => [
+    el("span", { class: "caption" }, caption),
+    ...rows.flatMap(([title, colour, shape]) => [swatch(colour, shape), el("span", {}, title)])]));
 }

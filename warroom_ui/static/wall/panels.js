@@ -4,7 +4,9 @@
 import { api } from "../core/api.js";
 import { barChart } from "../core/charts.js";
 import { el } from "../core/dom.js";
-import { wallText as t } from "./text.js";
+import { zh } from "../core/strings.js";
+
+const t = zh.wall;
 
 const NUMBER = new Intl.NumberFormat("zh-CN");
 const count = n => (n === null || n === undefined ? "—" : NUMBER.format(n));
@@ -39,13 +41,13 @@ function drawKpis(element, k) {
 }
 
 function tickerRow(item, replaying) {
-  const category = t.categories[item.category] || item.category;
+  const category = item.category ? `${t.categories[item.category] || item.category} · ` : "";
   const when = CLOCK.format(new Date(replaying ? item.eventAt : item.occurredAt));
   const fresh = item.freshUntil > Date.now();
   return el("li", { class: fresh ? "fresh" : "", "data-id": item.id },
     el("span", { class: "time" }, when),
-    el("span", { class: "what" }, `${item.updated ? `${t.ticker.updated} ` : ""}${category} · ${item.name}`),
-    el("span", { class: "level" }, t.incidentLevel(item.level)));
+    el("span", { class: "what" }, `${item.updated ? `${t.ticker.updated} ` : ""}${category}${item.name}`),
+    item.level ? el("span", { class: "level" }, t.incidentLevel(item.level)) : el("span"));
 }
 
 // A critical alert: a feature entering a perimeter's core ring.

@@ -3,7 +3,9 @@
 // (or reaching now) returns to the live city.
 
 import { el } from "../core/dom.js";
-import { wallText as t } from "./text.js";
+import { zh } from "../core/strings.js";
+
+const t = zh.wall;
 
 const WINDOW_MS = 24 * 3600_000;
 const STEP_S = 60;

@@ -34,7 +34,9 @@ export class Store {
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
+  // Announce what changed now (rather than at the next turn).
   flush() {
+    clearTimeout(this.timer);
     this.timer = null;
     const topics = [...this.dirty];
     this.dirty.clear();
