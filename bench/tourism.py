@@ -9,8 +9,9 @@ parks with three counting gates each, topped up with counters to ``--points`` po
 1. Ingestion: ``--minutes`` minutes of per-minute readings of every point (today, from
    06:00 local), in batches of ``--batch`` readings, through ``ingest_counts`` (checks,
    the points' parks, the day partition, ``ON CONFLICT DO NOTHING``, the 5-minute and
-   daily rollups, alert levels, audit) against the same rows ``INSERT``ed from arrays into
-   a plain unpartitioned table with the same key and nothing else.
+   daily rollups, alert levels, audit) against the same rows ``INSERT``ed from arrays (one
+   array-text parameter a column, as ours) into a plain unpartitioned table with the same
+   key and nothing else.
 2. Occupancy of every park now: ``read_occupancy`` (the daily rollup, levels, the last
    30 minutes' buckets for the forecast) against summing the plain table's rows of today.
 3. A park's day curve with a year stored: ``--year-days`` days of 5-minute buckets for
@@ -48,6 +49,7 @@ from layers.tourism.counts import COUNTS, Reading, ingest_counts
 from layers.tourism.demo import expected_flow, peak_shares
 from layers.tourism.forecast import HORIZONS_MIN, FloatArray, evaluate
 from layers.tourism.occupancy import read_day_curve, read_occupancy
+from layers.tracks.arrays import array_text
 
 DATABASE = "warroom_bench_tourism"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -144,8 +146,10 @@ def ingest(engine: Engine, codes: dict[str, int], start: datetime, minutes: int,
         part = readings[i : i + batch]
         with engine.begin() as conn:
             conn.execute(text(_PLAIN_INSERT.format(table="bench_counts_plain")), {
-                "ids": [codes[r.point] for r in part], "ats": [r.at for r in part],
-                "ins": [r.entered for r in part], "outs": [r.exited for r in part],
+                "ids": array_text(codes[r.point] for r in part),
+                "ats": array_text(r.at for r in part),
+                "ins": array_text(r.entered for r in part),
+                "outs": array_text(r.exited for r in part),
             })  # fmt: skip
     plain = len(readings) / (time.perf_counter() - started)
     return ours, plain, len(readings)

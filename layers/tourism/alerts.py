@@ -27,7 +27,7 @@ from layers.audit.service import lock_event_log
 from layers.features.models import Park
 from layers.settings import TourismSettings
 from layers.tourism.models import LEVELS, ParkAlert, ParkAlertState, ParkDay
-from layers.tourism.parks import Levels, levels_of, local_day
+from layers.tourism.parks import PARK_INFO, Levels, ParkInfo, levels_of, local_day
 
 NORMAL = 0
 
@@ -50,13 +50,13 @@ def level_of(ratio_pct: float, levels: Levels, current: int, hysteresis_pct: flo
 class Standing:
     """A park's visitors against a capacity on one basis, today."""
 
-    park: Park
+    park: ParkInfo
     basis: str
     visitors: int
     capacity: int
 
 
-def standings(parks: Sequence[tuple[Park, int, int]]) -> list[Standing]:
+def standings(parks: Sequence[tuple[ParkInfo, int, int]]) -> list[Standing]:
     """Return each park's standing on both bases from (park, in, out) of today.
 
     Instantaneous: visitors inside now (in minus out, never below zero) against
@@ -71,13 +71,14 @@ def standings(parks: Sequence[tuple[Park, int, int]]) -> list[Standing]:
     return found
 
 
-def _today(session: Session, park_ids: list[int], day: date) -> list[tuple[Park, int, int]]:
+def _today(session: Session, park_ids: list[int], day: date
+           ) -> list[tuple[ParkInfo, int, int]]:  # fmt: skip
     rows = session.execute(
-        select(Park, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
+        select(*PARK_INFO, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
         .outerjoin(ParkDay, and_(ParkDay.park_id == Park.id, ParkDay.day == day))
         .where(Park.id.in_(park_ids)).order_by(Park.id)
     )  # fmt: skip
-    return [(park, int(entered), int(exited)) for park, entered, exited in rows]
+    return [(ParkInfo(*row[:6]), int(row[6]), int(row[7])) for row in rows]
 
 
 def _states(session: Session, park_ids: list[int], day: date) -> dict[tuple[int, str], int]:

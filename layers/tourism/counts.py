@@ -28,6 +28,7 @@ from layers.settings import TourismSettings
 from layers.tourism.alerts import weigh_parks
 from layers.tourism.models import TourismPoint
 from layers.tourism.parks import local_day
+from layers.tracks.arrays import array_text
 
 COUNTS = DayPartitions("visitor_counts", "SELECT make_day_partition('visitor_counts', :day)")
 SHOWN_PROBLEMS = 20  # named in the answer; the count says how many more
@@ -155,9 +156,12 @@ def ingest_counts(
         raise InvalidInput(f"unknown points (no such point that you may see): {shown}; "
                            "nothing was saved", points=unknown[:SHOWN_PROBLEMS])  # fmt: skip
     COUNTS.ensure(session, {utc_day(r.at) for r in readings})
+    # each column as one array-text parameter (layers.tracks.arrays says why)
     row = session.execute(text(_STORE), {
-        "ids": [ids[r.point] for r in readings], "ats": [r.at for r in readings],
-        "ins": [r.entered for r in readings], "outs": [r.exited for r in readings],
+        "ids": array_text(ids[r.point] for r in readings),
+        "ats": array_text(r.at for r in readings),
+        "ins": array_text(r.entered for r in readings),
+        "outs": array_text(r.exited for r in readings),
         "bucket": BUCKET, "zone": zone.key, "today": local_day(now, zone),
     }).one()  # fmt: skip
     parks = list(row.today)

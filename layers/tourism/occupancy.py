@@ -21,14 +21,14 @@ from layers.settings import TourismSettings
 from layers.tourism.counts import BUCKET
 from layers.tourism.forecast import HORIZONS_MIN, WINDOW_MIN, forecast
 from layers.tourism.models import LEVELS, ParkAlertState, ParkBucket, ParkDay
-from layers.tourism.parks import Levels, levels_of, local_day, visible_park
+from layers.tourism.parks import PARK_INFO, Levels, ParkInfo, levels_of, local_day, visible_park
 
 
 @dataclass(frozen=True)
 class ParkOccupancy:
     """A park today: visitors in, out and inside, against its capacities, with its levels."""
 
-    park: Park
+    park: ParkInfo
     entered: int
     exited: int
     levels: Levels
@@ -89,13 +89,13 @@ def read_occupancy(
     actor.require(Permission.FEATURES_READ)
     day = local_day(now, zone)
     query = (
-        select(Park, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
+        select(*PARK_INFO, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
         .outerjoin(ParkDay, and_(ParkDay.park_id == Park.id, ParkDay.day == day))
         .where(actor.scope.clause(Park)).order_by(Park.id)
     )  # fmt: skip
     if park_ids is not None:
         query = query.where(Park.id.in_(park_ids))
-    rows = session.execute(query).all()
+    rows = [(ParkInfo(*row[:6]), row[6], row[7]) for row in session.execute(query)]
     ids = [park.id for park, _, _ in rows]
     levels = levels_of(session, ids, settings)
     now_levels = _levels_now(session, ids, day)

@@ -43,6 +43,22 @@ class Levels:
         return self.yellow, self.orange, self.red, self.stop
 
 
+@dataclass(frozen=True)
+class ParkInfo:
+    """What occupancy and alerts read of a park: no outline (reading it costs more than
+    everything else they do)."""
+
+    id: int
+    name: str
+    kind: str | None
+    grade: str | None
+    capacity: int
+    daily_capacity: int | None
+
+
+PARK_INFO = (Park.id, Park.name, Park.kind, Park.grade, Park.capacity, Park.daily_capacity)
+
+
 def default_levels(settings: TourismSettings) -> Levels:
     """Return the levels every park has until it is given its own."""
     return Levels(settings.yellow_pct, settings.orange_pct, settings.red_pct, settings.stop_pct)
