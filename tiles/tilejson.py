@@ -16,6 +16,10 @@ TILEJSON_VERSION = "3.0.0"
 _FIELD_TYPES = {AttrType.INTEGER: "Number", AttrType.BOOLEAN: "Boolean"}
 # Every feature's open hazards and their highest level (1-4), absent when it has none.
 RISK_FIELDS = {"open_hazards": "Number", "hazard_level": "Number"}
+# A unit's training (points, not clusters): courses assigned, passed, the next deadline of one
+# not passed (YYYY-MM-DD), all absent when nothing is assigned.
+TRAINING_FIELDS = {"training_assigned": "Number", "training_passed": "Number",
+                   "training_due": "String"}  # fmt: skip
 
 
 def layer_fields(spec: LayerSpec) -> dict[str, str]:
@@ -23,6 +27,8 @@ def layer_fields(spec: LayerSpec) -> dict[str, str]:
     fields = {"id": "Number"}
     fields.update({a.name: _FIELD_TYPES.get(a.type, "String") for a in spec.attributes if a.tile})
     fields.update(RISK_FIELDS)
+    if spec.id == "units":
+        fields.update(TRAINING_FIELDS)
     if aggregates_at(spec, spec.min_zoom):
         fields["count"] = "Number"
         for attribute in spec.attributes:
@@ -37,6 +43,8 @@ def layer_fields(spec: LayerSpec) -> dict[str, str]:
 def vector_layer(spec: LayerSpec) -> dict[str, Any]:
     """Return the ``vector_layers`` entry of one layer."""
     description = f"{spec.title}; 'open_hazards'/'hazard_level': open hazards, absent if none"
+    if spec.id == "units":
+        description += "; 'training_assigned'/'_passed'/'_due': training, absent if none assigned"
     if aggregates_at(spec, spec.min_zoom):
         description += (
             f"; below zoom {spec.point_zoom} one point per cluster with 'count', "

@@ -182,6 +182,9 @@ def test_a_course_is_built_assigned_learned_passed_and_counted(
                       "category = 'school'", p=setting.precinct_id)  # fmt: skip
     assert plan["units_reached"] == schools[0] > 2
 
+    tilejson = client.get("/tiles/units.json", headers=officer).json()
+    fields = tilejson["vector_layers"][0]["fields"]
+    assert (fields["training_assigned"], fields["training_due"]) == ("Number", "String")
     unit_id, learner = next(iter(setting.learners.items()))
     assert _wait_for_tile(client, officer, setting.area, unit_id, {
         "training_assigned": 1, "training_passed": 0, "training_due": deadline.isoformat()
