@@ -27,16 +27,19 @@ const t = zh.wall;
 const settings = wallSettings();
 const radiusM = Number(new URLSearchParams(location.search).get("radius_m")) || 1000;
 applyScale(settings);
-addEventListener("resize", () => applyScale(settings));
 document.title = t.title;
 byId("title").textContent = t.title;
 
-// Map labels grow with the wall's text (they are drawn in px by MapLibre).
+// Map labels grow with the wall's text (MapLibre draws them in px): their sizes as the core
+// set them, at 16 px text, scaled to this screen's 1rem (again after a resize).
+const baseSizes = new Map();
 function scaleLabels(map) {
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
   const least = Number(document.documentElement.dataset.minTextPx);
   for (const layer of map.getStyle().layers) {
-    const size = layer.type === "symbol" && map.getLayoutProperty(layer.id, "text-size");
+    if (layer.type !== "symbol") continue;
+    if (!baseSizes.has(layer.id)) baseSizes.set(layer.id, map.getLayoutProperty(layer.id, "text-size"));
+    const size = baseSizes.get(layer.id);
     if (typeof size === "number") {
       map.setLayoutProperty(layer.id, "text-size", Math.max(least, size * rem / 16));
     }
@@ -107,6 +110,9 @@ async function start(me) {
   addSwitches(switcher, map, shown);
   drawLegend(byId("legend"), shown);
   scaleLabels(map);
+  const home = map.getBounds();
+  const resized = () => { applyScale(settings); scaleLabels(map); map.fitBounds(home, { duration: 0 }); };
+  addEventListener("resize", resized);
   const layerTitles = Object.fromEntries(registryLayers(map).map(layer => [layer.id, layer.title]));
   focusOnFresh(map, store, byId("focus"), { radiusM, layers: Object.keys(layerTitles), layerTitles });
   districtJump(map).catch(error => console.error(error));
@@ -129,6 +135,7 @@ async function start(me) {
     stream.stop();
     feeds.stop();
     clearInterval(clock);
+    removeEventListener("resize", resized);
     delete document.body.dataset.ready;
     removeMap(map);
   };

@@ -10,7 +10,8 @@ const t = zh.wall;
 
 const NEAR_LAYERS = ["units", "rail_stations", "bus_stations", "key_station_areas",
                      "construction_sites", "parks", "vehicles"];
-const HOLD_MS = 90_000;  // one focus at a time; the next new incident only pulses meanwhile
+const HOLD_MS = 90_000;
+const MOVE_AFTER_MS = 800;  // one focus at a time; the next new incident only pulses meanwhile
 
 // A circle of `radiusM` around lon/lat as a GeoJSON polygon (64 vertices, local flat earth).
 function circle([lon, lat], radiusM) {
@@ -41,7 +42,8 @@ export function focusOnFresh(map, store, card, { radiusM, layers, layerTitles })
     home ??= { center: map.getCenter(), zoom: map.getZoom() };
     const centre = [incident.lon, incident.lat];
     map.getSource("wall-focus").setData(circle(centre, radiusM));
-    map.easeTo({ center: centre, zoom: 14.5, duration: 800 });
+    // the new point is drawn where the map stands first, then the map moves to it
+    setTimeout(() => map.easeTo({ center: centre, zoom: 14.5, duration: 800 }), MOVE_AFTER_MS);
     clearTimeout(timer);
     timer = setTimeout(release, HOLD_MS);
     const answer = await api("/api/spatial/query", { method: "POST",
