@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 
-from geo.tiling import tile_bounds_3857
+from geo.tiling import ORIGIN_SHIFT_M, tile_bounds_3857
 from layers.features.registry import AttrType, LayerSpec
 from layers.records.hazards import FeatureRisk
 from layers.training.models import UnitTraining
@@ -56,7 +56,11 @@ class TileGeometry:
         """Return the geometry of tile ``z/x/y`` for an MVT grid of ``extent`` units."""
         minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
         margin = (maxx - minx) * buffer / extent
-        grown = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+        # Not past the world's edge: beyond 180° east the box would come back in 4326 as
+        # -180° and select nothing of the east (tiles 1/1/0, 2/3/1... were empty).
+        world = ORIGIN_SHIFT_M
+        grown = (max(minx - margin, -world), max(miny - margin, -world),
+                 min(maxx + margin, world), min(maxy + margin, world))  # fmt: skip
         return cls((minx, miny, maxx, maxy), grown, extent, buffer)
 
     def params(self) -> dict[str, float]:

@@ -103,3 +103,12 @@ def test_tile_attributes_are_those_the_registry_marks() -> None:
     names = [c.name for c in tile_attributes(get_layer("units"))]
     assert names == ["name", "category", "risk_level", "is_key_unit"]
     assert "array_to_string" in str(tile_attributes(get_layer("rail_stations"))[-1])
+
+
+def test_the_buffered_box_stops_at_the_edge_of_the_world() -> None:
+    """A buffer past 180° east came back in WGS84 as -180°: the east's tiles were empty."""
+    east = TileGeometry.of(2, 3, 1, extent=4096, buffer=64)
+    world = 20037508.342789244
+    assert east.margin_bounds[2] == world and east.margin_bounds[0] < east.bounds[0]
+    whole = TileGeometry.of(0, 0, 0, extent=4096, buffer=64)
+    assert whole.margin_bounds == (-world, -world, world, world)

@@ -26,8 +26,14 @@ const DISTRICT = "#5d7199";
 const PRECINCT = "#3a4868";
 const width = (low, high) => ["interpolate", ["linear"], ["zoom"], 8, low, 14, high];
 
+// A polygon's name is placed once per tile it lies in: a district across four tiles would be
+// named four times. Its labels read tiles of at most this zoom instead (drawn overzoomed),
+// each holding the whole area, so each is named once; the anchor is exact enough for a name.
+const LABEL_TILE_ZOOM = { districts: 2, precincts: 8 };
+const labelSource = layer => (layer.id in LABEL_TILE_ZOOM ? `${layer.id}-labels` : layer.id);
+
 function label(layer, colour, size, zoom) {
-  return { id: `${layer.id}-label`, type: "symbol", source: layer.id, "source-layer": layer.id,
+  return { id: `${layer.id}-label`, type: "symbol", source: labelSource(layer), "source-layer": layer.id,
     ...zoom,
     layout: { "text-field": ["get", "name"], "text-font": [FONT], "text-size": size,
               "text-max-width": 8 },
@@ -78,5 +84,11 @@ export async function addBasemap(map, layers) {
     const { colour, shapes } = STYLES[layer.id];
     await addLayer(map, layer, { colour, styles: shapes(layer), base: true, tilejson: tilejsons[i] });
   }
-  present.forEach(layer => addLabels(map, layer, STYLES[layer.id].labels(layer)));
+  present.forEach((layer, i) => {
+    if (layer.id in LABEL_TILE_ZOOM) {
+      map.addSource(labelSource(layer), { type: "vector", tiles: tilejsons[i].tiles,
+                                          minzoom: 0, maxzoom: LABEL_TILE_ZOOM[layer.id] });
+    }
+    addLabels(map, layer, STYLES[layer.id].labels(layer));
+  });
 }
