@@ -1,9 +1,11 @@
 """The API's app with the map page and its front-end libraries, all served locally.
 
-The page loads MapLibre and its Chinese font (Noto Sans SC, woff2 slices by unicode range)
-from ``node_modules`` (installed from the npm registry at setup, ``make ui``), never from a
-CDN, and draws the layers' vector tiles on a plain background: a police network has no
-base-map server to ask, and a workstation may have no Chinese font of its own.
+The pages (thin ES modules on the shared core, ``static/core/``) load MapLibre and their
+Chinese font (Noto Sans SC, woff2 slices by unicode range) from ``node_modules`` (installed
+from the npm registry at setup, ``make ui``), never from a CDN, and draw the layers' vector
+tiles on a base map drawn from our own data (``core/basemap.js``): a police network has no
+public base-map server to ask (an internal one is a setting, WARROOM_MAP_BASEMAP_URL), and
+a workstation may have no Chinese font of its own.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@
 //   layerOfSource(map, sourceId)    -> that entry, for a hit of queryRenderedFeatures
 //   styleLayers(layer, colour), labelLayer(layer, colour) -> the default MapLibre style layers
 //   removeMap(map)
-//   layerTileJSON(layerId), registryLayers(map), basemapConfig(map), internalLayerIds(map)
+//   layerTileJSON(layerId), registryLayers(map), internalLayerIds(map)
 //   FONT, THEME, COLOURS, LAYER_COLOURS (core/theme.js)
 //
 // Nothing is fetched from anywhere but our origin: MapLibre and its CSP worker from npm (no
@@ -81,7 +81,8 @@ function startStyle(basemap) {
   const style = { version: 8, sources: {}, layers: [
     { id: "background", type: "background", paint: { "background-color": THEME.background } }] };
   if (basemap.kind === "raster") {
-    style.sources["internal-tiles"] = { type: "raster", tiles: [basemap.url],
+    const url = basemap.url.startsWith("/") ? location.origin + basemap.url : basemap.url;
+    style.sources["internal-tiles"] = { type: "raster", tiles: [url],
                                         tileSize: basemap.tile_size };
     style.layers.push({ id: "internal-tiles", type: "raster", source: "internal-tiles",
                         paint: { "raster-opacity": 0.85 } });
@@ -110,7 +111,7 @@ export async function createMap(container, { bounds, basemap = true, controls = 
     localIdeographFontFamily: FONT,
     ...options,
   });
-  state.set(map, { layers, entries: new Map(), basemap: config.basemap });
+  state.set(map, { layers, entries: new Map() });
   map.on("error", event => {
     if (event.error?.status === 401) reportUnauthorized(event.error);
     else console.error(event.error);  // what MapLibre logs when nobody listens
@@ -135,9 +136,6 @@ export function removeMap(map) {
 
 /** Return the registry list (/api/layers) the map was made with, counts and extents included. */
 export const registryLayers = map => state.get(map).layers;
-
-/** Return the base map configuration the map was made with ({kind, url, tile_size}). */
-export const basemapConfig = map => state.get(map).basemap;
 
 /** Return the style layers the internal tile service draws (none: our own data only). */
 export const internalLayerIds = map => state.get(map).internalIds;
