@@ -11,23 +11,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
-from tests.utils.perimeters import busy_place, create_perimeter, innermost, perimeter_body
+from tests.utils.perimeters import (
+    CELL_COUNT_DRIFT,
+    busy_place,
+    create_perimeter,
+    innermost,
+    perimeter_body,
+)
 from tests.utils.users import bearer, make_user
 
 M_PER_DEG = 111_320.0
-# Rows of the counts and of a count of the units now that differ: none when they agree.
-# One statement, so one snapshot, whatever other tests write meanwhile.
-_DRIFT = """
-WITH fresh AS (
-    SELECT h3_cell, category, risk_level, coalesce(district_id, -1) AS d,
-           coalesce(precinct_id, -1) AS p, count(*) AS n
-    FROM units WHERE h3_cell IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-), kept AS (
-    SELECT h3_cell, category, risk_level, district_id, precinct_id, n FROM unit_cell_counts
-)
-SELECT count(*) FROM ((TABLE fresh EXCEPT TABLE kept) UNION ALL (TABLE kept EXCEPT TABLE fresh))
-    AS differing
-"""
 
 
 def _north(centre: Point, metres: float) -> dict[str, Any]:
@@ -39,7 +32,7 @@ def _check(client: TestClient, factory: sessionmaker[Session], perimeter_id: int
     """Assert the counts agree with the units and the contents with PostGIS; return the
     units of each ring by PostGIS."""
     with factory() as session:
-        assert session.scalar(text(_DRIFT)) == 0
+        assert session.scalar(text(CELL_COUNT_DRIFT)) == 0
         expected = innermost(session, perimeter_id, "units")
         every = [i for ids in expected.values() for i in ids]
         risks: dict[int, int] = dict(session.execute(
@@ -110,7 +103,7 @@ def test_counts_follow_writes_by_sql_in_one_statement(
             " WHERE h3_cell IS NOT NULL LIMIT 50) AS picked RETURNING id"
         )).all()  # fmt: skip
     with session_factory() as session:
-        assert session.scalar(text(_DRIFT)) == 0
+        assert session.scalar(text(CELL_COUNT_DRIFT)) == 0
     with session_factory() as session, session.begin():
         session.execute(text(
             "UPDATE units AS u SET h3_cell = o.h3_cell, geom = o.geom, precinct_id = o.precinct_id,"
@@ -120,8 +113,8 @@ def test_counts_follow_writes_by_sql_in_one_statement(
             "WHERE u.id = ANY(:ids)"
         ), {"ids": list(made)})  # fmt: skip
     with session_factory() as session:
-        assert session.scalar(text(_DRIFT)) == 0
+        assert session.scalar(text(CELL_COUNT_DRIFT)) == 0
     with session_factory() as session, session.begin():
         session.execute(text("DELETE FROM units WHERE id = ANY(:ids)"), {"ids": list(made)})
     with session_factory() as session:
-        assert session.scalar(text(_DRIFT)) == 0
+        assert session.scalar(text(CELL_COUNT_DRIFT)) == 0

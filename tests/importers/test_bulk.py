@@ -35,6 +35,7 @@ from layers.features.grams import query_grams
 from layers.migrate import alembic_config
 from tests.importers.conftest import importer_on
 from tests.utils.derived import mercator_drift, stale_grams
+from tests.utils.perimeters import CELL_COUNT_DRIFT
 from tests.utils.users import make_user
 
 CITY_BOX = (116.25, 39.80, 116.55, 40.02)
@@ -108,6 +109,7 @@ def test_a_bulk_insert_swaps_in_a_rebuilt_layer_with_the_same_schema(
     command.check(alembic_config(scratch_database_url))  # still what the models describe
     assert _scalar(city_db, "SELECT count(*) FROM units") == 700
     assert _scalar(city_db, "SELECT to_regclass('units__import')") is None
+    assert _scalar(city_db, CELL_COUNT_DRIFT) == 0  # the perimeters' count of the units recounted
     # Every row sits in the precinct the SQL rule gives and in the H3 cells of its point.
     assert _scalar(city_db, """
         SELECT count(*) FROM units AS u WHERE u.precinct_id IS DISTINCT FROM (

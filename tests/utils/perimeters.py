@@ -95,3 +95,18 @@ def innermost(
     for kind, ident in session.execute(text(sql), {"perimeter": perimeter_id, **params}):
         found.setdefault(kind, []).append(ident)
     return found
+
+
+# Keys of the units' cell counts and of a count of the units now that differ: none when
+# they agree. One statement, so one snapshot, whatever other tests write meanwhile.
+CELL_COUNT_DRIFT = """
+WITH fresh AS (
+    SELECT h3_cell, category, risk_level, coalesce(district_id, -1) AS d,
+           coalesce(precinct_id, -1) AS p, count(*) AS n
+    FROM units WHERE h3_cell IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+), kept AS (
+    SELECT h3_cell, category, risk_level, district_id, precinct_id, n FROM unit_cell_counts
+)
+SELECT count(*) FROM ((TABLE fresh EXCEPT TABLE kept) UNION ALL (TABLE kept EXCEPT TABLE fresh))
+    AS differing
+"""

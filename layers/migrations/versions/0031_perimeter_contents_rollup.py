@@ -25,7 +25,8 @@ depends_on = None
 
 _KEYS = "h3_cell, category, risk_level, district_id, precinct_id"
 _ROWS = ("SELECT h3_cell, category, risk_level, coalesce(district_id, -1) AS d, "
-         "coalesce(precinct_id, -1) AS p, {n} AS n FROM {table} WHERE h3_cell IS NOT NULL")  # fmt: skip
+         "coalesce(precinct_id, -1) AS p, {n} AS n "
+         "FROM {table} WHERE h3_cell IS NOT NULL")  # fmt: skip
 # The net change of a statement's rows per key (an update that leaves a unit's key alone
 # writes nothing), added in key order; the keys left at zero are deleted after.
 _APPLY = f"""
