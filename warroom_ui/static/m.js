@@ -248,16 +248,20 @@ function run(name) {
 }
 
 withSession(async () => {
-  tabs.replaceChildren(...Object.keys(TABS).map(name =>
-    el("button", { type: "button", "data-tab": name, onclick: () => run(name) }, t.tabs[name])));
   const online = () => { showNetwork(); send(); };
   window.addEventListener("online", online);
   window.addEventListener("offline", showNetwork);
   showNetwork();
   pendingBadge.onclick = () => run("queue");
   await send();
-  run("home");
+  await showHome().catch(error => say(`${f.failed}${error.message}`, "error"));
+  // the tabs once home is shown: a tab's view is never covered by home arriving late
+  tabs.replaceChildren(...Object.keys(TABS).map(name => el("button", {
+    type: "button", "data-tab": name, class: name === "home" ? "active" : "",
+    onclick: () => run(name) }, t.tabs[name])));
+  document.body.dataset.ready = "true";  // interactive: home shown
   return () => {
+    tabs.replaceChildren();
     window.removeEventListener("online", online);
     window.removeEventListener("offline", showNetwork);
   };

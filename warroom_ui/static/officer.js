@@ -95,23 +95,23 @@ async function update() {
   const picked = answer.layers[LAYER];
   state.count = picked.count;
   highlight(picked.ids);
-  const risk = body.filters[LAYER].risk_level;
-  const levels = risk ? [Number(risk)] : [1, 2, 3, 4];
-  const perLevel = [];
-  for (const level of levels) perLevel.push(await countOf(body, { risk_level: String(level) }));
-  const keyUnits = await countOf(body, { is_key_unit: "true" });
-  const features = await listed(only ? asked : body, only);
+  // the count first, as soon as the server said it; the details follow
+  const tallies = el("div", { class: "tally", id: "by-risk" });
+  const list = el("ul", { class: "list", id: "selection-list" });
   byId("summary").replaceChildren(
     el("h2", {}, t.selection),
     el("p", { class: "summary-count", id: "selected-count", "data-count": picked.count },
-       t.selected(formatCount(picked.count))),
-    el("div", { class: "tally", id: "by-risk" }, ...levels.map((level, i) =>
-      el("span", {}, `${f.risk(level)} ${formatCount(perLevel[i])}`)),
-      el("span", {}, `${f.keyUnit} ${formatCount(keyUnits)}`)),
-    el("ul", { class: "list", id: "selection-list" }, ...features.map(feature => el("li", {},
-      button(feature.properties.name, () => openCard(feature.id), { class: "link" }),
-      el("span", { class: "muted" }, zh.unitCategories[feature.properties.category] ?? "")))));
+       t.selected(formatCount(picked.count))), tallies, list);
   byId("batch").hidden = picked.count === 0;
+  const risk = body.filters[LAYER].risk_level;
+  for (const level of risk ? [Number(risk)] : [1, 2, 3, 4]) {
+    const n = await countOf(body, { risk_level: String(level) });
+    tallies.append(el("span", {}, `${f.risk(level)} ${formatCount(n)}`));
+  }
+  tallies.append(el("span", {}, `${f.keyUnit} ${formatCount(await countOf(body, { is_key_unit: "true" }))}`));
+  list.replaceChildren(...(await listed(only ? asked : body, only)).map(feature => el("li", {},
+    button(feature.properties.name, () => openCard(feature.id), { class: "link" }),
+    el("span", { class: "muted" }, zh.unitCategories[feature.properties.category] ?? ""))));
 }
 
 function picked(pick) {
@@ -251,5 +251,6 @@ withSession(async () => {
   filterFields();
   batch();
   await Promise.all([refresh(), showTasks()]);
+  document.body.dataset.ready = "true";  // interactive: the map, the selection, my tasks
   return () => { byId("card").hidden = true; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });

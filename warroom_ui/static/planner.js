@@ -215,5 +215,6 @@ withSession(async () => {
   tools();
   planForm();
   await showHistory();
+  document.body.dataset.ready = "true";  // interactive: the map, the drawing, the history
   return () => { state.draw.stop(); state.perimeter = null; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });
