@@ -248,6 +248,8 @@ function run(name) {
 }
 
 withSession(async () => {
+  document.getElementById("heading").textContent = t.title;
+  document.getElementById("logout").textContent = zh.auth.logout;
   const online = () => { showNetwork(); send(); };
   window.addEventListener("online", online);
   window.addEventListener("offline", showNetwork);
