@@ -160,7 +160,10 @@ def year(engine: Engine, days: int, plain_days: int, today: date) -> None:
     first = datetime.combine(today - timedelta(days=days), dtime.min, ZONE)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL statement_timeout = 0"))
-        conn.execute(text(_YEAR_BUCKETS), {"start": first, "end": first + timedelta(days=days)})
+        stored = conn.scalar(text("SELECT EXISTS (SELECT FROM park_buckets WHERE bucket = :b)"),
+                             {"b": first})  # fmt: skip
+        if not stored:  # an earlier run's year is kept
+            conn.execute(text(_YEAR_BUCKETS), {"start": first, "end": first + timedelta(days)})
         conn.execute(text(_PLAIN.format(table="bench_counts_year_plain")))
         have = conn.scalar(text("SELECT count(*) FROM bench_counts_year_plain")) or 0
         if not have:
@@ -210,6 +213,7 @@ def main() -> None:
     parser.add_argument("--plain-days", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--forecast-only", action="store_true", help="the forecast's error alone")
+    parser.add_argument("--no-year", action="store_true", help="skip the year's day curve")
     args = parser.parse_args()
     forecast_errors()
     if args.forecast_only:
@@ -238,6 +242,8 @@ def main() -> None:
         baseline = _timed(lambda: conn.execute(text(_PLAIN_NOW), {"since": since}).all(),
                           args.runs)  # fmt: skip
     print(f"occupancy of every park now: ours {occupancy:.1f} ms, plain sum {baseline:.1f} ms")
+    if args.no_year:
+        return
     year(engine, args.year_days, args.plain_days, today)
     day = today - timedelta(days=args.year_days // 2)
     with engine.connect() as conn:

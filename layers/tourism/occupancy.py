@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
@@ -20,8 +20,15 @@ from layers.features.models import Park
 from layers.settings import TourismSettings
 from layers.tourism.counts import BUCKET
 from layers.tourism.forecast import HORIZONS_MIN, WINDOW_MIN, forecast
-from layers.tourism.models import LEVELS, ParkAlertState, ParkBucket, ParkDay
-from layers.tourism.parks import PARK_INFO, Levels, ParkInfo, levels_of, local_day, visible_park
+from layers.tourism.models import LEVELS, ParkAlertState, ParkBucket, ParkDay, ParkLevels
+from layers.tourism.parks import (
+    PARK_INFO,
+    Levels,
+    ParkInfo,
+    default_levels,
+    local_day,
+    visible_park,
+)
 
 
 @dataclass(frozen=True)
@@ -64,23 +71,6 @@ def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time.min, zone)
 
 
-def _recent_net(session: Session, park_ids: list[int], since: datetime) -> dict[int, int]:
-    rows = session.execute(
-        select(ParkBucket.park_id, func.sum(ParkBucket.entered - ParkBucket.exited))
-        .where(ParkBucket.park_id.in_(park_ids), ParkBucket.bucket >= since)
-        .group_by(ParkBucket.park_id)
-    )  # fmt: skip
-    return {pid: int(net) for pid, net in rows}
-
-
-def _levels_now(session: Session, park_ids: list[int], day: date) -> dict[tuple[int, str], str]:
-    rows = session.execute(
-        select(ParkAlertState.park_id, ParkAlertState.basis, ParkAlertState.level)
-        .where(ParkAlertState.park_id.in_(park_ids), ParkAlertState.day == day)
-    )  # fmt: skip
-    return {(pid, basis): LEVELS[level] for pid, basis, level in rows}
-
-
 def read_occupancy(
     *, session: Session, actor: Actor, settings: TourismSettings, zone: ZoneInfo,
     now: datetime, park_ids: list[int] | None = None,
@@ -88,30 +78,40 @@ def read_occupancy(
     """Return every park the actor may see (or those of ``park_ids``) as it stands now."""
     actor.require(Permission.FEATURES_READ)
     day = local_day(now, zone)
+    start, _ = day_window(day, zone)
+    since = max(start, now - timedelta(minutes=WINDOW_MIN))
+    # one statement: the day's rollup, the recent buckets, the levels reached and set
+    recent = (
+        select(func.coalesce(func.sum(ParkBucket.entered - ParkBucket.exited), 0))
+        .where(ParkBucket.park_id == Park.id, ParkBucket.bucket >= since).scalar_subquery()
+    )  # fmt: skip
+    instant, daily = aliased(ParkAlertState), aliased(ParkAlertState)
     query = (
-        select(*PARK_INFO, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
+        select(*PARK_INFO, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0),
+               recent, instant.level, daily.level, ParkLevels.yellow, ParkLevels.orange,
+               ParkLevels.red, ParkLevels.stop, ParkLevels.version)
         .outerjoin(ParkDay, and_(ParkDay.park_id == Park.id, ParkDay.day == day))
+        .outerjoin(instant, and_(instant.park_id == Park.id, instant.basis == "instant",
+                                 instant.day == day))
+        .outerjoin(daily, and_(daily.park_id == Park.id, daily.basis == "daily",
+                               daily.day == day))
+        .outerjoin(ParkLevels, ParkLevels.park_id == Park.id)
         .where(actor.scope.clause(Park)).order_by(Park.id)
     )  # fmt: skip
     if park_ids is not None:
         query = query.where(Park.id.in_(park_ids))
-    rows = [(ParkInfo(*row[:6]), row[6], row[7]) for row in session.execute(query)]
-    ids = [park.id for park, _, _ in rows]
-    levels = levels_of(session, ids, settings)
-    now_levels = _levels_now(session, ids, day)
-    start, _ = day_window(day, zone)
-    since = max(start, now - timedelta(minutes=WINDOW_MIN))
-    nets = _recent_net(session, ids, since)
+    fallback = default_levels(settings)
     span = max((now - since).total_seconds() / 60, BUCKET.total_seconds() / 60)
     found = []
-    for park, entered, exited in rows:
+    for row in session.execute(query):
+        entered, exited, net, at_instant, at_daily = (row[6], row[7], row[8], row[9], row[10])
+        own = Levels(*row[11:16]) if row[11] is not None else fallback
         inside = max(0, int(entered) - int(exited))
-        rate = nets.get(park.id, 0) / span
-        ahead = {h: max(0.0, inside + rate * h) for h in HORIZONS_MIN}
+        ahead = {h: max(0.0, inside + int(net) / span * h) for h in HORIZONS_MIN}
         found.append(ParkOccupancy(
-            park, int(entered), int(exited), levels[park.id],
-            now_levels.get((park.id, "instant"), "normal"),
-            now_levels.get((park.id, "daily"), "normal"), ahead,
+            ParkInfo(*row[:6]), int(entered), int(exited), own,
+            LEVELS[at_instant] if at_instant is not None else "normal",
+            LEVELS[at_daily] if at_daily is not None else "normal", ahead,
         ))  # fmt: skip
     return found
 
