@@ -52,7 +52,7 @@ def scene(client: TestClient, session_factory: sessionmaker[Session]) -> Scene:
     return Scene(client, session_factory)
 
 
-def _check_in(scene: Scene, position: list[float], **extra: Any) -> dict[str, Any]:
+def _check_in(scene: Scene, position: list[Any], **extra: Any) -> dict[str, Any]:
     return {"layer": "units", "feature_id": scene.unit_id, "position": position, **extra}
 
 
@@ -120,7 +120,8 @@ def test_a_check_in_is_for_police_at_units_they_may_see(client: TestClient, scen
     assert client.post("/api/check-ins", json=elsewhere, headers=scene.officer).status_code == 404
     mine = _check_in(scene, scene.north(0))
     assert client.post("/api/check-ins", json=mine, headers=scene.planner).status_code == 403
-    for position in ([200, 39.9], [116.4], [116.4, "x"]):
+    odd_positions: list[list[Any]] = [[200, 39.9], [116.4], [116.4, "x"]]
+    for position in odd_positions:
         odd = client.post("/api/check-ins", json=_check_in(scene, position),
                           headers=scene.officer)  # fmt: skip
         assert odd.status_code == 422, odd.text
