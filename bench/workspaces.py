@@ -114,14 +114,14 @@ def _lasso(
 
 def run(args: argparse.Namespace) -> None:
     """Serve the app, time each page to interactive, and the lasso against its baselines."""
-    wall.DATABASE = DATABASE  # the wall's preparation (city, user), in a database of our own
+    wall.DATABASE = args.database  # the wall's preparation (city, user), in a database of our own
     url = wall.prepare(args.units)
     port = str(free_port())
     base = f"http://127.0.0.1:{port}"
     env = {"WARROOM_DATABASE_URL": url, "WARROOM_PORT": port, "WARROOM_OPS_LOG_LEVEL": "WARNING"}
     command = [".venv/bin/uvicorn", "--factory", "warroom_ui.app:app_from_env", "--host",
                "127.0.0.1", "--port", port, "--workers", "1", "--log-level", "warning"]  # fmt: skip
-    engine = create_engine(LocalCluster(ClusterSettings()).owner_url(DATABASE))
+    engine = create_engine(LocalCluster(ClusterSettings()).owner_url(args.database))
     with engine.connect() as conn:
         x, y, radius_deg = conn.execute(text(DENSE), {"n": args.lasso_units}).one()
     with serve(command, env, f"{base}/api/health"), sync_playwright() as playwright:
@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=100_000)
     parser.add_argument("--lasso-units", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--database", default=DATABASE)
     run(parser.parse_args())
 
 

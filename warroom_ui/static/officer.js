@@ -103,6 +103,8 @@ async function update() {
     el("p", { class: "summary-count", id: "selected-count", "data-count": picked.count },
        t.selected(formatCount(picked.count))), tallies, list);
   byId("batch").hidden = picked.count === 0;
+  state.counted?.();
+  state.counted = null;
   const risk = body.filters[LAYER].risk_level;
   for (const level of risk ? [Number(risk)] : [1, 2, 3, 4]) {
     const n = await countOf(body, { risk_level: String(level) });
@@ -250,7 +252,8 @@ withSession(async () => {
   tools(new Picker(map, `${LAYER}-point`, picked));
   filterFields();
   batch();
-  await Promise.all([refresh(), showTasks()]);
-  document.body.dataset.ready = "true";  // interactive: the map, the selection, my tasks
+  await new Promise(resolve => { state.counted = resolve; refresh(); });
+  showTasks().catch(error => say(failure(error), "error"));
+  document.body.dataset.ready = "true";  // interactive: the map and the selection's count
   return () => { byId("card").hidden = true; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });
