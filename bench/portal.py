@@ -85,8 +85,9 @@ _HAND_ORGANISATION = """
 SELECT id, name FROM units WHERE id = :unit;
 """
 _ACCOUNTS = """
-INSERT INTO users (username, password_hash, role, unit_id, is_active, password_must_change)
-SELECT 'bench-unit-' || u.id, :hash, 'unit', u.id, true, false FROM units u
+INSERT INTO users (username, password_hash, role, unit_id, is_active, password_must_change,
+                   failed_logins)
+SELECT 'bench-unit-' || u.id, :hash, 'unit', u.id, true, false, 0 FROM units u
 WHERE NOT EXISTS (SELECT 1 FROM users x WHERE x.unit_id = u.id)
 """
 
@@ -191,7 +192,7 @@ def main() -> None:
         for name, _, _ in signed:
             answer = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
             tokens.append({"Authorization": f"Bearer {answer.json()['access_token']}"})
-        client.cookies.clear()
+            client.cookies.clear()  # the bearer token only: a cookie would make writes CSRF-checked
         for _ in range(args.repeats):
             headers = rng.choice(tokens)
             started = time.perf_counter()
