@@ -5,10 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import layers.accounts.invitations
 import layers.accounts.models
 import layers.audit.models
 import layers.features.hexagg
 import layers.features.models
+import layers.fieldwork.models
 import layers.geofence.models
 import layers.imports.models
 import layers.ops.models
@@ -16,8 +18,8 @@ import layers.perimeters.models
 import layers.records.attachments
 import layers.records.catalog
 import layers.tourism.models
-import layers.training.models
-import layers.tracks.models  # noqa: F401  (register tables on Base.metadata)
+import layers.tracks.models
+import layers.training.models  # noqa: F401  (register tables on Base.metadata)
 from layers.base import Base
 
 config = context.config
