@@ -2,11 +2,12 @@
 // see how many and which, act on them all (tasks, a notice, a CSV or Excel file), open a
 // unit's card with its records and check-ins, edit it or drag it on the map (sent at the
 // version read: a unit changed meanwhile is refused and said so, never overwritten), and
-// work through "my tasks". The server's answer (POST /api/selections) is the selection.
+// work through "my tasks" and the approvals waiting (a unit's edit of its details), colour the
+// units by training compliance. The server's answer (POST /api/selections) is the selection.
 
 import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
-import { el, formatCount } from "./core/dom.js";
+import { el, formatCount, formatTime } from "./core/dom.js";
 import { addFeatureLayers, createMap, registryLayers, removeMap } from "./core/map.js";
 import { zh } from "./core/strings.js";
 import { download, failure, myTasks, readVersioned, taskList, timeline } from "./field.js";
@@ -186,6 +187,58 @@ function batch() {
        button(t.exportXlsx, exporting("xlsx"), { id: "export-xlsx" })));
 }
 
+// The units' colour by training compliance (tile properties, docs/training.md), and its legend.
+const COMPLIANCE = { passed: "#66bb6a", due: "#ffca28", overdue: "#ef5350", none: "#78909c" };
+const today = () => new Date().toISOString().slice(0, 10);
+const complianceColour = () => ["case",
+  ["!", ["has", "training_assigned"]], COMPLIANCE.none,
+  [">=", ["get", "training_passed"], ["get", "training_assigned"]], COMPLIANCE.passed,
+  ["<", ["coalesce", ["get", "training_due"], "9999-12-31"], today()], COMPLIANCE.overdue,
+  COMPLIANCE.due];
+
+function trainingColours(map) {
+  const plain = map.getPaintProperty(`${LAYER}-point`, "circle-color");
+  const legend = el("div", { class: "legend", id: "training-legend", hidden: true },
+    ...Object.entries(COMPLIANCE).map(([name, colour]) => {
+      const swatch = el("i");
+      swatch.style.background = colour;  // CSSOM: allowed by the CSP, unlike a style attribute
+      return el("span", { "data-compliance": name }, swatch, t.compliance[name]);
+    }));
+  byId("map").append(legend);
+  const toggle = el("input", { type: "checkbox", id: "training-colours" });
+  toggle.onchange = () => {
+    map.setPaintProperty(`${LAYER}-point`, "circle-color", toggle.checked ? complianceColour() : plain);
+    legend.hidden = !toggle.checked;
+  };
+  return el("label", { class: "check" }, toggle, t.trainingColours);
+}
+
+// What an approval would change: each proposed attribute as "title: value".
+function proposed(approval) {
+  const attributes = registryLayers(state.map).find(layer => layer.id === LAYER).attributes;
+  const title = name => attributes.find(attribute => attribute.name === name)?.title ?? name;
+  const properties = approval.details.payload?.properties ?? {};
+  return Object.entries(properties).map(([name, value]) => `${title(name)}: ${value}`).join("; ");
+}
+
+async function showApprovals() {
+  const pending = (await api("/api/approvals/pending?limit=50")).data;
+  const decide = (approval, action) => act(() => api(`/api/approvals/${approval.id}/transitions`, {
+    method: "POST", ifMatch: approval.version, json: { action } }), () => {
+    showApprovals().catch(error => say(failure(error), "error"));
+    return t.decided[action];
+  });
+  byId("approvals").replaceChildren(pending.length ? el("ul", { class: "list tasks" },
+    ...pending.map(approval => el("li", { "data-id": approval.id },
+      el("strong", {}, approval.title),
+      el("span", { class: "change" }, proposed(approval)),
+      el("span", { class: "muted" }, formatTime(approval.created_at)),
+      el("span", { class: "actions" },
+        button(t.approve, () => decide(approval, "approve"), { class: "approve" }),
+        button(t.reject, () => decide(approval, "reject"), { class: "reject" }))))) :
+    el("p", { class: "muted" }, t.noApprovals));
+}
+
 async function showTasks() {
   byId("tasks").replaceChildren(taskList(await myTasks(), error => (error ? say(failure(error), "error") : showTasks())));
 }
@@ -244,16 +297,19 @@ withSession(async () => {
   byId("hint").textContent = t.hint;
   byId("filters-title").textContent = t.filters;
   byId("tasks-title").textContent = t.myTasks;
+  byId("approvals-title").textContent = t.approvals;
   const map = state.map = await createMap("map");
   await addFeatureLayers(map, { only: [LAYER] });
   map.addLayer({ id: "units-selected", type: "circle", source: LAYER, "source-layer": LAYER,
     minzoom: 12, paint: { "circle-radius": 7, "circle-opacity": 0, "circle-stroke-color": "#ffeb3b",
       "circle-stroke-width": ["case", ["boolean", ["feature-state", "selected"], false], 2.5, 0] } });
   tools(new Picker(map, `${LAYER}-point`, picked));
+  byId("colouring").replaceChildren(trainingColours(map));
   filterFields();
   batch();
   await new Promise(resolve => { state.counted = resolve; refresh(); });
   showTasks().catch(error => say(failure(error), "error"));
+  showApprovals().catch(error => say(failure(error), "error"));
   document.body.dataset.ready = "true";  // interactive: the map and the selection's count
   return () => { byId("card").hidden = true; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });

@@ -3,6 +3,26 @@
 // area (zh.wall, zh.officer...) rather than writing a literal in its module.
 
 export const zh = {
+  // 旅游监测 (the tourism dashboard, warroom_ui/static/tourism.js)
+  tourism: {
+    title: "旅游监测",
+    logout: "退出",
+    levels: { normal: "正常", yellow: "黄色预警", orange: "橙色预警", red: "红色预警",
+              stop: "停止售票" },
+    basis: { instant: "瞬时", daily: "日累计" },
+    parks: "景区承载",
+    alerts: "预警",
+    noAlerts: "暂无预警",
+    chart: "在园人数与承载量",
+    pick: "点击地图或列表中的景区查看曲线",
+    visitors: "在园人数",
+    capacity: "瞬时承载量",
+    vehicles: n => `关联车辆 ${n} 辆`,
+    ratio: r => (r === null || r === undefined ? "—" : `${Math.round(r * 100)}%`),
+    alert: a => `${a.park_name} · ${a.basis} · ${a.level}（${a.visitors}/${a.capacity}）`,
+    live: { open: "实时", lost: "连接中断，正在重连…", ended: "会话已结束" },
+    legend: "承载率",
+  },
   // 单位服务门户 (the unit portal, warroom_ui/static/portal.js)
   portal: {
     title: "单位服务门户",
@@ -288,6 +308,13 @@ export const zh = {
     myTasks: "我的任务",
     selection: "选择结果",
     tooMany: "所选单位过多，请缩小范围",
+    approvals: "待审批",
+    noApprovals: "暂无待审批事项",
+    approve: "同意",
+    reject: "驳回",
+    decided: { approve: "已同意，单位信息已更新", reject: "已驳回" },
+    trainingColours: "按培训达标情况着色",
+    compliance: { passed: "培训已达标", due: "培训进行中", overdue: "培训已逾期", none: "未安排培训" },
   },
   planner: {
     title: "安保规划",
