@@ -40,6 +40,7 @@ VENDOR = {
 PAGES = {
     "/admin": "admin.html", "/help": "help.html", "/warroom": "warroom.html",
     "/officer": "officer.html", "/planner": "planner.html", "/m": "m.html",
+    "/tourism": "tourism.html",
 }  # fmt: skip
 
 
