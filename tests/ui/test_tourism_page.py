@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.features.models import RailStation
 from tests.ui.helpers import (
-    SCREENSHOTS, SETTLED, console_errors, cut_network, log_in, new_page, wait_for_map,
+    SCREENSHOTS,
+    SETTLED,
+    console_errors,
+    cut_network,
+    log_in,
+    new_page,
+    wait_for_map,
 )  # fmt: skip
 from tests.utils.users import PASSWORD, make_user
 
