@@ -197,7 +197,9 @@ const complianceColour = () => ["case",
   COMPLIANCE.due];
 
 function trainingColours(map) {
-  const plain = map.getPaintProperty(`${LAYER}-point`, "circle-color");
+  const point = `${LAYER}-point`;
+  const plain = ["circle-color", "circle-radius"].map(name => map.getPaintProperty(point, name));
+  const larger = ["interpolate", ["linear"], ["sqrt", ["coalesce", ["get", "count"], 1]], 1, 5, 30, 14];
   const legend = el("div", { class: "legend", id: "training-legend", hidden: true },
     ...Object.entries(COMPLIANCE).map(([name, colour]) => {
       const swatch = el("i");
@@ -207,7 +209,8 @@ function trainingColours(map) {
   byId("map").append(legend);
   const toggle = el("input", { type: "checkbox", id: "training-colours" });
   toggle.onchange = () => {
-    map.setPaintProperty(`${LAYER}-point`, "circle-color", toggle.checked ? complianceColour() : plain);
+    map.setPaintProperty(point, "circle-color", toggle.checked ? complianceColour() : plain[0]);
+    map.setPaintProperty(point, "circle-radius", toggle.checked ? larger : plain[1]);
     legend.hidden = !toggle.checked;
   };
   return el("label", { class: "check" }, toggle, t.trainingColours);
