@@ -95,6 +95,7 @@ def test_counts_turn_a_park_red_and_raise_its_alert_live(
     page.wait_for_selector(f"#alerts li[data-park='{park_id}']:has-text('红色预警')")
     page.wait_for_function(DRAWN_AT, arg=[park_id, "red"])
     page.wait_for_selector(f"#parks li[data-park='{park_id}'][data-level=red]")
+    page.evaluate("() => window.warroomMap.setZoom(13)")  # the park among its neighbours
     page.evaluate(SETTLED)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "tourism.png")

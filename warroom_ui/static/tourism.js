@@ -24,9 +24,11 @@ const byLevel = fallback => ["match", ["coalesce", ["feature-state", "level"], "
   ...Object.entries(LEVEL_COLOURS).flat(), fallback];
 
 function styleParks(map) {
+  // above the districts' dark fill, which the base map lays over its parks
+  ["parks-fill", "parks-line"].forEach(id => map.moveLayer(id, "districts-line"));
   map.setPaintProperty("parks-fill", "fill-color", byLevel("#3f8f5a"));
   map.setPaintProperty("parks-fill", "fill-opacity",
-                       ["case", ["==", ["coalesce", ["feature-state", "level"], ""], ""], 0.2, 0.6]);
+                       ["case", ["==", ["coalesce", ["feature-state", "level"], ""], ""], 0.2, 0.7]);
   map.setPaintProperty("parks-line", "line-color", byLevel("#3f8f5a"));
 }
 
