@@ -12,6 +12,8 @@ UI := warroom_ui/node_modules/.installed
 # events a minute, its log in .warroom/simulate.log) until the server stops.
 SIMULATE ?=
 SIMULATE_RATE ?= 60
+# Test workers: one per core (pytest-xdist; each worker has a throwaway database of its own).
+TEST_WORKERS ?= 2
 
 run: setup
 	@$(WARROOM) demo --if-empty
@@ -67,7 +69,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv ui test-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The schema fuzz in full: every operation, valid and invalid data, every Schemathesis check
 # (make test runs 3 valid examples per operation). WARROOM_FUZZ_EXAMPLES=N for more or fewer.

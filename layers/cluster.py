@@ -12,6 +12,7 @@ password in ``.warroom/roles.json`` (0600). Every login over TCP is scram-sha-25
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -230,7 +231,16 @@ class LocalCluster:
         return True
 
     def start(self) -> None:
-        """Initialise if needed, start the server and create the project database."""
+        """Initialise if needed, start the server and create the project database.
+
+        One process at a time: test workers and a second ``make`` wait for the first.
+        """
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home / "start.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._start()
+
+    def _start(self) -> None:
         self.init()
         if self._write_client_auth() and self.is_running():
             self._run("pg_ctl", "-D", str(self.data_dir.resolve()), "reload")

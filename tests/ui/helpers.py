@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, Route
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WARROOM = Path(sys.executable).parent / "warroom"  # the CLI a person runs
@@ -79,3 +79,28 @@ def cut_network(page: Page, served: str) -> list[str]:
 
     page.route("**/*", closed_network)
     return elsewhere
+
+
+def console_errors(page: Page) -> list[str]:
+    """Return the list that the page's console errors and uncaught errors will be added to."""
+    errors: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def failed_responses(page: Page) -> list[str]:
+    """Return the list that the page's answers of 400 and above will be added to, as status URL."""
+    failed: list[str] = []
+
+    def response(answer: Response) -> None:
+        if answer.status >= 400:
+            failed.append(f"{answer.status} {answer.url}")
+
+    page.on("response", response)
+    return failed

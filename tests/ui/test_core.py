@@ -10,13 +10,22 @@ tile the map asks for, which brings the login form back, and logging in again br
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
 from layers.features.models import RailStation
-from tests.ui.helpers import SCREENSHOTS, SETTLED, cut_network, log_in, new_page, wait_for_map
+from tests.ui.helpers import (
+    SCREENSHOTS,
+    SETTLED,
+    console_errors,
+    cut_network,
+    failed_responses,
+    log_in,
+    new_page,
+    wait_for_map,
+)
 from tests.utils.users import PASSWORD, make_user
 
 BASE_MAP = ["districts-fill", "districts-line", "precincts-line", "parks-fill", "districts-label"]
@@ -53,23 +62,11 @@ def test_the_map_page_on_the_core(
                                   .order_by(RailStation.id).limit(1)).one()  # fmt: skip
         name, station_id = station.name, station.id
     page = new_page(browser)
-    errors: list[str] = []
-    failed: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    def response(answer: Response) -> None:
-        if answer.status >= 400:
-            failed.append(f"{answer.status} {answer.url}")
-
+    errors = console_errors(page)
+    failed = failed_responses(page)
     elsewhere = cut_network(page, served_city)
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("requestfailed", lambda request: failed.append(f"failed {request.url}")
             if request.failure != "net::ERR_ABORTED" else None)  # fmt: skip  # not cancelled tiles
-    page.on("response", response)
     page.goto(f"{served_city}/ui/")
     log_in(page, officer, PASSWORD)
     wait_for_map(page, "units-point")

@@ -9,8 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
 from layers.ops.models import Feedback
-from tests.ui.helpers import SCREENSHOTS, cut_network, new_page
-from tests.ui.test_operations_page import console_errors
+from tests.ui.helpers import SCREENSHOTS, console_errors, cut_network, new_page
 from tests.utils.users import PASSWORD, make_user
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response
+from playwright.sync_api import Browser, Page, Response
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
-from tests.ui.helpers import SCREENSHOTS, cut_network, new_page
+from tests.ui.helpers import SCREENSHOTS, console_errors, cut_network, new_page
 from tests.utils.images import png_bytes
 from tests.utils.users import PASSWORD, make_user
 
@@ -21,19 +21,6 @@ def _users(url: str, *roles: Role) -> list[str]:
     names = [make_user(sessionmaker(bind=engine), role) for role in roles]
     engine.dispose()
     return names
-
-
-def console_errors(page: Page) -> list[str]:
-    """Return the list that the page's console errors and uncaught errors will be added to."""
-    errors: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def _browser_login(page: Page, served: str, username: str) -> None:

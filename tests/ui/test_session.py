@@ -7,12 +7,19 @@ The network beyond our origin is cut, as on the police network, and nothing reac
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage, Response
+from playwright.sync_api import Browser
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from layers.accounts.roles import Role
-from tests.ui.helpers import cut_network, log_in, new_page, wait_for_map
+from tests.ui.helpers import (
+    console_errors,
+    cut_network,
+    failed_responses,
+    log_in,
+    new_page,
+    wait_for_map,
+)
 from tests.utils.users import PASSWORD, make_user
 
 LOGIN_SHOWN = "#login:not([hidden])"
@@ -25,21 +32,9 @@ def test_no_console_error_on_load_login_and_logout(
     user = make_user(sessionmaker(bind=engine), Role.COMMANDER)
     engine.dispose()
     page = new_page(browser)
-    errors: list[str] = []
-    failed: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    def response(answer: Response) -> None:
-        if answer.status >= 400:
-            failed.append(f"{answer.status} {answer.url}")
-
+    errors = console_errors(page)
+    failed = failed_responses(page)
     elsewhere = cut_network(page, served)
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("response", response)
 
     page.goto(f"{served}/ui/")
     page.wait_for_selector(LOGIN_SHOWN)

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
 from layers.settings import Settings
-from tests.ui.helpers import SCREENSHOTS, SETTLED, cut_network
+from tests.ui.helpers import SCREENSHOTS, SETTLED, console_errors, cut_network
 from tests.utils.events import create_incident, fast, two_places
 from tests.utils.servers import served
 from tests.utils.tcp_proxy import TcpProxy, tcp_proxy
@@ -101,14 +101,7 @@ def test_the_wall_goes_live_survives_a_cut_and_replays(
 
     page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     page.set_default_timeout(90_000)  # a loaded machine: the 2 s promise is waited on alone
-    errors: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = console_errors(page)
     elsewhere_asked = cut_network(page, front)
     page.goto(f"{front}/warroom")
     page.fill("input[name=username]", commander)
