@@ -80,12 +80,15 @@ def test_an_incident_in_a_ring_reaches_those_concerned(
     assert all(m["alert"] is None and m["record"] is not None for m in plain["data"])
 
     counted = _inbox(client, commander, alerts="true")
-    assert counted["unread"] == unread_before + 1
+    # other tests' rings may hold the same busy place: each of them alerts the city too
+    incident = made.json()["id"]
+    raised = [m for m in counted["data"] if (m["alert"] or {}).get("feature_id") == incident]
+    assert counted["unread"] == unread_before + len(raised) and len(raised) >= 1
     message = _alerts_of(counted, perimeter)[alert["id"]]
     read = client.post(f"/api/inbox/{message['id']}/read", headers=commander)
     assert read.status_code == 200 and read.json()["alert"]["id"] == alert["id"]
     assert read.json()["read_at"] is not None
-    assert _inbox(client, commander, alerts="true")["unread"] == unread_before
+    assert _inbox(client, commander, alerts="true")["unread"] == counted["unread"] - 1
     # the officer's copy is his own to read
     assert (
         _alerts_of(_inbox(client, officer, alerts="true"), perimeter)[alert["id"]]["read_at"]

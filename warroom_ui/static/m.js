@@ -73,10 +73,12 @@ async function submit(item) {
   if (left > 0) say(t.queued, "notice");
 }
 
+// Always a fresh fix (maximumAge 0): a check-in is judged by where the officer is now, not
+// by a position remembered from seconds ago at another place.
 function locate() {
   return new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(
     position => resolve(position.coords), reject,
-    { enableHighAccuracy: true, timeout: 15000, maximumAge: 10000 }));
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 }));
 }
 
 function unitRow(feature, extra) {
