@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.features.models import Precinct, Unit
-from tests.ui.helpers import SCREENSHOTS, SETTLED, console_errors, log_in, new_page, wait_for_map
+from tests.ui.helpers import (
+    SCREENSHOTS,
+    SETTLED,
+    console_errors,
+    cut_network,
+    log_in,
+    new_page,
+    wait_for_map,
+)
 from tests.utils.places import precincts_with_units
 from tests.utils.users import PASSWORD, bearer, make_user
 
@@ -59,6 +67,7 @@ def test_an_officer_approves_a_units_edit_and_sees_training_compliance(
 
     page = new_page(browser)
     errors = console_errors(page)
+    elsewhere = cut_network(page, served_city)
     page.goto(f"{served_city}/officer")
     log_in(page, officer, PASSWORD)
     wait_for_map(page, "units-point")
@@ -90,3 +99,4 @@ def test_an_officer_approves_a_units_edit_and_sees_training_compliance(
                                 {"a": approval_id}).scalar()  # fmt: skip
         assert state == "approved"
     assert errors == []
+    assert elsewhere == []  # nothing asked of the world beyond our origin
