@@ -112,9 +112,11 @@ export async function createMap(container, { bounds, basemap = true, controls = 
     ...options,
   });
   state.set(map, { layers, entries: new Map() });
-  map.on("error", event => {
-    if (event.error?.status === 401) reportUnauthorized(event.error);
-    else console.error(event.error);  // what MapLibre logs when nobody listens
+  map.on("error", ({ error }) => {
+    if (error?.status === 401) reportUnauthorized(error);
+    // Status 0: the server could not be reached (the page's connection banner says so).
+    else if (error?.status === 0) console.warn(`map data unreachable: ${error.url}`);
+    else console.error(error);  // what MapLibre logs when nobody listens
   });
   if (controls) {
     map.addControl(new gl.NavigationControl(), "top-right");
