@@ -87,28 +87,40 @@ def _admin_connection(url: str) -> psycopg2.extensions.connection:
     return conn
 
 
+def _migrate(url: str) -> None:
+    roles = role_urls()
+    if roles is None:
+        upgrade(url)
+        return
+    if DatabaseSettings().url is None:  # PostGIS and the owner, as `warroom db start`
+        LocalCluster(ClusterSettings()).ensure_database(str(make_url(url).database))
+    owner, app = (as_role(url, role) for role in roles)
+    upgrade(owner, app_role=_current_user(app))
+
+
 @contextmanager
-def throwaway_database(server: str) -> Iterator[str]:
+def throwaway_database(server: str, template: str | None = None) -> Iterator[str]:
     """Create an empty, migrated database on ``server``; drop it afterwards.
 
     It is set up as a deployment is: migrated by the owner, the application's role given
     what it needs (``layers.privileges``), except with one URL only. The URL yielded is
     ``server``'s role's (the local superuser's); ``as_role`` reaches it as another role.
+    Given the name of a ``template`` made so, the database is a copy of it, with its owner.
     """
     name = f"warroom_test_{uuid.uuid4().hex[:10]}"
     conn = _admin_connection(server)
     with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        if template is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        else:
+            cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                        (template,))  # fmt: skip
+            (owner,) = cur.fetchone()
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER "{owner}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        roles = role_urls()
-        if roles is None:
-            upgrade(url)
-        else:
-            if DatabaseSettings().url is None:  # PostGIS and the owner, as `warroom db start`
-                LocalCluster(ClusterSettings()).ensure_database(name)
-            owner, app = (as_role(url, role) for role in roles)
-            upgrade(owner, app_role=_current_user(app))
+        if template is None:
+            _migrate(url)
         yield url
     finally:
         with conn.cursor() as cur:
@@ -124,9 +136,17 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def shared_database(server_url: str) -> Iterator[str]:
-    """The run's shared throwaway database, as the server's role."""
+def migrated_template(server_url: str) -> Iterator[str]:
+    """The name of a migrated database that the run's databases are copied from: a copy
+    takes a second where migrating takes ten."""
     with throwaway_database(server_url) as url:
+        yield str(make_url(url).database)
+
+
+@pytest.fixture(scope="session")
+def shared_database(server_url: str, migrated_template: str) -> Iterator[str]:
+    """The run's shared throwaway database, as the server's role."""
+    with throwaway_database(server_url, migrated_template) as url:
         yield url
 
 
@@ -145,9 +165,9 @@ def owner_database_url(shared_database: str) -> str:
 
 
 @pytest.fixture
-def scratch_database_url(server_url: str) -> Iterator[str]:
+def scratch_database_url(server_url: str, migrated_template: str) -> Iterator[str]:
     """A throwaway database of one test's own, for tests that break the schema."""
-    with throwaway_database(server_url) as url:
+    with throwaway_database(server_url, migrated_template) as url:
         yield url
 
 

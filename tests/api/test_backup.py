@@ -182,9 +182,11 @@ def test_round_trip_keeps_every_row_and_the_audit_chain(city_url: str, tmp_path:
 
 
 @pytest.fixture(scope="module")
-def sealed(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def sealed(
+    server_url: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     """A database with a city and a good backup of it, for the refusal tests."""
-    with throwaway_database(server_url) as url:
+    with throwaway_database(server_url, migrated_template) as url:
         _city(url)
         backup = tmp_path_factory.mktemp("sealed") / "backup"
         code, output = _invoke(url, "backup", str(backup))

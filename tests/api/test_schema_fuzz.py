@@ -95,9 +95,9 @@ class Fuzzers:
 
 
 @pytest.fixture(scope="module")
-def fuzzers(server_url: str, settings: Settings) -> Iterator[Fuzzers]:
+def fuzzers(server_url: str, migrated_template: str, settings: Settings) -> Iterator[Fuzzers]:
     """The app on a database of its own with a small city, an admin, an officer, a victim."""
-    with throwaway_database(server_url) as url:
+    with throwaway_database(server_url, migrated_template) as url:
         _cli(url, "demo", "--units", str(FUZZ_UNITS), "--seed", "11")
         own = settings.model_copy(update={
             "database": DatabaseSettings(url=url),

@@ -34,9 +34,9 @@ AREA_TABLES = ("districts", "precincts", "parks", "construction_sites", "key_sta
 
 
 @pytest.fixture(scope="module")
-def demo_engine(server_url: str) -> Iterator[Engine]:
+def demo_engine(server_url: str, migrated_template: str) -> Iterator[Engine]:
     """An engine on a fresh migrated database holding the demo city of the test run."""
-    with throwaway_database(server_url) as url:
+    with throwaway_database(server_url, migrated_template) as url:
         engine = make_engine(Settings(database=DatabaseSettings(url=url)))
         assert database_is_empty(engine)
         load_demo_city(
