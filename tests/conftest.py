@@ -242,3 +242,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real Beijing data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests first: they are the longest files, and on parallel workers
+    (``make test``: one file per worker at a time) a long file begun last keeps the whole
+    run waiting on one worker."""
+    items.sort(key=lambda item: item.path.parent.name != "ui")
