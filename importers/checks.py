@@ -26,6 +26,7 @@ from geo.validate import CHINA_BOUNDS
 from importers.convert import FEATURE_KEY, Reasons
 from importers.places import BoolArray, FloatArray, Places
 from layers.accounts.scope import Scope, ScopeKind
+from layers.features.geometry import ensure_multilinestring
 from layers.features.jurisdiction import BOUNDARY_TABLES, NO_ID, IdArray, Precincts
 from layers.features.registry import LayerSpec
 
@@ -33,6 +34,7 @@ from layers.features.registry import LayerSpec
 _TYPE_NAMES = np.array(["POINT", "LINESTRING", "LINESTRING", "POLYGON", "MULTIPOINT",
                         "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"])  # fmt: skip
 _POLYGONAL = (3, 6)
+_LINEAR = (1, 2, 5)  # LineString, LinearRing, MultiLineString
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,20 @@ def _geometry(spec: LayerSpec, places: Places, reasons: Reasons) -> Places:
         return places
     shapes = places.as_shapes().copy()
     types = np.asarray(shapely.get_type_id(shapes))
-    wanted = np.isin(types, _POLYGONAL) if layer_type == "MULTIPOLYGON" else types == 0
+    wanted = (
+        np.isin(types, _POLYGONAL) if layer_type == "MULTIPOLYGON"
+        else np.isin(types, _LINEAR) if layer_type == "MULTILINESTRING"
+        else types == 0
+    )  # fmt: skip
     names = _TYPE_NAMES[np.clip(types, 0, len(_TYPE_NAMES) - 1)]
     _close_each(reasons, ~wanted, _texts(~wanted, [
         f"wrong geometry type {n}: the layer stores {layer_type}" for n in names[~wanted]
     ]))  # fmt: skip
     if layer_type == "MULTIPOLYGON":
         _repaired_areas(shapes, reasons)
+    elif layer_type == "MULTILINESTRING":
+        for i in np.flatnonzero(reasons == ""):
+            shapes[i] = ensure_multilinestring(shapes[i])
     return Places.of_shapes(shapes)
 
 

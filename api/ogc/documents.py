@@ -91,7 +91,7 @@ def collection(
 
 def queryables(base: str, spec: LayerSpec) -> dict[str, Any]:
     """Return the JSON Schema of the properties a layer can be filtered by."""
-    geometry_format = "geometry-point" if spec.geometry_type == "Point" else "geometry-multipolygon"
+    geometry_format = f"geometry-{spec.geometry_type.lower()}"
     properties: dict[str, Any] = {
         "geometry": {"format": geometry_format, "x-ogc-role": "primary-geometry"},
         "id": {"type": "integer", "title": "id", "x-ogc-role": "id"},

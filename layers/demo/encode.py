@@ -31,7 +31,9 @@ def copy_text(layer: LayerData, start: int, stop: int) -> str:
     """Return rows ``start:stop`` of ``layer`` as COPY text (one line per row)."""
     geoms = layer.geom[start:stop]
     area = _is_area(layer)
-    anchors = shapely.point_on_surface(geoms) if area else geoms
+    # a point is its own anchor; an area's or a line's is a point on it (as the database's)
+    points = len(geoms) > 0 and shapely.get_type_id(geoms[0]) == shapely.GeometryType.POINT
+    anchors = geoms if points else shapely.point_on_surface(geoms)
     xy = shapely.get_coordinates(anchors)
     fields: list[list[str]] = [_text(values[start:stop]) for values in layer.columns.values()]
     for text in text_search_columns(layer.table, among=layer.columns):

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from geo import hexes, validate
 from layers.errors import InvalidInput
 from layers.features.registry import LayerSpec
 
-ACCEPTED_TYPES = {"Point": {"Point"}, "MultiPolygon": {"Polygon", "MultiPolygon"}}
+ACCEPTED_TYPES = {
+    "Point": {"Point"},
+    "MultiLineString": {"LineString", "MultiLineString"},
+    "MultiPolygon": {"Polygon", "MultiPolygon"},
+}
+
+
+def ensure_multilinestring(geometry: BaseGeometry) -> MultiLineString:
+    """Return a LineString as a one-part MultiLineString; a MultiLineString unchanged."""
+    if isinstance(geometry, MultiLineString):
+        return geometry
+    if isinstance(geometry, LineString):
+        return MultiLineString([geometry])
+    raise InvalidInput(f"invalid geometry: expected a line, got {geometry.geom_type}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,8 @@ def prepare_geometry(
     try:
         if spec.geometry_type == "MultiPolygon":
             geometry = validate.ensure_multipolygon(validate.repair_geometry(geometry))
+        elif spec.geometry_type == "MultiLineString":
+            geometry = ensure_multilinestring(geometry)
         geometry = validate.validate_geometry(geometry, max_vertices=max_vertices)
     except validate.GeometryError as exc:
         raise InvalidInput(f"invalid geometry: {exc}") from exc

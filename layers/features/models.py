@@ -41,6 +41,12 @@ def _point_3857() -> Any:
     )  # fmt: skip
 
 
+def _line() -> Any:
+    return mapped_column(
+        Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False
+    )
+
+
 def _area() -> Any:
     return mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
@@ -206,6 +212,24 @@ class Vehicle(_Indexed, Feature, Base):
     position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class RailLine(_Indexed, Feature, Base):
+    """轨道交通线: a rail transit line of the base map, drawn in its own colour."""
+
+    __tablename__ = "rail_lines"
+    geom: Mapped[WKBElement] = _line()
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"))
+    colour: Mapped[str | None] = mapped_column(String(7))  # "#RRGGBB"
+
+
+class Road(_Indexed, Feature, Base):
+    """道路: a road of the base map (or a bus route standing for the roads it runs on)."""
+
+    __tablename__ = "roads"
+    geom: Mapped[WKBElement] = _line()
+    code: Mapped[str | None] = mapped_column(String(32, collation="C"))
+    kind: Mapped[str] = mapped_column(String(16, collation="C"), default="arterial")
+
+
 FEATURE_MODELS: tuple[type[Base], ...] = (
     District,
     Precinct,
@@ -217,6 +241,8 @@ FEATURE_MODELS: tuple[type[Base], ...] = (
     KeyStationArea,
     Incident,
     Vehicle,
+    RailLine,
+    Road,
 )
 
 __all__ = [
@@ -228,7 +254,9 @@ __all__ = [
     "KeyStationArea",
     "Park",
     "Precinct",
+    "RailLine",
     "RailStation",
+    "Road",
     "Unit",
     "Vehicle",
 ]

@@ -11,7 +11,7 @@ from layers.crypto.personal import PersonalKind
 from layers.errors import NotFound
 from layers.features import models
 
-GeometryType = Literal["Point", "MultiPolygon"]
+GeometryType = Literal["Point", "MultiLineString", "MultiPolygon"]
 
 
 class AttrType(StrEnum):
@@ -97,6 +97,9 @@ INCIDENT_CATEGORIES = (
     "theft", "fight", "fraud", "traffic", "fire", "dispute", "missing_person", "other",
 )  # fmt: skip
 VEHICLE_KINDS = ("taxi", "rental", "bus", "tour_bus", "police")
+# Roads of the base map: the demo's ring roads and expressways, or bus routes standing for
+# the road network where no road data exists (bus_line_stops_2012: one line per route).
+ROAD_KINDS = ("expressway", "ring_road", "arterial", "bus_route")
 
 
 def _boundary(layer_id: str, title: str, model: type[Feature]) -> LayerSpec:
@@ -203,6 +206,25 @@ _SPECS: tuple[LayerSpec, ...] = (
     ),
     _boundary("districts", "分局辖区", models.District),
     _boundary("precincts", "派出所辖区", models.Precinct),
+    # Base-map lines (core/basemap.js draws them under the districts' names).
+    LayerSpec(
+        "rail_lines", "轨道交通线", "MultiLineString", models.RailLine,
+        (
+            NAME,
+            Attribute("code", S, "线路编码", tile=True, max_length=32),
+            Attribute("colour", S, "线路颜色", tile=True, max_length=7),
+        ),
+        searchable=("name", "code"),
+    ),
+    LayerSpec(
+        "roads", "道路", "MultiLineString", models.Road,
+        (
+            NAME,
+            Attribute("code", S, "编号", max_length=32),
+            Attribute("kind", S, "类型", tile=True, choices=ROAD_KINDS),
+        ),
+        min_zoom=8,
+    ),
 )  # fmt: skip
 
 REGISTRY: dict[str, LayerSpec] = {spec.id: spec for spec in _SPECS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shapely import Geometry
-from shapely.geometry import MultiPolygon, Point, box
+from shapely.geometry import MultiLineString, MultiPolygon, Point, box
 
 from layers.features.registry import LayerSpec
 
@@ -22,6 +22,8 @@ SAMPLE_PROPERTIES: dict[str, dict[str, Any]] = {
     "vehicles": {"name": "京A·T0001", "plate": "京A·T0001", "kind": "taxi"},
     "districts": {"name": "测试分局", "code": "T-D-1"},
     "precincts": {"name": "测试派出所", "code": "T-P-1"},
+    "rail_lines": {"name": "测试线", "code": "99", "colour": "#C23A30"},
+    "roads": {"name": "测试路", "kind": "arterial"},
 }  # fmt: skip
 
 
@@ -29,4 +31,6 @@ def sample_geometry(spec: LayerSpec, lon: float, lat: float) -> Geometry:
     """Return a geometry of the layer's type at (or around) ``lon, lat``."""
     if spec.geometry_type == "Point":
         return Point(lon, lat)
+    if spec.geometry_type == "MultiLineString":
+        return MultiLineString([[(lon - 0.001, lat), (lon + 0.001, lat + 0.0005)]])
     return MultiPolygon([box(lon - 0.001, lat - 0.001, lon + 0.001, lat + 0.001)])

@@ -1,11 +1,13 @@
 // core/basemap.js — the default background, drawn from our own data: no base-map URL.
 //
-// The city's parks, districts and precincts (registry layers, from our vector tiles) are
-// styled as a dark base map: parks green, district boundaries and names, precinct boundaries
-// dashed and named from zoom 11. An internal tile service (the bureau's GIS server) can lie
-// under it: WARROOM_MAP_BASEMAP_URL, read by core/map.js from GET /api/map/config. The demo
-// data has no roads, rail lines or water layers; when the registry gains them, add their
-// styles to STYLES below and their ids to BASE_LAYERS.
+// The city's parks, districts, precincts, roads and rail lines (registry layers, from our
+// vector tiles) are styled as a dark base map: parks green, district boundaries and names,
+// precinct boundaries dashed and named from zoom 11, roads thin and muted (expressways and
+// ring roads a little brighter), rail lines in their own colours (the `colour` attribute),
+// named along the line from zoom 12. Lines lie above the districts' fill and under every
+// name. An internal tile service (the bureau's GIS server) can lie under it:
+// WARROOM_MAP_BASEMAP_URL, read by core/map.js from GET /api/map/config. No water layer
+// yet: no source of water areas was found (docs/basemap.md).
 //
 // Exports:
 //   BASE_LAYERS             -> the registry layers drawn as base map, bottom first
@@ -16,7 +18,7 @@ import { addLabels, addLayer, layerTileJSON } from "./map.js";
 import { FONT, THEME } from "./theme.js";
 
 /** The registry layers the base map draws, bottom first. */
-export const BASE_LAYERS = ["parks", "districts", "precincts"];
+export const BASE_LAYERS = ["parks", "districts", "precincts", "roads", "rail_lines"];
 
 /** Return whether the layer `layerId` is drawn as base map (not as a business layer). */
 export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
@@ -24,6 +26,10 @@ export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
 const PARK = "#3f8f5a";
 const DISTRICT = "#5d7199";
 const PRECINCT = "#3a4868";
+const ROAD = "#33405c";
+const MAJOR_ROAD = "#4a5a7c";
+const RAIL = "#c8553d"; // the switcher's swatch; each line is drawn in its own colour
+const RAIL_FALLBACK = "#8a93a6"; // a line without a colour
 const width = (low, high) => ["interpolate", ["linear"], ["zoom"], 8, low, 14, high];
 
 // A polygon's name is placed once per tile it lies in: a district across four tiles would be
@@ -70,6 +76,34 @@ const STYLES = {
                  "line-dasharray": [3, 2] } },
     ],
     labels: layer => [label(layer, "#7687a8", 12, { minzoom: 11, maxzoom: 14 })],
+  },
+  roads: {
+    colour: ROAD,
+    shapes: layer => [
+      { id: "roads-line", type: "line", source: layer.id, "source-layer": layer.id,
+        layout: { "line-cap": "round", "line-join": "round" },
+        paint: { "line-color": ["match", ["get", "kind"], ["expressway", "ring_road"], MAJOR_ROAD, ROAD],
+                 "line-width": ["interpolate", ["linear"], ["zoom"], 8,
+                                ["match", ["get", "kind"], ["expressway", "ring_road"], 0.8, 0.4],
+                                14, ["match", ["get", "kind"], ["expressway", "ring_road"], 3, 1.5]],
+                 "line-opacity": 0.9 } },
+    ],
+    labels: () => [],
+  },
+  rail_lines: {
+    colour: RAIL,
+    shapes: layer => [
+      { id: "rail_lines-line", type: "line", source: layer.id, "source-layer": layer.id,
+        layout: { "line-cap": "round", "line-join": "round" },
+        paint: { "line-color": ["coalesce", ["get", "colour"], RAIL_FALLBACK],
+                 "line-width": width(1.2, 3.5), "line-opacity": 0.85 } },
+    ],
+    labels: layer => [{
+      id: "rail_lines-label", type: "symbol", source: layer.id, "source-layer": layer.id, minzoom: 12,
+      layout: { "symbol-placement": "line", "text-field": ["get", "name"], "text-font": [FONT],
+                "text-size": 12 },
+      paint: { "text-color": ["coalesce", ["get", "colour"], RAIL_FALLBACK],
+               "text-halo-color": THEME.background, "text-halo-width": 1.5 } }],
   },
 };
 
