@@ -41,12 +41,30 @@ def _now() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-def _owner_district() -> Mapped[int | None]:
-    return mapped_column(BigInteger, ForeignKey("districts.id", ondelete="SET NULL"))
+class _Authored:
+    """Who added the row, and when."""
+
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    creator_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
 
 
-def _owner_precinct() -> Mapped[int | None]:
-    return mapped_column(BigInteger, ForeignKey("precincts.id", ondelete="SET NULL"))
+class _Owned(_Authored):
+    """A row of a district or precinct's own (both empty: the city's), by its author."""
+
+    district_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("districts.id", ondelete="SET NULL")
+    )
+    precinct_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("precincts.id", ondelete="SET NULL")
+    )
+
+
+class _Edited(_Owned):
+    """An owned row edited under a version check."""
+
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    updated_at: Mapped[datetime] = _now()
 
 
 class TrainingIndustry(Base):
@@ -58,7 +76,7 @@ class TrainingIndustry(Base):
     name: Mapped[str] = mapped_column(String(64))
 
 
-class TrainingResource(Base):
+class TrainingResource(_Authored, Base):
     """A document or video of the resource library: checked type, size, SM3, who added it."""
 
     __tablename__ = "training_resources"
@@ -74,9 +92,6 @@ class TrainingResource(Base):
     media_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sm3: Mapped[str] = mapped_column(String(64))
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
-    creator_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = _now()
 
 
 class TrainingResourceContent(Base):
@@ -90,7 +105,7 @@ class TrainingResourceContent(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class TrainingCourse(Base):
+class TrainingCourse(_Edited, Base):
     """A course: its resources in order, a quiz and the pass mark (percent of the points)."""
 
     __tablename__ = "training_courses"
@@ -106,13 +121,6 @@ class TrainingCourse(Base):
     pass_mark: Mapped[int] = mapped_column(SmallInteger)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     quiz_version: Mapped[int] = mapped_column(Integer, server_default="1")
-    version: Mapped[int] = mapped_column(Integer, server_default="1")
-    district_id: Mapped[int | None] = _owner_district()
-    precinct_id: Mapped[int | None] = _owner_precinct()
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
-    creator_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
 
 
 class TrainingCourseResource(Base):
@@ -130,7 +138,7 @@ class TrainingCourseResource(Base):
     )
 
 
-class TrainingPlan(Base):
+class TrainingPlan(_Edited, Base):
     """A plan: courses the units of ``industries`` and ``unit_ids`` must pass by ``deadline``."""
 
     __tablename__ = "training_plans"
@@ -142,13 +150,6 @@ class TrainingPlan(Base):
     unit_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
     deadline: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(Integer, server_default="1")
-    district_id: Mapped[int | None] = _owner_district()
-    precinct_id: Mapped[int | None] = _owner_precinct()
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
-    creator_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
 
 
 class TrainingPlanCourse(Base):
@@ -259,7 +260,7 @@ class UnitTraining(Base):
     due: Mapped[date | None] = mapped_column(Date)
 
 
-class TrainingNotice(Base):
+class TrainingNotice(_Owned, Base):
     """A training notice (通知公告) to the units of ``industries`` (all: empty) in its scope."""
 
     __tablename__ = "training_notices"
@@ -268,8 +269,3 @@ class TrainingNotice(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(String(20000))
     industries: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    district_id: Mapped[int | None] = _owner_district()
-    precinct_id: Mapped[int | None] = _owner_precinct()
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
-    creator_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = _now()
