@@ -21,7 +21,6 @@ from layers.accounts.scope import Actor
 from layers.audit.service import audited_denials, record_audit
 from layers.errors import (
     InvalidInput,
-    NotFound,
     PermissionDenied,
     PreconditionRequired,
     VersionConflict,
@@ -32,7 +31,7 @@ from layers.training.models import (
     TrainingCourseResource,
     TrainingResource,
 )
-from layers.training.owners import may_manage, owner_of, require_staff, seen_by
+from layers.training.owners import may_manage, owner_of, read_seen, require_staff, seen_by
 from layers.training.quiz import Question, parse_questions
 from layers.values import storable_text
 
@@ -144,12 +143,8 @@ def create_course(*, session: Session, course: NewCourse, actor: Actor) -> Train
 
 def read_course(*, session: Session, course_id: int, actor: Actor) -> TrainingCourse:
     """Return a course the staff member sees (their jurisdiction, the district, the city)."""
-    require_staff(actor)
-    row = session.scalar(select(TrainingCourse).where(
-        TrainingCourse.id == course_id, seen_by(session, actor, TrainingCourse)))  # fmt: skip
-    if row is None:
-        raise NotFound(f"there is no course {course_id}")
-    return row
+    course: TrainingCourse = read_seen(session, actor, TrainingCourse, course_id, "course")
+    return course
 
 
 def list_courses(

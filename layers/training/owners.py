@@ -20,7 +20,16 @@ from layers.accounts.scope import Actor, ScopeKind
 from layers.errors import NotFound, PermissionDenied
 from layers.features.models import Precinct, Unit
 
-__all__ = ["STAFF", "Owner", "learner_unit", "may_manage", "owner_of", "require_staff", "seen_by"]
+__all__ = [
+    "STAFF",
+    "Owner",
+    "learner_unit",
+    "may_manage",
+    "owner_of",
+    "read_seen",
+    "require_staff",
+    "seen_by",
+]
 
 STAFF = frozenset({Role.COMMANDER, Role.OFFICER})
 
@@ -73,6 +82,15 @@ def seen_by(session: Session, actor: Actor, model: Any) -> ColumnElement[bool]:
     owner = owner_of(session, actor)
     above = and_(model.district_id == owner.district_id, model.precinct_id.is_(None))
     return or_(city, above, model.precinct_id == scope.id)
+
+
+def read_seen(session: Session, actor: Actor, model: Any, row_id: int, noun: str) -> Any:
+    """Return the staff member's ``model`` row ``row_id`` if they see it; NotFound otherwise."""
+    require_staff(actor)
+    row = session.scalar(select(model).where(model.id == row_id, seen_by(session, actor, model)))
+    if row is None:
+        raise NotFound(f"there is no {noun} {row_id}")
+    return row
 
 
 def units_of(owner: Owner) -> ColumnElement[bool]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from layers.accounts.scope import Actor
 from layers.audit.service import audited_denials, record_audit
-from layers.errors import InvalidInput, NotFound, PermissionDenied
+from layers.errors import InvalidInput, PermissionDenied
 from layers.features.models import Unit
 from layers.training.compliance import recount_units
 from layers.training.courses import check_version
@@ -33,7 +33,15 @@ from layers.training.models import (
     TrainingPlan,
     TrainingPlanCourse,
 )
-from layers.training.owners import Owner, may_manage, owner_of, require_staff, seen_by, units_of
+from layers.training.owners import (
+    Owner,
+    may_manage,
+    owner_of,
+    read_seen,
+    require_staff,
+    seen_by,
+    units_of,
+)
 from layers.values import storable_text
 
 __all__ = [
@@ -145,12 +153,8 @@ def create_plan(*, session: Session, plan: NewPlan, actor: Actor) -> TrainingPla
 
 def read_plan(*, session: Session, plan_id: int, actor: Actor) -> TrainingPlan:
     """Return a plan the staff member sees (their jurisdiction, the district, the city)."""
-    require_staff(actor)
-    row = session.scalar(select(TrainingPlan).where(
-        TrainingPlan.id == plan_id, seen_by(session, actor, TrainingPlan)))  # fmt: skip
-    if row is None:
-        raise NotFound(f"there is no plan {plan_id}")
-    return row
+    plan: TrainingPlan = read_seen(session, actor, TrainingPlan, plan_id, "plan")
+    return plan
 
 
 def list_plans(*, session: Session, actor: Actor) -> list[TrainingPlan]:
