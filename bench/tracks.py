@@ -61,6 +61,9 @@ FEED = Actor(user_id=None, username="bench-feed", role=Role.COMMANDER)
 PLATE = "BENCH"  # plates of the benchmark's own cars: BENCH00001...
 LIMITS = RingLimits(max_vertices=20_000, max_area_km2=5_000.0, max_buffer_m=50_000.0)
 M_PER_DEG = 111_320.0
+# Connections as the app makes them (``layers.database.make_engine``): without JIT, which
+# compiled the vehicles' move for ~0.7 s a batch when it ran with the server's default.
+_APP_OPTIONS = {"options": "-c jit=off"}
 
 _CARS = """
 INSERT INTO vehicles (name, plate, kind, geom)
@@ -245,7 +248,7 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="also through POST /api/tracks")
     args = parser.parse_args()
     url = prepare_database(args.units, 42, DATABASE, reload=False)
-    engine = create_engine(url, pool_size=args.threads + 2)
+    engine = create_engine(url, pool_size=args.threads + 2, connect_args=_APP_OPTIONS)
     rng = np.random.default_rng(7)
     now = datetime.now(UTC)
     ids, places = _cars(engine, args.vehicles, rng)
@@ -262,7 +265,7 @@ def main() -> None:
     walk = _drive(places, args.seconds * args.rounds * ways, rng)
     totals: dict[str, list[Any]] = {}
     with ExitStack() as stack:
-        ours_engine = create_engine(url, pool_size=args.threads + 2)
+        ours_engine = create_engine(url, pool_size=args.threads + 2, connect_args=_APP_OPTIONS)
         clock = StatementClock(ours_engine)
         posts = {"ours (ingest_positions)": _ours(ours_engine), "hand SQL baseline": _hand(engine)}
         if args.http:

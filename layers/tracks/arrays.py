@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
 _QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 
@@ -38,3 +41,22 @@ def array_text(values: Iterable[object]) -> str:
     '{"c,d",t}'
     """
     return "{" + ",".join(map(_element, values)) + "}"
+
+
+def numbers_text(values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> str:
+    """Return a numeric array as the text of a PostgreSQL array (NaN as NULL), fast.
+
+    What ``array_text`` does for numbers, without its test of each value's type: a
+    batch's columns hold thousands of them.
+
+    Examples
+    --------
+    >>> numbers_text(np.array([1.0, 2.5, np.nan]))
+    '{1.0,2.5,NULL}'
+    >>> numbers_text(np.array([3, 4]))
+    '{3,4}'
+    """
+    if values.dtype.kind == "f":
+        # finite numbers never print as "nan": only the missing ones become NULL
+        return "{" + ",".join(map(repr, values.tolist())).replace("nan", "NULL") + "}"
+    return "{" + ",".join(map(str, values.tolist())) + "}"

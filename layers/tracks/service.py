@@ -25,18 +25,40 @@ from layers.audit.service import audited_denials, record_audit
 from layers.features.models import Vehicle
 from layers.geofence.follow import Rules, Sightings, announce_alerts, follow
 from layers.settings import GeofenceSettings, TrackSettings
-from layers.tracks.arrays import array_text
-from layers.tracks.batch import Position, PositionBatch, check_batch, unknown_vehicles
+from layers.tracks.arrays import array_text, numbers_text
+from layers.tracks.batch import (
+    IdArray,
+    Position,
+    PositionBatch,
+    check_batch,
+    unknown_vehicles,
+)
 from layers.tracks.moves import LastSeen, announce_moves, move_vehicles
 from layers.tracks.partitions import ensure_partitions, utc_day
 
+# Times as epoch seconds: what a batch holds already, and read faster than timestamps.
 _STORE = """
 INSERT INTO vehicle_positions (vehicle_id, at, lon, lat, speed_kmh, heading_deg)
-SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[]),
-                     CAST(:lons AS float8[]), CAST(:lats AS float8[]),
-                     CAST(:speeds AS real[]), CAST(:headings AS real[]))
+SELECT id, to_timestamp(t), lon, lat, speed, heading
+FROM unnest(CAST(:ids AS bigint[]), CAST(:times AS float8[]), CAST(:lons AS float8[]),
+            CAST(:lats AS float8[]), CAST(:speeds AS real[]), CAST(:headings AS real[]))
+     AS u(id, t, lon, lat, speed, heading)
 ON CONFLICT DO NOTHING
 RETURNING vehicle_id, at
+"""
+# A batch without a resend (the usual one) needs only how many rows were stored: sending
+# back every stored key cost more than storing it.
+_STORE_COUNTED = """
+WITH stored AS (
+    INSERT INTO vehicle_positions (vehicle_id, at, lon, lat, speed_kmh, heading_deg)
+    SELECT id, to_timestamp(t), lon, lat, speed, heading
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:times AS float8[]), CAST(:lons AS float8[]),
+                CAST(:lats AS float8[]), CAST(:speeds AS real[]), CAST(:headings AS real[]))
+         AS u(id, t, lon, lat, speed, heading)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM stored
 """
 
 
@@ -64,23 +86,31 @@ def _lock_vehicles(session: Session, batch: PositionBatch, actor: Actor) -> dict
     return {vid: LastSeen(name, at, lon, lat) for vid, name, at, lon, lat in rows}
 
 
-def _store(session: Session, positions: Sequence[Position]) -> list[int]:
+def _firsts(batch: PositionBatch) -> IdArray:
+    """Return the index of each position's first occurrence in the batch (by vehicle and time)."""
+    keys = np.rec.fromarrays([batch.vehicle_ids, batch.times])
+    _, first = np.unique(keys, return_index=True)
+    return np.sort(first)
+
+
+def _store(session: Session, batch: PositionBatch) -> list[int]:
     """Insert the positions; return the indexes of those newly stored (not resent)."""
-    rows = session.execute(text(_STORE), {
-        "ids": array_text(p.vehicle_id for p in positions),
-        "ats": array_text(p.at for p in positions),
-        "lons": array_text(p.lon for p in positions), "lats": array_text(p.lat for p in positions),
-        "speeds": array_text(p.speed_kmh for p in positions),
-        "headings": array_text(p.heading_deg for p in positions),
-    })  # fmt: skip
-    stored = {(vehicle_id, at) for vehicle_id, at in rows}
-    fresh = []
-    for index, p in enumerate(positions):
-        key = (p.vehicle_id, p.at)
-        if key in stored:
-            stored.discard(key)  # a position given twice in one batch counts once
-            fresh.append(index)
-    return fresh
+    columns = {
+        "ids": numbers_text(batch.vehicle_ids), "times": numbers_text(batch.times),
+        "lons": numbers_text(batch.lons), "lats": numbers_text(batch.lats),
+        "speeds": numbers_text(batch.speeds), "headings": numbers_text(batch.headings),
+    }  # fmt: skip
+    firsts = _firsts(batch)
+    # within a savepoint: a batch that resends a position is stored again, key by key
+    attempt = session.begin_nested()
+    if session.scalar(text(_STORE_COUNTED), columns) == firsts.size:
+        attempt.commit()
+        return firsts.tolist()
+    attempt.rollback()
+    stored = {(vehicle_id, at.timestamp()) for vehicle_id, at in
+              session.execute(text(_STORE), columns)}  # fmt: skip
+    return [int(i) for i in firsts
+            if (int(batch.vehicle_ids[i]), float(batch.times[i])) in stored]  # fmt: skip
 
 
 def _after_last_seen(batch: PositionBatch, fresh: Sequence[int], seen: dict[int, LastSeen]
@@ -113,7 +143,7 @@ def ingest_positions(
     refusal = unknown_vehicles(batch, set(seen))
     if refusal is not None:
         raise refusal
-    fresh = _store(session, positions)
+    fresh = _store(session, batch)
     order = _after_last_seen(batch, fresh, seen)
     ids = batch.vehicle_ids[order]
     newest = order[np.r_[ids[1:] != ids[:-1], True]] if order.size else order
