@@ -16,6 +16,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from importers.base import Importer, SourceTable, text_frame
 from importers.files import detect_encoding
 from importers.formulas import unescape_csv_frame
+from importers.stop_lines import csv_stop_lines
 from importers.widths import check_width
 from layers.errors import InvalidInput
 
@@ -101,7 +102,7 @@ def read_delimited(importer: Importer, fmt: str) -> SourceTable:
 
 
 class CSVImporter(Importer):
-    """CSV or TSV with a header row."""
+    """CSV or TSV with a header row; ``--table lines``: stops in order, one line per line id."""
 
     name = "csv"
 
@@ -109,6 +110,8 @@ class CSVImporter(Importer):
         """Return the rows of the file as text (formula escapes of our exports undone)."""
         table = read_delimited(self, self.name)
         table.columns = unescape_csv_frame(table.columns)
+        if self.options.table == "lines":
+            return csv_stop_lines(table)
         return table
 
 

@@ -1,5 +1,7 @@
 """GTFS ``stops.txt``: stations by default (``location_type`` 1), every stop with ``--table all``.
 
+``--table lines`` makes one line per route of the stations instead (``importers.stop_lines``).
+
 Columns keep their GTFS names; the mapping step recognises ``stop_lon``/``stop_lat``,
 and ``stop_name``, ``stop_code`` and ``stop_id`` are proposed as name, code and id.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 from importers.base import Importer, SourceTable
 from importers.csv_ import read_delimited
+from importers.stop_lines import gtfs_lines
 from layers.errors import InvalidInput
 
 GTFS_MAPPING = {"name": "stop_name", "code": "stop_code"}
@@ -25,8 +28,10 @@ class GTFSImporter(Importer):
         if "stop_id" not in table.columns or "stop_lat" not in table.columns:
             raise InvalidInput(f"{self.path.name} is not a GTFS stops file (no stop_id/stop_lat)")
         which = self.options.table or "stations"
-        if which not in {"stations", "all"}:
-            raise InvalidInput("for GTFS, --table is 'stations' (default) or 'all'")
+        if which not in {"stations", "all", "lines"}:
+            raise InvalidInput("for GTFS, --table is 'stations' (default), 'all' or 'lines'")
+        if which == "lines":
+            return gtfs_lines(table, self.path)
         if which == "stations" and "location_type" in table.columns:
             keep = table.columns["location_type"] == "1"
             table.notes.append(f"kept {int(keep.sum())} stations of {len(keep)} stops "

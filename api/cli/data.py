@@ -56,7 +56,9 @@ def import_(
     mode: str = typer.Option("insert", help="insert | upsert | replace."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
     strict: bool = typer.Option(False, "--strict", help="Load nothing if any row is bad."),
-    table: str | None = typer.Option(None, help="Table/sheet/folder; GTFS: stations|all."),
+    table: str | None = typer.Option(
+        None, help="Table/sheet; GTFS: stations|all|lines; CSV: lines."
+    ),
     as_user: str | None = typer.Option(None, "--as-user", help="Act as this user (scope)."),
 ) -> None:
     """Import a GeoJSON/CSV/XLSX/zipped Shapefile/GeoPackage/KML(Z)/GTFS file into a layer."""
