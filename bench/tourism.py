@@ -45,11 +45,10 @@ from layers.accounts.scope import Actor
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_sessionmaker
 from layers.settings import CryptoSettings, TourismSettings
-from layers.tourism.counts import COUNTS, Reading, ingest_counts
+from layers.tourism.counts import BATCH_ROWS, COUNTS, Reading, batch_columns, ingest_counts
 from layers.tourism.demo import expected_flow, peak_shares
 from layers.tourism.forecast import HORIZONS_MIN, FloatArray, evaluate
 from layers.tourism.occupancy import read_day_curve, read_occupancy
-from layers.tracks.arrays import array_text
 
 DATABASE = "warroom_bench_tourism"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -68,14 +67,12 @@ CREATE TABLE IF NOT EXISTS {table} (
     point_id bigint, at timestamptz, entered integer NOT NULL, exited integer NOT NULL,
     PRIMARY KEY (point_id, at))
 """
-_PLAIN_INSERT = """
-INSERT INTO {table} SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[]),
-    CAST(:ins AS integer[]), CAST(:outs AS integer[])) ON CONFLICT DO NOTHING
-"""
+# the same parameters as ours (``batch_columns``), stored with ON CONFLICT DO NOTHING
+_PLAIN_INSERT = "INSERT INTO bench_counts_plain " + BATCH_ROWS + " ON CONFLICT DO NOTHING"
 _PLAIN_NOW = """
 SELECT t.park_id, sum(c.entered) - sum(c.exited) FROM bench_counts_plain AS c
 JOIN tourism_points AS t ON t.id = c.point_id AND t.counts
-WHERE c.at >= :since GROUP BY t.park_id
+WHERE c.at >= :since AND c.at <= :until GROUP BY t.park_id
 """
 _PLAIN_CURVE = """
 SELECT date_bin('5 minutes', c.at, TIMESTAMPTZ '2000-01-01Z') AS b, sum(c.entered), sum(c.exited)
@@ -88,6 +85,12 @@ INSERT INTO park_buckets (park_id, bucket, entered, exited)
 SELECT p.id, b, 40 + (p.id + extract(minute FROM b))::int % 17, 39
 FROM parks AS p,
      generate_series(CAST(:start AS timestamptz), CAST(:end AS timestamptz), interval '5 min') AS b
+ON CONFLICT DO NOTHING
+"""
+_YEAR_DAYS = """
+INSERT INTO park_days (park_id, day, entered, exited)
+SELECT p.id, d, 12000 + p.id, 11900 FROM parks AS p,
+     generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d
 ON CONFLICT DO NOTHING
 """
 _YEAR_PLAIN = """
@@ -109,7 +112,9 @@ def _points(engine: Engine, wanted: int) -> list[int]:
 
 
 def _readings(codes: list[str], start: datetime, minutes: int) -> list[Reading]:
-    return [Reading(code, start + timedelta(minutes=m), 1 + (m + i) % 5, (m + i) % 4)
+    """Return a reading a minute of every point, in UTC (as the route hands them over)."""
+    utc = start.astimezone(UTC)
+    return [Reading(code, utc + timedelta(minutes=m), 1 + (m + i) % 5, (m + i) % 4)
             for m in range(minutes) for i, code in enumerate(codes)]  # fmt: skip
 
 
@@ -132,27 +137,24 @@ def ingest(engine: Engine, codes: dict[str, int], start: datetime, minutes: int,
     with Session(engine) as session:  # the partition exists before the clock starts
         COUNTS.ensure(session, {start.astimezone(UTC).date()})
     end = start + timedelta(minutes=minutes)
-    started = time.perf_counter()
-    for i in range(0, len(readings), batch):
-        with factory() as session, session.begin():
-            ingest_counts(session=session, readings=readings[i:i + batch], actor=FEED,
-                          settings=settings, zone=ZONE, now=end)  # fmt: skip
-    ours = len(readings) / (time.perf_counter() - started)
     with engine.begin() as conn:
         conn.execute(text(_PLAIN.format(table="bench_counts_plain")))
         conn.execute(text("TRUNCATE bench_counts_plain"))
-    started = time.perf_counter()
+    # the two take turns batch by batch, so both see the same load on a shared machine
+    ours = plain = 0.0
     for i in range(0, len(readings), batch):
         part = readings[i : i + batch]
+        started = time.perf_counter()
+        with factory() as session, session.begin():
+            ingest_counts(session=session, readings=part, actor=FEED, settings=settings,
+                          zone=ZONE, now=end)  # fmt: skip
+        ours += time.perf_counter() - started
+        started = time.perf_counter()
         with engine.begin() as conn:
-            conn.execute(text(_PLAIN_INSERT.format(table="bench_counts_plain")), {
-                "ids": array_text(codes[r.point] for r in part),
-                "ats": array_text(r.at for r in part),
-                "ins": array_text(r.entered for r in part),
-                "outs": array_text(r.exited for r in part),
-            })  # fmt: skip
-    plain = len(readings) / (time.perf_counter() - started)
-    return ours, plain, len(readings)
+            times = sorted({r.at for r in part})
+            conn.execute(text(_PLAIN_INSERT), batch_columns(part, codes, times))
+        plain += time.perf_counter() - started
+    return len(readings) / ours, len(readings) / plain, len(readings)
 
 
 def year(engine: Engine, days: int, plain_days: int, today: date) -> None:
@@ -164,6 +166,7 @@ def year(engine: Engine, days: int, plain_days: int, today: date) -> None:
                              {"b": first})  # fmt: skip
         if not stored:  # an earlier run's year is kept
             conn.execute(text(_YEAR_BUCKETS), {"start": first, "end": first + timedelta(days)})
+            conn.execute(text(_YEAR_DAYS), {"start": first.date(), "end": today})
         conn.execute(text(_PLAIN.format(table="bench_counts_year_plain")))
         have = conn.scalar(text("SELECT count(*) FROM bench_counts_year_plain")) or 0
         if not have:
@@ -171,7 +174,21 @@ def year(engine: Engine, days: int, plain_days: int, today: date) -> None:
             half = timedelta(days=plain_days / 2)
             conn.execute(text(_YEAR_PLAIN), {"start": middle - half, "end": middle + half})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE park_buckets, bench_counts_year_plain"))
+        conn.execute(text("VACUUM ANALYZE park_buckets, park_days, bench_counts_year_plain"))
+
+
+def occupancy(engine: Engine, now: datetime, runs: int, stored: str) -> None:
+    """Print the median time of every park's occupancy at ``now``, ours beside the plain sum
+    of that day's readings."""
+    with Session(engine) as session:
+        ours = _timed(lambda: read_occupancy(session=session, actor=FEED,
+                                             settings=TourismSettings(), zone=ZONE, now=now),
+                      runs)  # fmt: skip
+    with engine.connect() as conn:
+        since = datetime.combine(now.astimezone(ZONE).date(), dtime.min, ZONE)
+        plain = _timed(lambda: conn.execute(text(_PLAIN_NOW), {"since": since, "until": now})
+                       .all(), runs)  # fmt: skip
+    print(f"occupancy of every park now{stored}: ours {ours:.1f} ms, plain sum {plain:.1f} ms")
 
 
 def _curves(seed: int, parks: int = 120, capacity: int = 10_000) -> list[FloatArray]:
@@ -233,18 +250,12 @@ def main() -> None:
     ours, plain, sent = ingest(engine, codes, start, args.minutes, args.batch)
     print(f"ingest {sent:,} readings ({len(codes)} points x {args.minutes} min), "
           f"batches of {args.batch:,}: ours {ours:,.0f}/s, plain table {plain:,.0f}/s")  # fmt: skip
-    with Session(engine) as session:
-        occupancy = _timed(lambda: read_occupancy(session=session, actor=FEED,
-                                                  settings=TourismSettings(), zone=ZONE, now=now),
-                           args.runs)  # fmt: skip
-    with engine.connect() as conn:
-        since = datetime.combine(today, dtime.min, ZONE)
-        baseline = _timed(lambda: conn.execute(text(_PLAIN_NOW), {"since": since}).all(),
-                          args.runs)  # fmt: skip
-    print(f"occupancy of every park now: ours {occupancy:.1f} ms, plain sum {baseline:.1f} ms")
+    end = start + timedelta(minutes=args.minutes)  # "now" for the stretch just sent
+    occupancy(engine, end, args.runs, "")
     if args.no_year:
         return
     year(engine, args.year_days, args.plain_days, today)
+    occupancy(engine, end, args.runs, f" with {args.year_days} days of rollups stored")
     day = today - timedelta(days=args.year_days // 2)
     with engine.connect() as conn:
         park, gates = conn.execute(text(

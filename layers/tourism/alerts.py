@@ -15,19 +15,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, case, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from layers.accounts.roles import Permission
 from layers.accounts.scope import Actor
 from layers.audit.service import lock_event_log
 from layers.features.models import Park
 from layers.settings import TourismSettings
-from layers.tourism.models import LEVELS, ParkAlert, ParkAlertState, ParkDay
-from layers.tourism.parks import PARK_INFO, Levels, ParkInfo, levels_of, local_day
+from layers.tourism.models import LEVELS, ParkAlert, ParkAlertState, ParkLevels
+from layers.tourism.parks import PARK_INFO, Levels, ParkInfo, default_levels, local_day
 
 NORMAL = 0
 
@@ -71,24 +72,25 @@ def standings(parks: Sequence[tuple[ParkInfo, int, int]]) -> list[Standing]:
     return found
 
 
-def _today(session: Session, park_ids: list[int], day: date
-           ) -> list[tuple[ParkInfo, int, int]]:  # fmt: skip
-    rows = session.execute(
-        select(*PARK_INFO, func.coalesce(ParkDay.entered, 0), func.coalesce(ParkDay.exited, 0))
-        .outerjoin(ParkDay, and_(ParkDay.park_id == Park.id, ParkDay.day == day))
+def _standing_rows(session: Session, park_ids: list[int], day: date
+                   ) -> list[tuple[Any, ...]]:  # fmt: skip
+    """Return each park's info, its own levels (or NULLs) and its levels on both bases today.
+
+    One statement, after the caller's batch: the batch holds the parks' rows of today in
+    ``park_days``, so a concurrent batch of the same park has committed its levels by now.
+    """
+    instant, daily = aliased(ParkAlertState), aliased(ParkAlertState)
+    today = {basis: case((state.day == day, state.level), else_=None)
+             for basis, state in (("instant", instant), ("daily", daily))}  # fmt: skip
+    return [tuple(row) for row in session.execute(
+        select(*PARK_INFO, ParkLevels.yellow, ParkLevels.orange, ParkLevels.red, ParkLevels.stop,
+               ParkLevels.version, instant.park_id.is_not(None), today["instant"],
+               daily.park_id.is_not(None), today["daily"])
+        .outerjoin(ParkLevels, ParkLevels.park_id == Park.id)
+        .outerjoin(instant, and_(instant.park_id == Park.id, instant.basis == "instant"))
+        .outerjoin(daily, and_(daily.park_id == Park.id, daily.basis == "daily"))
         .where(Park.id.in_(park_ids)).order_by(Park.id)
-    )  # fmt: skip
-    return [(ParkInfo(*row[:6]), int(row[6]), int(row[7])) for row in rows]
-
-
-def _states(session: Session, park_ids: list[int], day: date) -> dict[tuple[int, str], int]:
-    rows = session.execute(
-        select(ParkAlertState.park_id, ParkAlertState.basis, ParkAlertState.level,
-               ParkAlertState.day)
-        .where(ParkAlertState.park_id.in_(park_ids))
-        .order_by(ParkAlertState.park_id, ParkAlertState.basis).with_for_update()
-    )  # fmt: skip
-    return {(pid, basis): level if on == day else NORMAL for pid, basis, level, on in rows}
+    )]  # fmt: skip
 
 
 _EVENTS = """
@@ -104,17 +106,29 @@ WHERE a.id = ANY(CAST(:ids AS bigint[])) ORDER BY a.id
 
 
 def weigh_parks(
-    session: Session, park_ids: list[int], *, settings: TourismSettings, zone: ZoneInfo,
-    now: datetime, actor: Actor,
+    session: Session, today: Sequence[tuple[int, int, int]], *, settings: TourismSettings,
+    zone: ZoneInfo, now: datetime, actor: Actor,
 ) -> list[ParkAlert]:  # fmt: skip
-    """Weigh today's occupancy of the parks against their levels; store and announce crossings."""
-    if not park_ids:
+    """Weigh parks' (id, in, out) of today against their levels; store and announce crossings.
+
+    The caller holds the parks' rows of today in ``park_days`` (its batch just wrote
+    them): one park is weighed by one transaction at a time.
+    """
+    if not today:
         return []
     day = local_day(now, zone)
-    levels = levels_of(session, park_ids, settings)
-    states = _states(session, park_ids, day)
+    totals = {park_id: (entered, exited) for park_id, entered, exited in today}
+    fallback = default_levels(settings)
+    parks, levels, states = [], {}, {}
+    for row in _standing_rows(session, sorted(totals), day):
+        park = ParkInfo(*row[:6])
+        parks.append((park, *totals[park.id]))
+        levels[park.id] = Levels(*row[6:11]) if row[6] is not None else fallback
+        for basis, (stored, level) in (("instant", row[11:13]), ("daily", row[13:15])):
+            if stored:  # a row from an earlier day counts as normal today
+                states[(park.id, basis)] = NORMAL if level is None else level
     alerts, changed = [], []
-    for s in standings(_today(session, park_ids, day)):
+    for s in standings(parks):
         key = (s.park.id, s.basis)
         before = states.get(key, NORMAL)
         ratio = s.visitors / s.capacity

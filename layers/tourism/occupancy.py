@@ -83,7 +83,8 @@ def read_occupancy(
     # one statement: the day's rollup, the recent buckets, the levels reached and set
     recent = (
         select(func.coalesce(func.sum(ParkBucket.entered - ParkBucket.exited), 0))
-        .where(ParkBucket.park_id == Park.id, ParkBucket.bucket >= since).scalar_subquery()
+        .where(ParkBucket.park_id == Park.id, ParkBucket.bucket >= since,
+               ParkBucket.bucket <= now).scalar_subquery()
     )  # fmt: skip
     instant, daily = aliased(ParkAlertState), aliased(ParkAlertState)
     query = (
