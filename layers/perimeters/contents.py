@@ -17,7 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Subquery, and_, case, cast, func, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.orm import Session
 
@@ -102,10 +113,19 @@ def ringed(
         )
         .subquery()
     )
+    # one index probe per cell (OFFSET 0 keeps the subquery apart): joined plainly, the
+    # planner chose to walk a layer's whole cell index in a merge join
+    rows = (select(table.id, table.geom, *src.groups)
+            .where(table.h3_cell == cells.c.cell, *src.where).offset(0).lateral())  # fmt: skip
     by_cell = (
-        select(table.id, _innermost(shapes, table.geom, cells).label("ring"), *src.groups)
-        .select_from(cells).join(table, table.h3_cell == cells.c.cell).where(*src.where)
-    )  # fmt: skip
+        select(
+            rows.c.id,
+            _innermost(shapes, rows.c.geom, cells).label("ring"),
+            *(rows.c[g.key] for g in src.groups),
+        )
+        .select_from(cells)
+        .join(rows, true())
+    )
     return [by_cell.subquery(), by_box.where(*src.where, table.h3_cell.is_(None), near).subquery()]
 
 
@@ -144,14 +164,30 @@ def _whole_cells(
     counts = connection.execute(counted).all()
     if not page_size:
         return counts, []
+    return counts, connection.execute(_whole_firsts(src, cells, page_size)).all()
+
+
+def _whole_firsts(src: Source, cells: Subquery, page_size: int) -> Select[Any]:
+    """Return the statement of each ring's first ids among its whole cells.
+
+    A ring's first ``page_size`` ids lie in the ``page_size`` cells whose own first id is
+    smallest: the first id of every cell is read (one index entry each), then the first
+    ids of those few cells only.
+    """
     table = src.table
-    first = (select(table.id).where(table.h3_cell == cells.c.cell, *src.where)
+    lowest = (select(table.id).where(table.h3_cell == cells.c.cell, *src.where)
+              .order_by(table.id).limit(1).scalar_subquery())  # fmt: skip
+    ranked = select(cells.c.cell, cells.c.whole, lowest.label("lowest")).subquery()
+    rank = func.row_number().over(partition_by=ranked.c.whole, order_by=ranked.c.lowest)
+    picked = (select(ranked.c.cell, ranked.c.whole, rank.label("rank"))
+              .where(ranked.c.lowest.is_not(None)).subquery())  # fmt: skip
+    first = (select(table.id).where(table.h3_cell == picked.c.cell, *src.where)
              .order_by(table.id).limit(page_size).lateral())  # fmt: skip
-    firsts = (
-        select(cells.c.whole, array_agg(aggregate_order_by(first.c.id, first.c.id))[1:page_size])
-        .select_from(cells).join(first, true()).group_by(cells.c.whole)
+    return (
+        select(picked.c.whole, array_agg(aggregate_order_by(first.c.id, first.c.id))[1:page_size])
+        .select_from(picked).join(first, true()).where(picked.c.rank <= page_size)
+        .group_by(picked.c.whole)
     )  # fmt: skip
-    return counts, connection.execute(firsts).all()
 
 
 def _layer_contents(

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from layers.base import Base
-from layers.features.models import Unit
+from layers.features.models import BusStation, Incident, Unit
 from layers.records.models import Record
 
 
@@ -145,4 +145,16 @@ OPEN_HAZARDS = Index(
 ACTIVITIES = Index(
     "ix_records_activities_geom", Record.geom, postgresql_using="gist",
     postgresql_where=text("kind = 'activity'"),
+)  # fmt: skip
+# The other point layers read cell by cell (one index probe per cell of the perimeter)
+# need the same: without them the planner walked the whole cell index of a layer in a
+# merge join and visited each row for its point and time (migration 0034).
+_SCOPED = ["district_id", "precinct_id", "geom"]
+INCIDENTS_BY_CELL = Index(
+    "ix_incidents_h3_cell_contents", Incident.h3_cell, Incident.occurred_at,
+    postgresql_include=["id", *_SCOPED],
+)  # fmt: skip
+BUS_STATIONS_BY_CELL = Index(
+    "ix_bus_stations_h3_cell_contents", BusStation.h3_cell, BusStation.id,
+    postgresql_include=_SCOPED,
 )  # fmt: skip
