@@ -114,6 +114,9 @@ def test_the_wall_goes_live_survives_a_cut_and_replays(
     drawn = {layer: _rendered(page, layer) for layer in
              ("districts-fill", "units-point", "wall-tasks-point", "wall-risk-fill")}  # fmt: skip
     assert all(drawn.values()), drawn
+    # the tourism overlay's parks, read after the wall is ready (wall/tourism.js)
+    page.wait_for_function("id => window.warroomMap.queryRenderedFeatures({layers: [id]})"
+                           ".length > 0", arg="wall-tourism-parks-fill")  # fmt: skip
     layout = page.evaluate(TEXT_CHECK)
     assert layout == {"bad": [], "scrolls": False}
     assert page.locator("#kpis .kpi").count() == 4 and page.locator("#by-hour canvas").count() == 1

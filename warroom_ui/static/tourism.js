@@ -2,7 +2,8 @@
 // level their occupancy reached (feature state `level` on the base map's parks), visitor
 // flows as arcs brightening towards the park, a chosen park's tour vehicles and its day
 // against capacity (ECharts), and the alert list, live from the stream's tourism.alert
-// events (each one also reloads the occupancy behind the colours).
+// events (each one also reloads the occupancy behind the colours). The colours, arcs and
+// readers are core/tourism.js's, which the wall's tourism overlay draws with too.
 
 import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
@@ -11,17 +12,15 @@ import { el, formatTime } from "./core/dom.js";
 import { createMap, removeMap } from "./core/map.js";
 import { EventStream } from "./core/stream.js";
 import { zh } from "./core/strings.js";
+import { LEVEL_COLOURS, REFRESH_MS, alertText, asArcs, colourByLevel, flowPaint, readFlows,
+         readOccupancy } from "./core/tourism.js";
 
 const t = zh.tourism;
 const byId = id => document.getElementById(id);
 const PARKS = { source: "parks", sourceLayer: "parks" };
-const LEVEL_COLOURS = { normal: "#43a047", yellow: "#fdd835", orange: "#fb8c00", red: "#e53935",
-                        stop: "#8e24aa" };
-const REFRESH_MS = 60000;  // occupancy moves without alerts too: read anew every minute
 
 // a park's fill by the level in its feature state; parks without counts stay dim
-const byLevel = fallback => ["match", ["coalesce", ["feature-state", "level"], ""],
-  ...Object.entries(LEVEL_COLOURS).flat(), fallback];
+const byLevel = fallback => colourByLevel(["feature-state", "level"], fallback);
 
 function styleParks(map) {
   // above the districts' dark fill, which the base map lays over its parks
@@ -36,11 +35,7 @@ function addOverlays(map) {
   const empty = { type: "FeatureCollection", features: [] };
   map.addSource("flows", { type: "geojson", data: empty, lineMetrics: true });
   map.addLayer({ id: "flows-line", type: "line", source: "flows",
-    layout: { "line-cap": "round" },
-    paint: { "line-width": ["interpolate", ["linear"], ["sqrt", ["get", "volume"]], 0, 1, 100, 8],
-             // direction: faint at the origin, bright at the park
-             "line-gradient": ["interpolate", ["linear"], ["line-progress"],
-                               0, "rgba(79,195,247,0.1)", 1, "rgba(79,195,247,0.95)"] } });
+    layout: { "line-cap": "round" }, paint: flowPaint() });
   map.addSource("tour-vehicles", { type: "geojson", data: empty });
   map.addLayer({ id: "tour-vehicles-point", type: "circle", source: "tour-vehicles",
     paint: { "circle-radius": 5, "circle-color": "#4db6ac", "circle-stroke-width": 1.5,
@@ -62,7 +57,7 @@ function drawLegend() {
 
 function alertItem(alert) {
   return coloured(el("li", { "data-park": alert.park_id },
-    t.alert({ ...alert, basis: t.basis[alert.basis], level: t.levels[alert.level] }), " ",
+    alertText(alert), " ",
     el("span", { class: "muted" }, formatTime(alert.at))), alert.level, "borderColor");
 }
 
@@ -95,7 +90,7 @@ async function start() {
   };
 
   const loadOccupancy = async () => {
-    const { data } = await api("/api/tourism/occupancy");
+    const { data } = await readOccupancy();
     for (const park of data) map.setFeatureState({ ...PARKS, id: park.park_id }, { level: park.level });
     const ranked = [...data].sort((a, b) => (b.ratio ?? 0) - (a.ratio ?? 0));
     byId("parks").replaceChildren(...ranked.slice(0, 30).map(park => el("li",
@@ -112,8 +107,7 @@ async function start() {
     if (!data.length) list.append(el("li", { class: "muted" }, t.noAlerts));
   };
 
-  const flows = await api("/api/tourism/flows");
-  map.getSource("flows").setData(flows);
+  map.getSource("flows").setData(asArcs(await readFlows()));
   await Promise.all([loadOccupancy(), loadAlerts()]);
   map.on("click", "parks-fill", event => choose(event.features[0].id));
 

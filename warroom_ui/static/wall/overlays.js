@@ -5,6 +5,7 @@
 
 import { el } from "../core/dom.js";
 import { zh } from "../core/strings.js";
+import { tourismOverlays } from "./tourism.js";
 
 const t = zh.wall;
 
@@ -129,7 +130,7 @@ function relationsOverlay(store) {
 }
 
 /** The overlays of the wall, bottom first; a module may push its own before showOverlays. */
-export const OVERLAYS = [];
+export const OVERLAYS = [...tourismOverlays()];
 
 /** Add every overlay to `map`, fed by `store`; return [{overlay, ids}] for switches and legend. */
 export function showOverlays(map, store, { taskStages }) {
@@ -137,10 +138,11 @@ export function showOverlays(map, store, { taskStages }) {
   const overlays = [riskOverlay(), perimetersOverlay(), tasksOverlay(taskStages),
                     relationsOverlay(store), vehiclesOverlay(), incidentsOverlay(), ...OVERLAYS];
   const shown = overlays.map(overlay => {
-    map.addSource(overlay.id, { type: "geojson", data: collection([]) });
+    map.addSource(overlay.id, { type: "geojson", data: collection([]), ...overlay.source });
     const layers = overlay.layers(u);
     layers.forEach(layer => map.addLayer(layer));
     store.on(overlay.topic, value => map.getSource(overlay.id).setData(overlay.data(value)));
+    overlay.attach?.(map, store);  // an overlay that feeds its own topic (tourism)
     return { overlay, ids: layers.map(layer => layer.id) };
   });
   pulse(map, store);
