@@ -223,7 +223,6 @@ _SPECS: tuple[LayerSpec, ...] = (
             Attribute("code", S, "编号", max_length=32),
             Attribute("kind", S, "类型", tile=True, choices=ROAD_KINDS),
         ),
-        min_zoom=8,
     ),
 )  # fmt: skip
 

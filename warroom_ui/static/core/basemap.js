@@ -26,10 +26,12 @@ export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
 const PARK = "#3f8f5a";
 const DISTRICT = "#5d7199";
 const PRECINCT = "#3a4868";
-const ROAD = "#33405c";
-const MAJOR_ROAD = "#4a5a7c";
+// Roads warm grey, so that they never read as the boundaries' blue.
+const ROAD = "#413f39";
+const MAJOR_ROAD = "#66604f";
 const RAIL = "#c8553d"; // the switcher's swatch; each line is drawn in its own colour
 const RAIL_FALLBACK = "#8a93a6"; // a line without a colour
+const RAIL_LABEL = "#b8c2d6"; // light on dark: some lines' own colours are dark (2号线)
 const width = (low, high) => ["interpolate", ["linear"], ["zoom"], 8, low, 14, high];
 
 // A polygon's name is placed once per tile it lies in: a district across four tiles would be
@@ -84,8 +86,8 @@ const STYLES = {
         layout: { "line-cap": "round", "line-join": "round" },
         paint: { "line-color": ["match", ["get", "kind"], ["expressway", "ring_road"], MAJOR_ROAD, ROAD],
                  "line-width": ["interpolate", ["linear"], ["zoom"], 8,
-                                ["match", ["get", "kind"], ["expressway", "ring_road"], 0.8, 0.4],
-                                14, ["match", ["get", "kind"], ["expressway", "ring_road"], 3, 1.5]],
+                                ["match", ["get", "kind"], ["expressway", "ring_road"], 1.2, 0.6],
+                                14, ["match", ["get", "kind"], ["expressway", "ring_road"], 4, 2]],
                  "line-opacity": 0.9 } },
     ],
     labels: () => [],
@@ -96,14 +98,14 @@ const STYLES = {
       { id: "rail_lines-line", type: "line", source: layer.id, "source-layer": layer.id,
         layout: { "line-cap": "round", "line-join": "round" },
         paint: { "line-color": ["coalesce", ["get", "colour"], RAIL_FALLBACK],
-                 "line-width": width(1.2, 3.5), "line-opacity": 0.85 } },
+                 "line-width": width(1.6, 4), "line-opacity": 0.9 } },
     ],
     labels: layer => [{
       id: "rail_lines-label", type: "symbol", source: layer.id, "source-layer": layer.id, minzoom: 12,
       layout: { "symbol-placement": "line", "text-field": ["get", "name"], "text-font": [FONT],
                 "text-size": 12 },
-      paint: { "text-color": ["coalesce", ["get", "colour"], RAIL_FALLBACK],
-               "text-halo-color": THEME.background, "text-halo-width": 1.5 } }],
+      paint: { "text-color": RAIL_LABEL, "text-halo-color": THEME.background,
+               "text-halo-width": 1.5 } }],
   },
 };
 
