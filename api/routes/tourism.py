@@ -31,6 +31,7 @@ from api.schemas.tourism import (
     RelatedPublic,
     RelationIn,
     RelationsPublic,
+    StationExitBatchIn,
     VehicleIn,
 )
 from layers.accounts.roles import Permission
@@ -219,20 +220,30 @@ def create_flows(body: FlowBatchIn, session: SessionDep, actor: CurrentActor) ->
     return {"stored": flows.ingest_flows(session=session, flows=rows, actor=actor)}
 
 
+@router.post("/station-exits", dependencies=[Depends(TOURISM_WRITERS)])
+def create_station_exits(body: StationExitBatchIn, session: SessionDep, actor: CurrentActor
+                         ) -> dict[str, int]:  # fmt: skip
+    """Store rail stations' hourly exits whole or refuse them (a resent hour replaces its count)."""
+    rows = [flows.StationExits(e.station_id, storable_instant(e.at, f"exits[{i}].at", UTC),
+                               e.exits) for i, e in enumerate(body.exits)]  # fmt: skip
+    return {"stored": flows.ingest_station_exits(session=session, exits=rows, actor=actor)}
+
+
 @router.get("/flows", dependencies=[Depends(FEATURE_READERS)])
 def list_flows(
-    session: SessionDep, actor: CurrentActor, limit: LimitDep,
+    session: SessionDep, actor: CurrentActor, limit: LimitDep, settings: SettingsDep,
     since: AwareDatetime | None = None, until: AwareDatetime | None = None,
 ) -> ArcsPublic:  # fmt: skip
     """Return visitor flows into parks you may see as arcs (default: the last 3 hours)."""
     until = storable_instant(until, "until", UTC) if until else datetime.now(UTC)
     since = storable_instant(since, "since", UTC) if since else until - timedelta(hours=3)
-    arcs = flows.read_flows(session=session, actor=actor, since=since, until=until, limit=limit)
+    arcs = flows.read_flows(session=session, actor=actor, since=since, until=until, limit=limit,
+                            dwell=timedelta(minutes=settings.tourism.dwell_min))  # fmt: skip
     features = [ArcPublic(
         geometry={"type": "LineString", "coordinates": [list(a.start), list(a.end)]},
         properties={"origin_kind": a.origin_kind, "origin": a.origin,
                     "origin_name": a.origin_name, "park_id": a.park_id,
-                    "park_name": a.park_name, "volume": a.volume},
+                    "park_name": a.park_name, "volume": a.volume, "source": a.source},
     ) for a in arcs]  # fmt: skip
     return ArcsPublic(since=since, until=until, features=features)
 

@@ -223,8 +223,27 @@ class FlowBatchIn(BaseModel):
     flows: list[FlowIn] = Field(min_length=1)
 
 
+class StationExitIn(BaseModel):
+    """People who left a rail station in the hour starting at ``at`` (the hour it falls in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station_id: int = Field(ge=1, le=2**63 - 1)
+    at: AwareDatetime
+    exits: int = Field(ge=0, le=10_000_000)
+
+
+class StationExitBatchIn(BaseModel):
+    """Stations' hourly exits; a resent hour replaces its count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exits: list[StationExitIn] = Field(min_length=1)
+
+
 class ArcPublic(BaseModel):
-    """An arc from an origin to a park (a GeoJSON LineString Feature, origin first)."""
+    """An arc from an origin to a park (a GeoJSON LineString Feature, origin first); its
+    ``source`` says whether a feed posted it or it was derived (tour buses, station exits)."""
 
     type: Literal["Feature"] = "Feature"
     geometry: dict[str, Any]

@@ -246,3 +246,20 @@ class TopicMap(Base):
     owner_id: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StationExit(Base):
+    """出站客流: people who left a rail station in the hour starting at ``at``; a resent row
+    replaces the count. Flows to the parks the station is related to are derived from it."""
+
+    __tablename__ = "station_exits"
+    __table_args__ = (
+        CheckConstraint("exits >= 0", name="exits"),
+        Index("ix_station_exits_at", "at"),
+    )
+
+    station_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rail_stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    exits: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from typing import Any
 import h3
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -328,7 +328,8 @@ def test_flows_as_arcs(app: TestClient, cast: Cast, session_factory: sessionmake
               "until": (hour + timedelta(hours=2)).isoformat()}  # fmt: skip
     answer = app.get("/api/tourism/flows", headers=cast.officer, params=window)
     assert answer.status_code == 200, answer.text
-    mine = [f for f in answer.json()["features"] if f["properties"]["park_id"] == cast.park_id]
+    mine = [f for f in answer.json()["features"] if f["properties"]["park_id"] == cast.park_id
+            and f["properties"]["source"] == "ingested"]  # fmt: skip
     volumes = {(f["properties"]["origin_kind"]): f["properties"]["volume"] for f in mine}
     assert volumes == {"h3": 170, "rail_station": 70, "district": 30}
     arc = next(f for f in mine if f["properties"]["origin_kind"] == "h3")
@@ -340,15 +341,102 @@ def test_flows_as_arcs(app: TestClient, cast: Cast, session_factory: sessionmake
     assert app.get("/api/tourism/flows", headers=cast.officer, params=backwards).status_code == 422
 
 
+def _bus(app: TestClient, cast: Cast, where: tuple[float, float]) -> int:
+    plate = f"京B{uuid.uuid4().hex[:6].upper()}"
+    made = app.post("/api/layers/vehicles/features", headers=cast.commander, json={
+        "geometry": {"type": "Point", "coordinates": list(where)},
+        "properties": {"name": f"旅游大巴{plate[-4:]}", "plate": plate, "kind": "tour_bus"},
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _free_place(factory: sessionmaker[Session], lon: float, lat: float) -> tuple[float, float]:
+    """Return the first place north of (lon, lat), 0.01 degrees a step, with no park near."""
+    with factory() as session:
+        for step in range(100):
+            here = (lon, lat + step * 0.01)
+            near = session.scalar(
+                text(
+                    "SELECT EXISTS (SELECT FROM parks WHERE ST_DWithin(geom, "
+                    "ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.005))"
+                ),
+                {"x": here[0], "y": here[1]},
+            )
+            if not near:
+                return here
+    raise AssertionError("no place free of parks")
+
+
+def test_flows_derived_from_tour_buses_and_station_exits(
+    app: TestClient, cast: Cast, session_factory: sessionmaker[Session]
+) -> None:
+    # hours ago, out of the other tests' way: a bus from the west stays in the cast's park;
+    # another stays in a second park first; a third passes through; the station next door
+    # lets 1,000 people out in the hour the park's gate counts 60 coming in
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    west = _free_place(session_factory, cast.west - 0.05, cast.lat)
+    ox, oy = _free_place(session_factory, cast.west, cast.lat + 0.02)
+    square = [[ox, oy], [ox + 0.003, oy], [ox + 0.003, oy + 0.003], [ox, oy + 0.003], [ox, oy]]
+    other = app.post("/api/layers/parks/features", headers=cast.commander, json={
+        "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
+        "properties": {"name": f"测试公园{uuid.uuid4().hex[:6]}", "kind": "park", "capacity": 500},
+    }).json()["id"]  # fmt: skip
+    inside = (ox + 0.0015, oy + 0.0015)
+    from_west, from_other, passing = (_bus(app, cast, cast.centre) for _ in range(3))
+
+    def track(bus: int, where: tuple[float, float], minutes: range) -> list[dict[str, Any]]:
+        return [{"vehicle_id": bus, "at": (hour + timedelta(minutes=m)).isoformat(),
+                 "lon": where[0], "lat": where[1]} for m in minutes]  # fmt: skip
+
+    positions = [
+        *track(from_west, west, range(0, 1)),
+        *track(from_west, cast.centre, range(15, 45, 5)),
+        *track(from_other, inside, range(0, 30, 5)),
+        *track(from_other, cast.centre, range(40, 70, 5)),
+        *track(passing, west, range(0, 1)),
+        *track(passing, cast.centre, range(15, 25, 5)),
+    ]
+    posted = app.post("/api/tracks", headers=cast.commander, json={"positions": positions})
+    assert posted.status_code == 200, posted.text
+    base = f"/api/tourism/parks/{cast.park_id}/relations"
+    assert app.post(f"{base}/compute", headers=cast.tourism).status_code == 200
+    gate = _gate(app, cast)
+    at = (hour + timedelta(minutes=30)).isoformat()
+    counted = _post(app, cast.tourism, [{"point": gate, "at": at, "in": 60, "out": 0}])
+    assert counted.status_code == 200, counted.text
+    exits = {"exits": [{"station_id": cast.station_id, "at": at, "exits": 1000}]}
+    assert (
+        app.post("/api/tourism/station-exits", headers=cast.officer, json=exits).status_code == 403
+    )
+    stored = app.post("/api/tourism/station-exits", headers=cast.tourism, json=exits)
+    assert stored.status_code == 200 and stored.json() == {"stored": 1}, stored.text
+    missing = {"exits": [{"station_id": 2**62, "at": at, "exits": 1}]}
+    assert app.post("/api/tourism/station-exits", headers=cast.tourism,
+                    json=missing).status_code == 422  # fmt: skip
+
+    window = {"since": hour.isoformat(), "until": (hour + timedelta(hours=2)).isoformat()}
+    answer = app.get("/api/tourism/flows", headers=cast.officer, params=window)
+    assert answer.status_code == 200, answer.text
+    derived = {
+        (p["origin_kind"], p["origin"]): p["volume"]
+        for f in answer.json()["features"]
+        if (p := f["properties"])["park_id"] == cast.park_id and p["source"] == "derived"
+    }
+    cell = h3.latlng_to_cell(west[1], west[0], 8)
+    # a bus each from the west and from the other park (40 visitors a bus); the station's
+    # exits, shared among the parks it feeds, at most what the park's gate counted
+    assert derived == {("h3", cell): 40, ("park", str(other)): 40,
+                       ("rail_station", str(cast.station_id)): 60}, derived  # fmt: skip
+    later = {"since": (hour + timedelta(hours=2)).isoformat(),
+             "until": (hour + timedelta(hours=3)).isoformat()}  # fmt: skip
+    assert not [f for f in app.get("/api/tourism/flows", headers=cast.officer, params=later)
+                .json()["features"] if f["properties"]["park_id"] == cast.park_id]  # fmt: skip
+
+
 def test_vehicles_registered_and_inferred(app: TestClient, cast: Cast) -> None:
     def bus(where: tuple[float, float]) -> int:
-        plate = f"京B{uuid.uuid4().hex[:6].upper()}"
-        made = app.post("/api/layers/vehicles/features", headers=cast.commander, json={
-            "geometry": {"type": "Point", "coordinates": list(where)},
-            "properties": {"name": f"旅游大巴{plate[-4:]}", "plate": plate, "kind": "tour_bus"},
-        })  # fmt: skip
-        assert made.status_code == 201, made.text
-        return int(made.json()["id"])
+        return _bus(app, cast, where)
 
     dwelling, passing, registered = bus(cast.centre), bus(cast.centre), bus(cast.centre)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
