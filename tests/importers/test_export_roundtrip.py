@@ -57,7 +57,7 @@ def _square(i: int) -> dict[str, Any]:
 
 
 def _seed() -> dict[str, list[dict[str, Any]]]:
-    """Features of three layers; only every third has an external id."""
+    """Features of four layers; only some have an external id."""
     units = [
         _feature(_point(i), external_id=f"u-{i}" if i % 3 == 0 else None, name=name,
                  category=("hospital", "bank", "school", "company")[i % 4],
@@ -79,7 +79,15 @@ def _seed() -> dict[str, list[dict[str, Any]]]:
                  starts_on="2026-03-0" + str(i + 1), ends_on=None)
         for i in range(3)
     ]  # fmt: skip
-    return {"units": units, "bus_stations": stops, "construction_sites": sites}
+    rail = [
+        _feature({"type": "MultiLineString", "coordinates": [[_point(i)["coordinates"],
+                  _point(i + 3)["coordinates"], _square(i)["coordinates"][0][2]]]},
+                 external_id=f"l-{i}" if i else None, name=f"{i + 1}号线", code=f"{i + 1:02d}",
+                 colour="#C23A30" if i else None)
+        for i in range(2)
+    ]  # fmt: skip
+    return {"units": units, "bus_stations": stops, "construction_sites": sites,
+            "rail_lines": rail}  # fmt: skip
 
 
 @pytest.fixture
@@ -124,7 +132,7 @@ def assert_same(
 
 @pytest.fixture
 def seeded(cli: Engine, tmp_path: Path) -> Engine:
-    """The three layers loaded from GeoJSON by ``warroom import``."""
+    """The four layers loaded from GeoJSON by ``warroom import``."""
     for layer, features in _seed().items():
         path = tmp_path / f"seed_{layer}.geojson"
         document = {"type": "FeatureCollection", "features": features}
@@ -133,7 +141,7 @@ def seeded(cli: Engine, tmp_path: Path) -> Engine:
     return cli
 
 
-@pytest.mark.parametrize("layer", ["units", "bus_stations", "construction_sites"])
+@pytest.mark.parametrize("layer", ["units", "bus_stations", "construction_sites", "rail_lines"])
 def test_every_export_goes_back_by_id_without_loss_or_duplicates(
     seeded: Engine, tmp_path: Path, layer: str
 ) -> None:
