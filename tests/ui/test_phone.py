@@ -1,5 +1,7 @@
 """An officer's day on the phone (/m, 360x740, touch): nearby units, a check-in near a unit
-and one refused far from it, and an inspection with a photo made offline that arrives once.
+and one refused far from it, an inspection with a photo made offline that arrives once, and
+the work views - security tasks, clue verification, the hazard ledger - with a clue taken
+into verification and a rectified hazard verified from the phone.
 
 The phone's position is Playwright's faked geolocation; the network is cut with
 ``context.set_offline`` and, once, the server's answer is lost on the way back (the write
@@ -9,6 +11,9 @@ not done again. Screenshots land in ``tests/ui/screenshots/phone_*.png``.
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.testclient import TestClient
 from geoalchemy2.shape import to_shape
 from playwright.sync_api import (
     Browser,
@@ -27,9 +32,10 @@ from layers.features.models import Unit
 from tests.ui.helpers import SCREENSHOTS, log_in
 from tests.utils.images import png_bytes
 from tests.utils.places import precincts_with_units
-from tests.utils.users import PASSWORD, make_user
+from tests.utils.users import PASSWORD, bearer, make_user
 
 PHONE = ViewportSize(width=360, height=740)
+DUE = "2020-01-01T09:00:00+08:00"  # before the demo city's records: first in each list
 
 
 def _count(factory: sessionmaker[Session], sql: str, **values: object) -> int:
@@ -43,9 +49,39 @@ def _open_unit(page: Page, unit_id: int) -> None:
     page.wait_for_selector("#check-in")
 
 
+def _work(client: TestClient, headers: dict[str, str], unit_id: int) -> dict[str, Any]:
+    """Make, as the precinct's commander, a security task, a clue and a rectified hazard."""
+    about = {"topic": "internal_security", "features": [{"layer": "units", "id": unit_id}],
+             "due_at": DUE}  # fmt: skip
+    made: dict[str, Any] = {}
+    for kind, path, title, details in (
+        ("task", "/api/tasks", "演唱会安保勤务", {"task_kind": "security"}),
+        ("clue", "/api/clues", "群众举报可疑人员", {"source": "hotline", "content": "夜间聚集"}),
+        ("hazard", "/api/hazards", "消防通道堵塞", {"level": 2, "category": "fire"}),
+    ):
+        response = client.post(path, json={**about, "title": title, "details": details},
+                               headers=headers)  # fmt: skip
+        assert response.status_code == 201, response.text
+        made[kind] = response.json()
+    for action in ("rectify", "report"):  # the unit has fixed it: the officer verifies
+        hazard = made["hazard"]
+        moved = client.post(f"/api/hazards/{hazard['id']}/transitions", json={"action": action},
+                            headers={**headers, "If-Match": f'"{hazard["version"]}"'})  # fmt: skip
+        assert moved.status_code == 200, moved.text
+        made["hazard"] = moved.json()
+    return made
+
+
+def _state(factory: sessionmaker[Session], record_id: int) -> str:
+    with factory() as session:
+        found = session.scalar(text("SELECT state FROM records WHERE id = :i"), {"i": record_id})
+    return str(found)
+
+
 def test_an_officer_checks_in_and_inspects_offline_on_the_phone(
-    served_city: str, browser: Browser, session_factory: sessionmaker[Session]
-) -> None:
+    served_city: str, browser: Browser, session_factory: sessionmaker[Session],
+    client: TestClient,
+) -> None:  # fmt: skip
     with session_factory() as session:
         precinct = precincts_with_units(session)[1]
         unit = session.scalars(
@@ -53,6 +89,9 @@ def test_an_officer_checks_in_and_inspects_offline_on_the_phone(
         ).one()
         lon, lat = to_shape(unit.geom).coords[0]
     officer = make_user(session_factory, Role.OFFICER, Jurisdiction(precinct_code=precinct.code))
+    commander = make_user(session_factory, Role.COMMANDER,
+                          Jurisdiction(precinct_code=precinct.code))  # fmt: skip
+    work = _work(client, bearer(client, commander), unit.id)
     near = Geolocation(longitude=lon, latitude=lat + 0.0008)  # ~90 m north
     context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
@@ -120,4 +159,24 @@ def test_an_officer_checks_in_and_inspects_offline_on_the_phone(
     assert kept == 1 and photos == 1
     _open_unit(page, unit.id)
     page.screenshot(path=SCREENSHOTS / "phone_unit_card.png", full_page=True)
+
+    # The work views, from home's tiles: the security task is listed with the step a lead
+    # may take; a clue is taken into verification; a rectified hazard is verified.
+    page.tap("nav.tabs button[data-tab=home]")
+    page.tap("#open-security")
+    page.wait_for_selector(f"li[data-id='{work['task']['id']}'] button[data-action=assign]")
+    page.tap("nav.tabs button[data-tab=home]")
+    page.tap("#open-clues")
+    page.tap(f"#clue-list li[data-id='{work['clue']['id']}'] button[data-action=verify]")
+    page.wait_for_selector(f"#clue-list li[data-id='{work['clue']['id']}'][data-state=verifying]")
+    assert _state(session_factory, work["clue"]["id"]) == "verifying"
+    page.tap("nav.tabs button[data-tab=home]")
+    page.tap("#open-hazards")
+    hazard = f"#ledger li[data-id='{work['hazard']['id']}']"
+    page.wait_for_selector(f"{hazard} .due.late")  # its deadline has passed
+    page.screenshot(path=SCREENSHOTS / "phone_hazard_ledger.png")
+    page.tap(f"{hazard} button[data-action=verify]")
+    page.wait_for_selector("#message.ok:has-text('已办理')")
+    page.wait_for_selector(hazard, state="detached")  # verified: closed, off the ledger
+    assert _state(session_factory, work["hazard"]["id"]) == "verified"
     context.close()

@@ -30,22 +30,37 @@ export async function myTasks(limit = 20) {
 }
 
 /**
- * Return the list of `tasks`, each with a button per step its reader may take now (sent at
- * the version read: a task changed meanwhile is refused, not overwritten); `changed(error)`
- * is called after each step (error: why it was refused).
+ * Return the list of `records` of one kind whose routes are under `base` ("/api/hazards"),
+ * each with its state, deadline (overdue ones marked), what `more(record)` adds, and a button
+ * per step its reader may take now (sent at the version read: a record changed meanwhile is
+ * refused, not overwritten); `changed(error, answer)` is called after each step (error: why
+ * it was refused; answer: the record, or the approval the step now waits for).
  */
+export function recordList(records, base, changed, more = () => null) {
+  if (!records.length) return el("p", { class: "muted" }, f.nothing);
+  const now = Date.now();
+  return el("ul", { class: "list records" }, ...records.map(record => {
+    const late = record.due_at && new Date(record.due_at).getTime() < now;
+    return el("li", { "data-id": record.id, "data-state": record.state },
+      el("strong", {}, record.title),
+      el("span", { class: "muted" }, record.state_title),
+      record.due_at ? el("span", { class: late ? "due late" : "due" },
+                         `${late ? f.overdue : f.due} ${formatTime(record.due_at)}`) : null,
+      ...[more(record)].flat(),
+      el("span", { class: "actions" }, ...(record.actions ?? []).map(action => el("button", {
+        type: "button", "data-action": action.action,
+        onclick: () => api(`${base}/${record.id}/transitions`, {
+          method: "POST", ifMatch: record.version, json: { action: action.action },
+        }).then(answer => changed(null, answer), changed),
+      }, action.title))));
+  }));
+}
+
+/** Return the list of `tasks` with their steps (see recordList). */
 export function taskList(tasks, changed) {
-  if (!tasks.length) return el("p", { class: "muted" }, f.nothing);
-  return el("ul", { class: "list tasks" }, ...tasks.map(task => el("li", { "data-id": task.id },
-    el("strong", {}, task.title),
-    el("span", { class: "muted" },
-       `${task.state_title}${task.due_at ? ` · ${f.due} ${formatTime(task.due_at)}` : ""}`),
-    el("span", { class: "actions" }, ...task.actions.map(action => el("button", {
-      type: "button", "data-action": action.action,
-      onclick: () => api(`/api/tasks/${task.id}/transitions`, {
-        method: "POST", ifMatch: task.version, json: { action: action.action },
-      }).then(() => changed(null), changed),
-    }, action.title))))));
+  const list = recordList(tasks, "/api/tasks", changed);
+  list.classList.add("tasks");
+  return list;
 }
 
 async function checked(response) {

@@ -1,14 +1,17 @@
-// 移动警务: the officer's phone (360x740, one thumb). Home (notices, to-do, my tasks), nearby
-// units by distance from the phone's position, the units of the officer's jurisdiction, a
-// unit's card with its records and check-ins, on-site check-in, an inspection from the form
-// template with photos from the camera, and the writes still waiting for the network
-// (m.queue.js: sent once, in order, when the network returns).
+// 移动警务: the officer's phone (360x740, one thumb). Home (notices, to-do, the work views),
+// nearby units by distance from the phone's position, the units of the officer's
+// jurisdiction, my tasks, security tasks, clue verification and the hazard ledger (each with
+// the steps the officer may take), a unit's card with its records and check-ins, on-site
+// check-in, an inspection from the form template (core/forms.js) with photos from the
+// camera, and the writes still waiting for the network (m.queue.js: sent once, in order,
+// when the network returns).
 
 import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
 import { el, formatTime } from "./core/dom.js";
+import { answerFields, readAnswers } from "./core/forms.js";
 import { zh } from "./core/strings.js";
-import { failure, myTasks, taskList, timeline } from "./field.js";
+import { failure, myTasks, recordList, taskList, timeline } from "./field.js";
 import { enqueue, flush, pending } from "./m.queue.js";
 
 const t = zh.m;
@@ -151,16 +154,6 @@ async function showUnit(unitId) {
     button(f.back, () => showNearby()));
 }
 
-// One input per answer of the form's JSON Schema: a yes/no switch or a number.
-function answerField(name, property) {
-  const title = property.title ?? name;
-  if (property.type === "boolean") {
-    return el("label", { class: "switch" }, el("input", { type: "checkbox", name, checked: true }), title);
-  }
-  return el("label", {}, title, el("input", { type: "number", name, min: property.minimum ?? 0,
-                                               inputmode: "numeric" }));
-}
-
 async function showInspection(unit) {
   const forms = (await api("/api/forms")).data.filter(form => form.form_kind === "inspection");
   const template = forms[0];
@@ -169,19 +162,13 @@ async function showInspection(unit) {
                                multiple: true, name: "photos", id: "photos" });
   const photoCount = el("span", { class: "muted" });
   photos.addEventListener("change", () => { photoCount.textContent = t.photoCount(photos.files.length); });
-  const properties = Object.entries(template.schema.properties ?? {});
   const form = el("form", { class: "inspection", id: "inspection" },
-    ...properties.map(([name, property]) => answerField(name, property)),
+    ...answerFields(template),
     el("label", { class: "file" }, t.photos, photos), photoCount,
     el("button", { type: "submit", class: "primary" }, t.submit));
   form.addEventListener("submit", async event => {
     event.preventDefault();
-    const answers = {};
-    for (const [name, property] of properties) {
-      const input = form.elements[name];
-      if (property.type === "boolean") answers[name] = input.checked;
-      else if (input.value !== "") answers[name] = Number(input.value);
-    }
+    const answers = readAnswers(template, form);
     await submit({ kind: "inspection", path: "/api/inspections", photos: [...photos.files],
                    title: unit.properties.name, body: {
       template: template.code, template_version: template.version, answers,
@@ -197,6 +184,47 @@ async function showInspection(unit) {
 async function showTasks() {
   const tasks = await myTasks();
   show(t.myTasks, taskList(tasks, error => (error ? say(failure(error), "error") : showTasks())));
+}
+
+// One kind of record the officer may list (GET /api/records), soonest due first, each with
+// the steps the officer may take; a step taken shows the list again, as the server has it.
+const listed = (kind, ...details) => api(`/api/records?kind=${kind}&limit=50${
+  details.map(d => `&detail=${encodeURIComponent(d)}`).join("")}`).then(page => page.data);
+
+const RECORD_PATHS = { task: "/api/tasks", clue: "/api/clues", hazard: "/api/hazards" };
+
+function workList(records, again, more) {
+  const changed = (error, answer) => (error ? say(failure(error), "error")
+    : again().then(() => say(answer?.kind === "approval" ? t.waitsApproval : t.stepTaken)));
+  return recordList(records, RECORD_PATHS[records[0]?.kind] ?? "", changed, more);
+}
+
+// The first unit a record is about, as a link to its card.
+function unitLink(record) {
+  const unit = (record.features ?? []).find(feature => feature.layer === "units");
+  return unit ? button(t.openUnit, () => showUnit(unit.id), { class: "unit-link" }) : null;
+}
+
+async function showSecurity() {
+  const tasks = await listed("task", "task_kind:security", "task_kind:important");
+  show(t.views.security, workList(tasks, showSecurity, unitLink));
+}
+
+async function showClues() {
+  const [clues, checks] = await Promise.all([listed("clue"), listed("task", "task_kind:clue_verification")]);
+  const source = clue => el("span", { class: "muted" }, `${t.clueSource[clue.details.source] ?? ""} · ${clue.details.content ?? ""}`);
+  show(t.views.clues,
+    el("h3", {}, t.clues), el("div", { id: "clue-list" }, workList(clues, showClues, clue => [source(clue), unitLink(clue)])),
+    el("h3", {}, t.clueTasks), el("div", { id: "clue-tasks" }, workList(checks, showClues, unitLink)));
+}
+
+async function showHazards() {
+  const hazards = await listed("hazard");
+  const late = hazards.filter(h => h.due_at && new Date(h.due_at) < new Date()).length;
+  const level = hazard => el("span", { class: `risk risk-${hazard.details.level}` },
+    `${t.hazardLevel(hazard.details.level)} · ${t.hazardCategory[hazard.details.category] ?? hazard.details.category}`);
+  show(t.views.hazards, el("p", { class: "muted", id: "ledger-summary" }, t.ledgerSummary(hazards.length, late)),
+    el("div", { id: "ledger" }, workList(hazards, showHazards, hazard => [level(hazard), unitLink(hazard)])));
 }
 
 async function inbox() {
@@ -227,6 +255,9 @@ async function showHome() {
        todo.length ? el("ul", { class: "list" }, ...todo.map(m => el("li", {}, el("strong", {}, m.record.title),
          el("span", { class: "muted" }, m.record.state_title))))
          : el("p", { class: "muted" }, f.nothing)),
+    el("section", { class: "card" }, el("h3", {}, t.work),
+       el("div", { class: "tiles" }, ...WORK.map(name => button(t.views[name], () => run(name),
+         { id: `open-${name}`, class: "tile" })))),
     el("section", { class: "card" }, el("h3", {}, t.tabs.queue),
        el("p", {}, waiting ? t.pendingCount(waiting) : t.queueEmpty)));
 }
@@ -241,12 +272,15 @@ async function showQueue() {
     button(t.sendNow, async () => { await send(); showQueue(); }, { class: "primary" }));
 }
 
+// The views: those of the bottom bar, and the work views opened from home's tiles.
 const TABS = { home: showHome, nearby: showNearby, units: showUnits, tasks: showTasks, queue: showQueue };
+const WORK_VIEWS = { security: showSecurity, clues: showClues, hazards: showHazards };
+const WORK = Object.keys(WORK_VIEWS);
 
 function run(name) {
   say("");
   [...tabs.children].forEach(tab => tab.classList.toggle("active", tab.dataset.tab === name));
-  TABS[name]().catch(error => say(`${f.failed}${error.message}`, "error"));
+  ({ ...TABS, ...WORK_VIEWS })[name]().catch(error => say(`${f.failed}${error.message}`, "error"));
 }
 
 withSession(async () => {
