@@ -234,9 +234,18 @@ function tally(groups, names) {
   return Object.entries(groups ?? {}).sort().map(([value, n]) => el("span", {}, `${names(value)} ${formatCount(n)}`));
 }
 
-async function readContents(perimeter) {
+// A preview given up on may still be counting on the server, holding one of the user's
+// spatial query slots: a 429 is asked again shortly, not shown.
+async function readContents(perimeter, tries = 4) {
   const generation = state.preview.generation;
-  const answer = await api(`/api/perimeters/${perimeter.id}/contents?layers=units&limit=10`);
+  let answer;
+  try {
+    answer = await api(`/api/perimeters/${perimeter.id}/contents?layers=units&limit=10`);
+  } catch (error) {
+    if (error.status !== 429 || tries <= 1) throw error;
+    await new Promise(resolve => setTimeout(resolve, 400));
+    return readContents(perimeter, tries - 1);
+  }
   if (generation === state.preview.generation) showContents(answer.rings, "saved");
 }
 
