@@ -44,6 +44,7 @@ from layers.accounts.roles import Role
 from layers.accounts.scope import Actor
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_sessionmaker
+from layers.partitions import utc_day
 from layers.settings import CryptoSettings, TourismSettings
 from layers.tourism.counts import BATCH_ROWS, COUNTS, Reading, batch_columns, ingest_counts
 from layers.tourism.demo import expected_flow, peak_shares
@@ -129,32 +130,33 @@ def _timed(call: Callable[[], object], runs: int) -> float:
 
 
 def ingest(engine: Engine, codes: dict[str, int], start: datetime, minutes: int, batch: int
-           ) -> tuple[float, float, int]:  # fmt: skip
-    """Return readings a second for ours and the plain table, and the readings sent."""
+           ) -> tuple[float, float, int, int]:  # fmt: skip
+    """Return readings a second for ours and the plain table, the readings sent and stored."""
     factory = bind_key_ring(make_sessionmaker(engine), load_key_ring(CryptoSettings()))
     readings = _readings(sorted(codes), start, minutes)
     settings = TourismSettings(max_batch=max(batch, 1))
     with Session(engine) as session:  # the partition exists before the clock starts
-        COUNTS.ensure(session, {start.astimezone(UTC).date()})
+        COUNTS.ensure(session, {utc_day(r.at) for r in (readings[0], readings[-1])})
     end = start + timedelta(minutes=minutes)
     with engine.begin() as conn:
         conn.execute(text(_PLAIN.format(table="bench_counts_plain")))
         conn.execute(text("TRUNCATE bench_counts_plain"))
     # the two take turns batch by batch, so both see the same load on a shared machine
     ours = plain = 0.0
+    stored = 0
     for i in range(0, len(readings), batch):
         part = readings[i : i + batch]
         started = time.perf_counter()
         with factory() as session, session.begin():
-            ingest_counts(session=session, readings=part, actor=FEED, settings=settings,
-                          zone=ZONE, now=end)  # fmt: skip
+            stored += ingest_counts(session=session, readings=part, actor=FEED,
+                                    settings=settings, zone=ZONE, now=end).stored  # fmt: skip
         ours += time.perf_counter() - started
         started = time.perf_counter()
         with engine.begin() as conn:
             times = sorted({r.at for r in part})
             conn.execute(text(_PLAIN_INSERT), batch_columns(part, codes, times))
         plain += time.perf_counter() - started
-    return len(readings) / ours, len(readings) / plain, len(readings)
+    return len(readings) / ours, len(readings) / plain, len(readings), stored
 
 
 def year(engine: Engine, days: int, plain_days: int, today: date) -> None:
@@ -244,12 +246,15 @@ def main() -> None:
         codes: dict[str, int] = {code: pid for code, pid in found}
     now = datetime.now(UTC)
     today = now.astimezone(ZONE).date()
-    # after an earlier run's readings: a fresh stretch of today (or of the days before)
-    start = datetime.combine(today, dtime(6), ZONE) - timedelta(days=_bytes(
-        engine, "SELECT count(DISTINCT CAST(at AS date)) FROM visitor_counts"))  # fmt: skip
-    ours, plain, sent = ingest(engine, codes, start, args.minutes, args.batch)
-    print(f"ingest {sent:,} readings ({len(codes)} points x {args.minutes} min), "
-          f"batches of {args.batch:,}: ours {ours:,.0f}/s, plain table {plain:,.0f}/s")  # fmt: skip
+    # new readings, never resent ones: the local day before the oldest one stored (today if none)
+    with engine.connect() as conn:
+        oldest = conn.scalar(text("SELECT min(at) FROM visitor_counts"))
+    first = oldest.astimezone(ZONE).date() - timedelta(days=1) if oldest else today
+    start = datetime.combine(min(first, today), dtime(6), ZONE)
+    ours, plain, sent, stored = ingest(engine, codes, start, args.minutes, args.batch)
+    print(f"ingest {sent:,} readings ({len(codes)} points x {args.minutes} min from "
+          f"{start:%Y-%m-%d %H:%M}, {stored:,} of them new), batches of {args.batch:,}: "
+          f"ours {ours:,.0f}/s, plain table {plain:,.0f}/s")  # fmt: skip
     end = start + timedelta(minutes=args.minutes)  # "now" for the stretch just sent
     occupancy(engine, end, args.runs, "")
     if args.no_year:

@@ -40,7 +40,7 @@ from layers.tourism.models import ORIGIN_KINDS, StationExit, TourismFlow
 MAX_ROWS = 10_000
 BUS_KINDS = ("tour_bus",)
 VISITORS_PER_BUS = 40  # a 45-seat coach, not always full
-LOOKBACK = timedelta(hours=6)  # how far before the window a bus's earlier stay is looked for
+LOOKBACK = timedelta(hours=3)  # how far before the window a bus's earlier stay is looked for
 H3_RESOLUTION = 8  # a bus's first place: a cell of ~0.7 km2
 
 
@@ -155,13 +155,17 @@ def ingest_station_exits(*, session: Session, exits: Sequence[StationExits], act
 # positions in one park (or out of all), the runs in a park that last ``dwell``, and for
 # each stay the park of the bus's stay before it and where the bus was first seen.
 _BUS_STAYS = """
-WITH seen AS (
-    SELECT vp.vehicle_id, vp.at, vp.lon, vp.lat,
-           (SELECT p.id FROM parks AS p
-            WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(vp.lon, vp.lat), 4326))
-            ORDER BY ST_Area(p.geom), p.id LIMIT 1) AS park_id  -- a spot within a park: the spot
+WITH sampled AS (  -- a position a bus and minute is enough to tell a stay of minutes
+    SELECT DISTINCT ON (vp.vehicle_id, date_trunc('minute', vp.at))
+           vp.vehicle_id, vp.at, vp.lon, vp.lat
     FROM vehicle_positions AS vp JOIN vehicles AS v ON v.id = vp.vehicle_id
     WHERE v.kind = ANY(CAST(:kinds AS text[])) AND vp.at >= :start AND vp.at < :until
+    ORDER BY vp.vehicle_id, date_trunc('minute', vp.at), vp.at
+), seen AS (
+    SELECT s.*, (SELECT p.id FROM parks AS p
+                 WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
+                 ORDER BY ST_Area(p.geom), p.id LIMIT 1) AS park_id  -- a spot in a park: the spot
+    FROM sampled AS s
 ), marked AS (
     SELECT *, CASE WHEN park_id IS NOT DISTINCT FROM lag(park_id) OVER w THEN 0 ELSE 1 END AS new
     FROM seen WINDOW w AS (PARTITION BY vehicle_id ORDER BY at)

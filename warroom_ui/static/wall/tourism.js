@@ -2,7 +2,8 @@
 // ratio reached (the fuller, the more opaque) and visitor flows as arcs brightening towards
 // the park, drawn as the /tourism dashboard draws them (core/tourism.js). Live: a
 // tourism.alert from the stream reads the occupancy anew at once, and it is read every
-// minute besides (occupancy moves without alerts too); flows are read every minute.
+// minute besides (occupancy moves without alerts too); flows (hourly volumes, partly
+// derived from tour buses' tracks when read) every five minutes.
 // Each overlay is one of wall/overlays.js's (OVERLAYS), with `source` (its GeoJSON source's
 // options) and `attach(map, store)` (what feeds its store topic until the map is removed).
 
@@ -13,6 +14,7 @@ import { LEVEL_COLOURS, REFRESH_MS, asArcs, colourByLevel, flowPaint, readFlows,
 
 const t = zh.tourism;
 const UNCOUNTED = "#3f8f5a";  // a park no counter reports on
+const FLOWS_MS = 5 * 60000;
 
 // Put `ids` under the wall overlay layer `under` (if it is there): the wall adds ours last,
 // on top, and parks' fills there would dim the incidents and vehicles drawn above them.
@@ -20,10 +22,11 @@ function beneath(map, ids, under) {
   if (map.getLayer(under)) ids.forEach(id => map.moveLayer(id, under));
 }
 
-// Call `load` now, then every REFRESH_MS and whenever `soon()` is called, until the map goes.
-function every(map, load) {
+// Call `load` now, then every `ms` and whenever the function returned is called, until the
+// map goes.
+function every(map, load, ms = REFRESH_MS) {
   const run = () => load().catch(error => console.error(error));
-  const timer = setInterval(run, REFRESH_MS);
+  const timer = setInterval(run, ms);
   map.once("remove", () => clearInterval(timer));
   run();
   return run;
@@ -80,7 +83,7 @@ function flowsOverlay() {
     data: arcs => arcs,
     attach: (map, store) => {
       beneath(map, [`${id}-line`], "wall-tasks-point");
-      every(map, async () => store.set(id, asArcs(await readFlows())));
+      every(map, async () => store.set(id, asArcs(await readFlows())), FLOWS_MS);
     },
   };
 }
