@@ -37,18 +37,10 @@ from layers.tracks.moves import LastSeen, announce_moves, move_vehicles
 from layers.tracks.partitions import ensure_partitions, utc_day
 
 # Times as epoch seconds: what a batch holds already, and read faster than timestamps.
+# A batch without a resend (the usual one) needs only how many rows were stored: the
+# stored keys come back only when some were not (sending back every key cost more than
+# storing it).
 _STORE = """
-INSERT INTO vehicle_positions (vehicle_id, at, lon, lat, speed_kmh, heading_deg)
-SELECT id, to_timestamp(t), lon, lat, speed, heading
-FROM unnest(CAST(:ids AS bigint[]), CAST(:times AS float8[]), CAST(:lons AS float8[]),
-            CAST(:lats AS float8[]), CAST(:speeds AS real[]), CAST(:headings AS real[]))
-     AS u(id, t, lon, lat, speed, heading)
-ON CONFLICT DO NOTHING
-RETURNING vehicle_id, at
-"""
-# A batch without a resend (the usual one) needs only how many rows were stored: sending
-# back every stored key cost more than storing it.
-_STORE_COUNTED = """
 WITH stored AS (
     INSERT INTO vehicle_positions (vehicle_id, at, lon, lat, speed_kmh, heading_deg)
     SELECT id, to_timestamp(t), lon, lat, speed, heading
@@ -56,9 +48,11 @@ WITH stored AS (
                 CAST(:lats AS float8[]), CAST(:speeds AS real[]), CAST(:headings AS real[]))
          AS u(id, t, lon, lat, speed, heading)
     ON CONFLICT DO NOTHING
-    RETURNING 1
+    RETURNING vehicle_id, extract(epoch FROM at) AS t
 )
-SELECT count(*) FROM stored
+SELECT count(*), CASE WHEN count(*) < :expected THEN array_agg(vehicle_id) END,
+       CASE WHEN count(*) < :expected THEN array_agg(t) END
+FROM stored
 """
 
 
@@ -95,20 +89,17 @@ def _firsts(batch: PositionBatch) -> IdArray:
 
 def _store(session: Session, batch: PositionBatch) -> list[int]:
     """Insert the positions; return the indexes of those newly stored (not resent)."""
-    columns = {
+    firsts = _firsts(batch)
+    count, ids, times = session.execute(text(_STORE), {
         "ids": numbers_text(batch.vehicle_ids), "times": numbers_text(batch.times),
         "lons": numbers_text(batch.lons), "lats": numbers_text(batch.lats),
         "speeds": numbers_text(batch.speeds), "headings": numbers_text(batch.headings),
-    }  # fmt: skip
-    firsts = _firsts(batch)
-    # within a savepoint: a batch that resends a position is stored again, key by key
-    attempt = session.begin_nested()
-    if session.scalar(text(_STORE_COUNTED), columns) == firsts.size:
-        attempt.commit()
+        "expected": int(firsts.size),
+    }).one()  # fmt: skip
+    if count == firsts.size:
         return firsts.tolist()
-    attempt.rollback()
-    stored = {(vehicle_id, at.timestamp()) for vehicle_id, at in
-              session.execute(text(_STORE), columns)}  # fmt: skip
+    # the exact epoch seconds stored, rounded as the batch's own (Python's) are
+    stored = set(zip(ids or [], map(float, times or []), strict=True))
     return [int(i) for i in firsts
             if (int(batch.vehicle_ids[i]), float(batch.times[i])) in stored]  # fmt: skip
 

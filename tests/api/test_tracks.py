@@ -116,6 +116,11 @@ def test_a_batch_moves_the_vehicle_to_its_newest_position_and_a_resend_is_a_no_o
     times = [datetime.fromisoformat(t) for t in line["properties"]["times"]]
     assert times == [datetime.fromisoformat(p["at"]) for p in drive]
     assert line["properties"]["positions"] == 10 and not line["properties"]["thinned"]
+    # a batch resending some positions (one new one twice) stores only the new, once each
+    later = positions(vehicle, _route(cast, 2, from_m=600.0), start + timedelta(minutes=6))
+    mixed = post(client, cast.feed, [drive[2], later[0], drive[7], later[1], later[0]])
+    assert (mixed["stored"], mixed["moved"]) == (2, 1)
+    assert _feature(client, cast.feed, vehicle)["properties"]["version"] == 3
 
 
 def test_late_positions_are_kept_in_time_order_but_do_not_move_the_vehicle(
