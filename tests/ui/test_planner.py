@@ -1,7 +1,8 @@
 """A planner's desk (/planner): a core ring drawn with mouse clicks (terra-draw, served by us),
-outer rings by distance, each ring's contents as PostGIS counts them, a vertex dragged with
-the contents following before the mouse is released, a revision kept as a new version, and
-the briefing map downloaded as HTML, PNG and PDF.
+its contents shown while it is half drawn, outer rings by distance, each ring's contents as
+PostGIS counts them once saved, a vertex dragged with the contents following before the
+mouse is released, a revision kept as a new version, and the briefing map downloaded as
+HTML, PNG and PDF, the contents as GeoJSON.
 
 Screenshots: ``tests/ui/screenshots/planner_rings.png``, ``planner_dragging.png``.
 """
@@ -45,7 +46,12 @@ def test_a_planner_draws_rings_reads_their_contents_and_downloads_the_briefing(
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     corners = [(-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)]  # back to the first: closed
-    for dx, dy in corners:
+    for dx, dy in corners[:3]:
+        page.mouse.click(cx + dx * HALF_PX, cy + dy * HALF_PX)
+    # half drawn (a triangle so far): its contents are shown already, nothing is saved yet
+    page.wait_for_selector("#contents[data-source=preview] .ring[data-kind=core][data-count]")
+    assert page.locator("#versions li").count() == 0
+    for dx, dy in corners[3:]:
         page.mouse.click(cx + dx * HALF_PX, cy + dy * HALF_PX)
     page.wait_for_selector(".ring[data-kind=core][data-count]")
     page.wait_for_selector(".ring[data-kind=outer]")
