@@ -4,7 +4,8 @@ PostGIS counts them once saved, a vertex dragged with the contents following bef
 mouse is released, a revision kept as a new version, and the briefing map downloaded as
 HTML, PNG and PDF, the contents as GeoJSON.
 
-Screenshots: ``tests/ui/screenshots/planner_rings.png``, ``planner_dragging.png``.
+Screenshots: ``tests/ui/screenshots/planner_rings.png``, ``planner_dragging.png``,
+``planner_actions.png``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def test_a_planner_draws_rings_reads_their_contents_and_downloads_the_briefing(
     page.wait_for_selector("#versions li:nth-child(3)")
     assert page.locator(".ring").count() == 2  # the core and one outer ring now
 
+    page.locator("#actions").screenshot(path=SCREENSHOTS / "planner_actions.png")
     with page.expect_download() as downloading:
         page.click("#briefing-html")
     briefing = downloading.value.path().read_text(encoding="utf-8")
