@@ -10,7 +10,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.demo.activity import incidents, vehicles
-from layers.demo.basemap import rail_line_layer, road_layer
+from layers.demo.basemap import rail_line_layer, road_layer, water_layer
 from layers.demo.boundaries import Boundaries, build_boundaries, district_index
 from layers.demo.data import CityData, LayerData
 from layers.demo.geography import CITY_CODE, DISTRICTS
@@ -100,6 +100,7 @@ def generate_city(
             shapely.get_coordinates(shapely.point_on_surface(precinct_layer.geom)),
             reference,
         ),
+        water_layer(outline),
         rail_line_layer(),
         road_layer(),
     ]

@@ -230,6 +230,14 @@ class Road(_Indexed, Feature, Base):
     kind: Mapped[str] = mapped_column(String(16, collation="C"), default="arterial")
 
 
+class Water(_Indexed, AreaFeature, Base):
+    """水系: a lake, reservoir or river of the base map."""
+
+    __tablename__ = "water"
+    geom: Mapped[WKBElement] = _area()
+    kind: Mapped[str] = mapped_column(String(16, collation="C"), default="lake")
+
+
 FEATURE_MODELS: tuple[type[Base], ...] = (
     District,
     Precinct,
@@ -241,6 +249,7 @@ FEATURE_MODELS: tuple[type[Base], ...] = (
     KeyStationArea,
     Incident,
     Vehicle,
+    Water,
     RailLine,
     Road,
 )
@@ -259,6 +268,7 @@ __all__ = [
     "Road",
     "Unit",
     "Vehicle",
+    "Water",
 ]
 
 

@@ -206,7 +206,11 @@ _SPECS: tuple[LayerSpec, ...] = (
     ),
     _boundary("districts", "分局辖区", models.District),
     _boundary("precincts", "派出所辖区", models.Precinct),
-    # Base-map lines (core/basemap.js draws them under the districts' names).
+    # Base-map layers (core/basemap.js draws them under the districts' names).
+    LayerSpec(
+        "water", "水系", "MultiPolygon", models.Water,
+        (NAME, Attribute("kind", S, "类型", tile=True, choices=("lake", "reservoir", "river"))),
+    ),
     LayerSpec(
         "rail_lines", "轨道交通线", "MultiLineString", models.RailLine,
         (

@@ -92,6 +92,15 @@ def test_rail_stations_follow_their_lines() -> None:
         assert all(line in stations.columns["lines"][k] for k in order)
     transfers = [lines for lines in stations.columns["lines"] if len(lines) > 1]
     assert len(transfers) >= 10
+    # the base map draws each line in its colour through its stations (hubs merge within 0.7 km)
+    rail = city.layer("rail_lines")
+    assert sorted(rail.columns["name"]) == sorted(city.rail_lines)
+    for name, colour, line in zip(rail.columns["name"], rail.columns["colour"], rail.geom,
+                                  strict=True):  # fmt: skip
+        assert len(colour) == 7 and colour.startswith("#"), name
+        order = city.rail_lines[name]
+        assert max(line.distance(stations.geom[k]) for k in order) < 0.008, name
+        assert shapely.get_geometry(line, 0).is_closed == (name in ("2号线", "10号线")), name
 
 
 def test_precincts_tile_the_city(demo_engine: Engine) -> None:

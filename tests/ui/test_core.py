@@ -2,7 +2,7 @@
 
 On the demo city, with every request beyond our origin cut: the page loads and logs in with
 no failed request and no console error; the base map drawn from our own data renders
-(districts, precincts, parks, roads, rail lines); the switcher hides a layer; the search box
+(districts, precincts, parks, water, roads, rail lines); the switcher hides a layer; the search box
 jumps to a station and opens its popup; a session revoked by an administrator through the API
 ends at the next tile the map asks for, which brings the login form back, and logging in
 again brings the map.
@@ -30,7 +30,7 @@ from tests.ui.helpers import (
 from tests.utils.users import PASSWORD, make_user
 
 BASE_MAP = ["districts-fill", "districts-line", "precincts-line", "parks-fill", "districts-label",
-            "roads-line", "rail_lines-line"]  # fmt: skip
+            "water-fill", "roads-line", "rail_lines-line"]  # fmt: skip
 # The features drawn at the map's centre pixel on one style layer.
 AT_CENTRE = """id => {
   const map = window.warroomMap;

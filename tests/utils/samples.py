@@ -22,6 +22,7 @@ SAMPLE_PROPERTIES: dict[str, dict[str, Any]] = {
     "vehicles": {"name": "京A·T0001", "plate": "京A·T0001", "kind": "taxi"},
     "districts": {"name": "测试分局", "code": "T-D-1"},
     "precincts": {"name": "测试派出所", "code": "T-P-1"},
+    "water": {"name": "测试湖", "kind": "lake"},
     "rail_lines": {"name": "测试线", "code": "99", "colour": "#C23A30"},
     "roads": {"name": "测试路", "kind": "arterial"},
 }  # fmt: skip

@@ -1,18 +1,20 @@
-"""base map lines: rail lines and roads as feature layers
+"""base map lines: rail lines, roads and water as feature layers
 
 Revision ID: 0036
 Revises: 0035
 Create Date: 2026-12-03
 
-Two line layers for the base map (``core/basemap.js``): ``rail_lines`` (a line's name,
+Three layers for the base map (``core/basemap.js``): ``rail_lines`` (a line's name,
 operator code and colour) and ``roads`` (the demo's roads, or bus routes standing for the
-road network). They are feature layers like the others, and get what every feature table
-has: the GiST index on ``geom``, the grams trigger and index on ``name`` (0011), the tile
-caches told of every change (0002's ``feature_rows_changed``), jurisdiction reassigned
-when boundaries change (0015's ``reassign_jurisdiction``, with a loop over these two),
-records placed on a line following it (0019) and events about them keeping their
-jurisdiction (0026's ``events_before_insert``). Both functions are rebuilt from their
-migrations' text with the two tables added; downgrading puts the old text back.
+road network), both lines, and ``water`` (lakes, reservoirs, rivers: areas with an H3
+cover like every area layer). They are feature layers like the others, and get what every
+feature table has: the GiST index on ``geom``, the grams trigger and index on ``name``
+(0011), the tile caches told of every change (0002's ``feature_rows_changed``),
+jurisdiction reassigned when boundaries change (0015's ``reassign_jurisdiction``, with a
+loop over these three), records placed on them following them (0019) and events about
+them keeping their jurisdiction (0026's ``events_before_insert``). Both functions are
+rebuilt from their migrations' text with the three tables added; downgrading puts the old
+text back.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ branch_labels = None
 depends_on = None
 
 LINE_TABLES = ("rail_lines", "roads")
+BASE_TABLES = ("water", *LINE_TABLES)
 _TRIGGERS = (  # 0002's statement triggers
     ("insert", "INSERT", "REFERENCING NEW TABLE AS new_rows"),
     ("update", "UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -51,11 +54,11 @@ def _migration(stem: str) -> ModuleType:
 
 
 def _reassign(with_lines: bool) -> str:
-    """Return 0015's ``reassign_jurisdiction``, with a loop over the line tables added.
+    """Return 0015's ``reassign_jurisdiction``, with a loop over the base-map tables added.
 
-    A line's box reaches far beyond its representative point: a line is taken when that
-    point (not its box) lies in the changed area, or it would lose its precinct whenever a
-    boundary its box crosses changed.
+    A line's or a river's box reaches far beyond its representative point: such a feature
+    is taken when that point (not its box) lies in the changed area, or it would lose its
+    precinct whenever a boundary its box crosses changed.
     """
     old = _migration("0015_jurisdiction_area_in_the_index_scan")
     text: str = old._REASSIGN
@@ -63,7 +66,7 @@ def _reassign(with_lines: bool) -> str:
         end = "\nEND $$"
         assert text.rstrip().endswith(end.strip())
         loop = f"""
-    FOREACH layer IN ARRAY ARRAY{list(LINE_TABLES)!r} LOOP
+    FOREACH layer IN ARRAY ARRAY{list(BASE_TABLES)!r} LOOP
         EXECUTE format($f${old._FEATURES}$f$, layer, 'ST_PointOnSurface(f.geom)',
                        replace(region, 'f.geom', 'ST_PointOnSurface(f.geom)'), candidates)
             USING area, moved;
@@ -74,7 +77,7 @@ def _reassign(with_lines: bool) -> str:
 
 
 def _events_before_insert(with_lines: bool) -> str:
-    """Return 0026's ``events_before_insert``, with a lookup for each line table."""
+    """Return 0026's ``events_before_insert``, with a lookup for each base-map table."""
     old = _migration("0026_event_stream")
     text: str = old._BEFORE_INSERT.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
     if with_lines:
@@ -85,7 +88,7 @@ def _events_before_insert(with_lines: bool) -> str:
     ELSIF NEW.layer = '{table}' THEN
         SELECT f.district_id, f.precinct_id INTO NEW.district_id, NEW.precinct_id
         FROM {table} AS f WHERE f.id = NEW.feature_id;"""
-            for table in LINE_TABLES
+            for table in BASE_TABLES
         )
         text = text.replace(tail, lookups + tail, 1)
     return text
@@ -110,20 +113,19 @@ def _feature_columns() -> list[sa.Column]:
     ]  # fmt: skip
 
 
-def _line_geometry() -> sa.Column:
+def _geometry(kind: str) -> sa.Column:
     return sa.Column(
         "geom",
-        geoalchemy2.types.Geometry(
-            geometry_type="MULTILINESTRING", srid=4326, spatial_index=False, nullable=False
-        ),
+        geoalchemy2.types.Geometry(geometry_type=kind, srid=4326, spatial_index=False,
+                                   nullable=False),
         nullable=False,
-    )
+    )  # fmt: skip
 
 
-def _create_table(table: str, *columns: sa.Column) -> None:
+def _create_table(table: str, kind: str, *columns: sa.Column) -> None:
     op.create_table(
         table,
-        _line_geometry(),
+        _geometry(kind),
         *columns,
         *_feature_columns(),
         sa.ForeignKeyConstraint(["district_id"], ["districts.id"],
@@ -140,6 +142,8 @@ def _create_table(table: str, *columns: sa.Column) -> None:
                     postgresql_where=sa.text("name_grams IS NOT NULL"))  # fmt: skip
     for column in ("h3_cell", "district_id", "precinct_id"):
         op.create_index(f"ix_{table}_{column}", table, [column])
+    if kind == "MULTIPOLYGON":
+        op.create_index(f"ix_{table}_h3_cover", table, ["h3_cover"], postgresql_using="gin")
     op.execute(f"CREATE TRIGGER {table}_grams BEFORE INSERT OR UPDATE OF name, name_grams "
                f"ON {table} FOR EACH ROW EXECUTE FUNCTION feature_grams_name()")  # fmt: skip
     for name, event, referencing in _TRIGGERS:
@@ -155,14 +159,22 @@ def _create_table(table: str, *columns: sa.Column) -> None:
 
 
 def upgrade() -> None:
-    """Create the rail line and road layers with every feature table's indexes and triggers."""
+    """Create the base-map layers with every feature table's indexes and triggers."""
+    _create_table(
+        "water",
+        "MULTIPOLYGON",
+        sa.Column("kind", sa.String(length=16, collation="C"), nullable=False),
+        sa.Column("h3_cover", postgresql.ARRAY(sa.BigInteger()), nullable=True),
+    )
     _create_table(
         "rail_lines",
+        "MULTILINESTRING",
         sa.Column("code", sa.String(length=32, collation="C"), nullable=True),
         sa.Column("colour", sa.String(length=7), nullable=True),
     )
     _create_table(
         "roads",
+        "MULTILINESTRING",
         sa.Column("code", sa.String(length=32, collation="C"), nullable=True),
         sa.Column("kind", sa.String(length=16, collation="C"), nullable=False),
     )
@@ -171,8 +183,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Put the functions back as they were and drop the two layers."""
+    """Put the functions back as they were and drop the three layers."""
     op.execute(_events_before_insert(with_lines=False))
     op.execute(_reassign(with_lines=False))
-    for table in LINE_TABLES:
+    for table in BASE_TABLES:
         op.drop_table(table)

@@ -1,13 +1,13 @@
 // core/basemap.js — the default background, drawn from our own data: no base-map URL.
 //
-// The city's parks, districts, precincts, roads and rail lines (registry layers, from our
-// vector tiles) are styled as a dark base map: parks green, district boundaries and names,
-// precinct boundaries dashed and named from zoom 11, roads thin and muted (expressways and
-// ring roads a little brighter), rail lines in their own colours (the `colour` attribute),
-// named along the line from zoom 12. Lines lie above the districts' fill and under every
-// name. An internal tile service (the bureau's GIS server) can lie under it:
-// WARROOM_MAP_BASEMAP_URL, read by core/map.js from GET /api/map/config. No water layer
-// yet: no source of water areas was found (docs/basemap.md).
+// The city's parks, districts, water, precincts, roads and rail lines (registry layers, from
+// our vector tiles) are styled as a dark base map: parks green, district boundaries and
+// names, water deep blue and named from zoom 10, precinct boundaries dashed and named from
+// zoom 11, roads thin and muted (expressways and ring roads a little brighter), rail lines in
+// their own colours (the `colour` attribute), named along the line from zoom 12. Water and
+// lines lie above the districts' fill and under every name (docs/basemap.md). An internal
+// tile service (the bureau's GIS server) can lie under it: WARROOM_MAP_BASEMAP_URL, read by
+// core/map.js from GET /api/map/config.
 //
 // Exports:
 //   BASE_LAYERS             -> the registry layers drawn as base map, bottom first
@@ -18,7 +18,7 @@ import { addLabels, addLayer, layerTileJSON } from "./map.js";
 import { FONT, THEME } from "./theme.js";
 
 /** The registry layers the base map draws, bottom first. */
-export const BASE_LAYERS = ["parks", "districts", "precincts", "roads", "rail_lines"];
+export const BASE_LAYERS = ["parks", "districts", "water", "precincts", "roads", "rail_lines"];
 
 /** Return whether the layer `layerId` is drawn as base map (not as a business layer). */
 export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
@@ -26,6 +26,7 @@ export const isBaseLayer = layerId => BASE_LAYERS.includes(layerId);
 const PARK = "#3f8f5a";
 const DISTRICT = "#5d7199";
 const PRECINCT = "#3a4868";
+const WATER = "#1d3f63";
 // Roads warm grey, so that they never read as the boundaries' blue.
 const ROAD = "#413f39";
 const MAJOR_ROAD = "#66604f";
@@ -37,7 +38,7 @@ const width = (low, high) => ["interpolate", ["linear"], ["zoom"], 8, low, 14, h
 // A polygon's name is placed once per tile it lies in: a district across four tiles would be
 // named four times. Its labels read tiles of at most this zoom instead (drawn overzoomed),
 // each holding the whole area, so each is named once; the anchor is exact enough for a name.
-const LABEL_TILE_ZOOM = { districts: 2, precincts: 8 };
+const LABEL_TILE_ZOOM = { districts: 2, precincts: 8, water: 8 };
 const labelSource = layer => (layer.id in LABEL_TILE_ZOOM ? `${layer.id}-labels` : layer.id);
 
 function label(layer, colour, size, zoom) {
@@ -78,6 +79,14 @@ const STYLES = {
                  "line-dasharray": [3, 2] } },
     ],
     labels: layer => [label(layer, "#7687a8", 12, { minzoom: 11, maxzoom: 14 })],
+  },
+  water: {
+    colour: WATER,
+    shapes: layer => [
+      { id: "water-fill", type: "fill", source: layer.id, "source-layer": layer.id,
+        paint: { "fill-color": WATER, "fill-opacity": 0.95 } },
+    ],
+    labels: layer => [label(layer, "#7fa8d6", 12, { minzoom: 10 })],
   },
   roads: {
     colour: ROAD,
