@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import h3
 import httpx
 from playwright.sync_api import Browser
 from sqlalchemy import func, select
@@ -32,6 +33,10 @@ HALF_DEG = 0.002  # a park of about 340 x 440 m
 # whether the park's rendered shape is drawn at that level (its feature state on the map)
 DRAWN_AT = """([id, level]) => window.warroomMap.queryRenderedFeatures({ layers: ["parks-fill"] })
   .some(feature => feature.id === id && feature.state.level === level)"""
+
+
+FLOW_DRAWN = """id => window.warroomMap.queryRenderedFeatures({ layers: ["flows-line"] })
+  .some(feature => feature.properties.park_id === id)"""
 
 
 def _token(http: httpx.Client, username: str) -> dict[str, str]:
@@ -70,6 +75,11 @@ def test_counts_turn_a_park_red_and_raise_its_alert_live(
             "counts": True, "lon": west, "lat": lat,
         })  # fmt: skip
         assert gate.status_code == 201, gate.text
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        flow = http.post("/api/tourism/flows", headers=feed, json={"flows": [{
+            "origin_kind": "h3", "origin": h3.latlng_to_cell(lat, west - 0.004, 8),
+            "park_id": park_id, "at": hour.isoformat(), "volume": 50}]})  # fmt: skip
+        assert flow.status_code == 200, flow.text
 
         page = new_page(browser)
         errors = console_errors(page)
@@ -83,6 +93,7 @@ def test_counts_turn_a_park_red_and_raise_its_alert_live(
                       [[west, south], [west + 2 * HALF_DEG, south + 2 * HALF_DEG]])  # fmt: skip
         page.evaluate(SETTLED)
         page.wait_for_function(DRAWN_AT, arg=[park_id, "normal"])
+        page.wait_for_function(FLOW_DRAWN, arg=park_id)  # its arc, from the cell to the west
         assert page.locator(f"#alerts li[data-park='{park_id}']").count() == 0
 
         at = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
