@@ -30,9 +30,6 @@ from layers.tracks.batch import Position
 LAYER = "vehicles"
 FloatArray = npt.NDArray[np.float64]
 
-# ``p.id + 0``: ordered by the key itself, the planner walks every precinct in key order
-# testing each outline until one holds the point (0.1 ms a vehicle with the demo city's
-# simple outlines); so it finds the one or two holding it by their index, then sorts.
 _MOVE = """
 UPDATE vehicles AS v
 SET geom = u.point, position_at = u.at, h3_cell = u.cell,
@@ -44,7 +41,7 @@ FROM (SELECT *, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS point
                   CAST(:coarse AS text[])) AS u(id, at, lon, lat, cell, coarse)) AS u
 LEFT JOIN LATERAL (
     SELECT p.id, p.district_id FROM precincts AS p
-    WHERE ST_Intersects(p.geom, u.point) ORDER BY p.id + 0 LIMIT 1
+    WHERE ST_Intersects(p.geom, u.point) ORDER BY p.id LIMIT 1
 ) AS home ON true
 WHERE v.id = u.id
 RETURNING v.id, v.version, v.district_id, v.precinct_id
