@@ -22,17 +22,22 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     BindParameter,
     ColumnElement,
     CompoundSelect,
     Select,
+    SmallInteger,
+    String,
     Subquery,
     and_,
     bindparam,
     case,
     cast,
     func,
+    literal,
+    null,
     select,
     true,
     union_all,
@@ -109,14 +114,26 @@ def ringed(
     return [by_cell.subquery(), by_box.where(*src.where, table.h3_cell.is_(None), near).subquery()]
 
 
-def _counts(src: Source, rows: Subquery, page_size: int) -> Select[Any]:
-    """Return ``(ring, *groups, n[, first])`` of one part: counts and each group's first ids."""
-    keys = [rows.c.ring, *(rows.c[g.key] for g in src.groups)]
-    columns: list[Any] = [*keys, func.count().label("n")]
-    if page_size:
-        columns.append(array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size]
-                       .label("first"))  # fmt: skip
-    return select(*columns).group_by(*keys)
+# Every statement answers in one shape, so the layers are counted in one answer:
+# (layer, ring, category, risk_level, n, first); the groups NULL outside units, ``first``
+# NULL where no ids are read, ``n`` 0 on the rows carrying only first ids.
+_CATEGORY, _RISK = String(32, collation="C"), SmallInteger()
+_IDS = ARRAY(BigInteger())
+
+
+def _shaped(layer: int, ring: Any, groups: Sequence[Any], n: Any, first: Any) -> list[Any]:
+    category, risk = groups or (cast(null(), _CATEGORY), cast(null(), _RISK))
+    return [literal(layer, SmallInteger()).label("layer"), ring.label("ring"),
+            category.label("category"), risk.label("risk_level"), n.label("n"),
+            (first if first is not None else cast(null(), _IDS)).label("first")]  # fmt: skip
+
+
+def _counts(layer: int, src: Source, rows: Subquery, page_size: int) -> Select[Any]:
+    """Return the counts of one part by ring (and group), with each group's first ids."""
+    groups = [rows.c[g.key] for g in src.groups]
+    first = array_agg(aggregate_order_by(rows.c.id, rows.c.id))[1:page_size] if page_size else None
+    return (select(*_shaped(layer, rows.c.ring, groups, func.count(), first))
+            .group_by(rows.c.ring, *groups))  # fmt: skip
 
 
 def _whole() -> Subquery:
@@ -127,21 +144,21 @@ def _whole() -> Subquery:
             .subquery())  # fmt: skip
 
 
-def _whole_counts(src: Source) -> Select[Any]:
-    """Return ``(ring, category, risk_level, n)`` of the units of whole cells, from the rollup."""
+def _whole_counts(layer: int, src: Source) -> Select[Any]:
+    """Return the counts of the units of whole cells by ring and group, from the rollup."""
     assert src.cell_counts is not None
     cells = _whole()
-    keys = [cells.c.whole, UnitCellCount.category, UnitCellCount.risk_level]
+    groups = [UnitCellCount.category, UnitCellCount.risk_level]
+    n = cast(func.sum(UnitCellCount.n), BigInteger)
     return (
-        select(cells.c.whole.label("ring"), *keys[1:],
-               cast(func.sum(UnitCellCount.n), BigInteger).label("n"))
+        select(*_shaped(layer, cells.c.whole, groups, n, None))
         .join_from(cells, UnitCellCount, UnitCellCount.h3_cell == cells.c.cell)
-        .where(src.cell_counts).group_by(*keys)
+        .where(src.cell_counts).group_by(cells.c.whole, *groups)
     )  # fmt: skip
 
 
-def _whole_firsts(src: Source, page_size: int) -> Select[Any]:
-    """Return ``(ring, ids)``: each ring's first ids among its whole cells.
+def _whole_firsts(layer: int, src: Source, page_size: int) -> Select[Any]:
+    """Return each ring's first ids among its whole cells (``n`` 0).
 
     A ring's first ``page_size`` ids lie in the ``page_size`` cells whose own first id is
     smallest: the first id of every cell is read (one index entry each), then the first
@@ -156,40 +173,50 @@ def _whole_firsts(src: Source, page_size: int) -> Select[Any]:
               .where(ranked.c.lowest.is_not(None)).subquery())  # fmt: skip
     first = (select(table.id).where(table.h3_cell == picked.c.cell, *src.where)
              .order_by(table.id).limit(page_size).lateral())  # fmt: skip
+    ids = array_agg(aggregate_order_by(first.c.id, first.c.id))[1:page_size]
     return (
-        select(picked.c.whole, array_agg(aggregate_order_by(first.c.id, first.c.id))[1:page_size])
+        select(*_shaped(layer, picked.c.whole, (), cast(literal(0), BigInteger), ids))
         .select_from(picked).join(first, true()).where(picked.c.rank <= page_size)
         .group_by(picked.c.whole)
     )  # fmt: skip
 
 
+def _statements(layer: int, src: Source, kinds: Sequence[str], page_size: int
+                ) -> list[Select[Any]]:  # fmt: skip
+    rollup = src.cell_counts is not None
+    found = [_counts(layer, src, rows, page_size)
+             for rows in ringed(src, PERIMETER, kinds, edges_only=rollup)]  # fmt: skip
+    if rollup:
+        found.append(_whole_counts(layer, src))
+        if page_size:
+            found.append(_whole_firsts(layer, src, page_size))
+    return found
+
+
 @dataclass(frozen=True)
 class Counting:
-    """A layer's statements, each taking the perimeter as ``perimeter_id``.
+    """The layers' sources and the one statement counting them all (``perimeter_id``).
 
-    ``parts``: ``(ring, *groups, n[, first])`` of the rows read one by one (with the
-    rollup, those of the edge cells only); ``whole``: the rollup's counts of the whole
-    cells; ``whole_firsts``: their rings' first ids (None without a page).
+    Its rows: ``(layer, ring, category, risk_level, n, first)``, ``layer`` the index in
+    ``sources``; with the rollup, the units of the edge cells are counted one by one, those
+    of whole cells from ``unit_cell_counts``, and the whole cells' first ids come apart.
     """
 
-    source: Source
-    parts: tuple[Select[Any] | CompoundSelect, ...]
-    whole: Select[Any] | None = None
-    whole_firsts: Select[Any] | None = None
+    sources: tuple[Source, ...]
+    statement: CompoundSelect
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def counting(
-    layer_id: str, actor: Actor, window: Window, kinds: tuple[str, ...], page_size: int
-) -> Counting:
-    """Return the statements counting a layer's rows by ring for ``actor`` over ``window``."""
-    src = source(layer_id, actor, window)
-    rollup = src.cell_counts is not None
-    counted = [_counts(src, rows, page_size)
-               for rows in ringed(src, PERIMETER, kinds, edges_only=rollup)]  # fmt: skip
-    # the parts' counts (not their rows) in one answer: one round trip less
-    parts = (union_all(*counted) if len(counted) > 1 else counted[0],)
-    if not rollup:
-        return Counting(src, parts)
-    firsts = _whole_firsts(src, page_size) if page_size else None
-    return Counting(src, parts, _whole_counts(src), firsts)
+    layer_ids: tuple[str, ...], actor: Actor, window: Window, kinds: tuple[str, ...],
+    page_size: int,
+) -> Counting:  # fmt: skip
+    """Return the statement counting the layers' rows by ring for ``actor`` over ``window``.
+
+    One statement (the parts' counts in one ``UNION ALL``): one round trip, not one per
+    layer and part.
+    """
+    sources = tuple(source(layer_id, actor, window) for layer_id in layer_ids)
+    parts = [part for i, src in enumerate(sources)
+             for part in _statements(i, src, kinds, page_size)]  # fmt: skip
+    return Counting(sources, union_all(*parts))
