@@ -51,6 +51,9 @@ class RecordThen(BaseModel):
     due_at: datetime | None
     overdue: bool = Field(description="due before the instant")
     opened_at: datetime
+    level: int | None = Field(
+        None, description="a hazard's level, 1 minor .. 4 major; None for other kinds"
+    )
 
 
 class IncidentThen(BaseModel):
@@ -62,6 +65,7 @@ class IncidentThen(BaseModel):
     status: str
     occurred_at: datetime
     changed_since: bool = Field(description="written since: rebuilt from the audit log")
+    district_id: int | None = Field(None, description="its district (分局), None outside all")
 
 
 class VehicleThen(BaseModel):

@@ -63,6 +63,7 @@ class PastRecord:
     opened_at: datetime
     lon: float | None
     lat: float | None
+    level: int | None = None  # a hazard's level 1-4 (its details' "level"); None for others
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class PastIncident:
     lon: float
     lat: float
     changed_since: bool
+    district_id: int | None = None  # its district (分局) as now; None outside every district
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,15 @@ def open_records_at(
             id=r.id, kind=r.kind, topic=r.topic, title=r.title, priority=r.priority,
             state=state, state_now=r.state, due_at=r.due_at,
             overdue=r.due_at is not None and r.due_at < at, opened_at=r.created_at,
-            lon=x, lat=y,
+            lon=x, lat=y, level=_level(r.details),
         )
         for r, state, x, y in session.execute(query)
     ]  # fmt: skip
+
+
+def _level(details: Any) -> int | None:
+    level = details.get("level") if isinstance(details, dict) else None
+    return level if isinstance(level, int) else None
 
 
 def _snapshots_before(session: Session, ids: list[int], at: datetime) -> dict[int, Any]:
@@ -163,12 +170,13 @@ def _snapshots_before(session: Session, ids: list[int], at: datetime) -> dict[in
 
 def _as_then(row: Any, then: Any) -> PastIncident:
     if then is None:
-        ident, name, category, level, status, occurred_at, lon, lat = row
-        return PastIncident(ident, name, category, level, status, occurred_at, lon, lat, False)
+        ident, name, category, level, status, occurred_at, lon, lat, district = row
+        return PastIncident(ident, name, category, level, status, occurred_at, lon, lat, False,
+                            district)  # fmt: skip
     props, (lon, lat) = then["properties"], then["geometry"]["coordinates"]
     return PastIncident(row[0], props["name"], props["category"], props["level"],
                         props["status"], datetime.fromisoformat(props["occurred_at"]), lon, lat,
-                        changed_since=True)  # fmt: skip
+                        changed_since=True, district_id=row[8])  # fmt: skip
 
 
 def incidents_at(
@@ -184,7 +192,7 @@ def incidents_at(
     lon, lat = func.ST_X(Incident.geom), func.ST_Y(Incident.geom)
     rows = session.execute(
         select(Incident.id, Incident.name, Incident.category, Incident.level, Incident.status,
-               Incident.occurred_at, lon, lat)
+               Incident.occurred_at, lon, lat, Incident.district_id)
         .where(Incident.occurred_at > since, Incident.occurred_at <= at,
                Incident.created_at <= at, actor.scope.clause(Incident),
                or_(_in_box(lon, lat, bbox), Incident.updated_at > at - CLOCK_SLACK))

@@ -71,6 +71,23 @@ SHOWN = f"""id => ({ON_MAP})(id)
   && document.querySelector(`#ticker li[data-id="${{id}}"]`) !== null"""
 
 
+# In replay: the incidents the by-district chart counts, the replayed day's incidents (the KPI),
+# the open hazards and their sum over levels; null until the panels show the replay.
+REPLAY_PANELS = """() => {
+  const chart = document.getElementById("by-district");
+  if (!document.getElementById("by-district-title").textContent.startsWith("前24小时")) return null;
+  const number = text => Number(text.replace(/[^0-9]/g, ""));
+  const [, , hazards, incidents] = document.querySelectorAll("#kpis .kpi");
+  const levels = [...hazards.querySelectorAll(".levels span")];
+  if (!incidents.textContent.includes("前24小时") || levels.length !== 4) return null;
+  const counts = (chart.getAttribute("aria-label") || "").split("：")[1] || "";
+  return {by_district: counts.split("，").reduce((n, part) => n + number(part.split(" ").pop()), 0),
+          incidents: number(incidents.querySelector(".value").textContent),
+          hazards: number(hazards.querySelector(".value").textContent),
+          levels: levels.reduce((n, span) => n + number(span.textContent.split(" ").pop()), 0)};
+}"""
+
+
 def _rendered(page: Page, layer: str) -> int:
     return int(page.evaluate("id => window.warroomMap.queryRenderedFeatures({layers: [id]})"
                              ".length", layer))  # fmt: skip
@@ -146,6 +163,11 @@ def test_the_wall_goes_live_survives_a_cut_and_replays(
     page.wait_for_function(f"() => !document.querySelector('#ticker li[data-id=\"{new}\"]')")
     page.evaluate(SETTLED)
     assert not page.evaluate(ON_MAP, new)
+    # the panels follow the replayed instant too: its day's incidents by district (the chart's
+    # bars add up to the replayed count), its hazards by level (GET /api/state)
+    replayed = page.wait_for_function(REPLAY_PANELS).json_value()
+    assert replayed["by_district"] == replayed["incidents"], replayed
+    assert replayed["levels"] == replayed["hazards"], replayed
     page.click("#replay-live")
     page.wait_for_function(SHOWN, arg=new)
 

@@ -43,16 +43,39 @@ function baseOption(element, series, horizontal) {
 // A bar (or line, per series `type`) chart in `element`; horizontal: categories down the side.
 export function barChart(element, { series, horizontal = false }) {
   const chart = echarts.init(element, null, { renderer: "canvas" });
-  let categories = [], values = series.map(() => []), last = null;
+  element.setAttribute("role", "img");
+  let categories = [], values = series.map(() => []), last = null, disposed = false, pending = null;
+  const text = () => [...categories, ...series.map(s => s.name), "0123456789"].join("");
+  // Draw (once for all the calls of one turn) when the font files of its text are loaded: a
+  // canvas draws only with files already loaded, and would keep a fallback font's glyphs.
   const draw = () => {
-    const option = baseOption(element, series, horizontal);
-    option[horizontal ? "yAxis" : "xAxis"].data = categories;
-    option.series.forEach((s, i) => { s.data = values[i] || []; });
-    chart.setOption(option);
+    pending ??= (async () => {
+      let loaded;
+      do {
+        loaded = text();
+        await document.fonts.load(`16px "${FONT}"`, loaded).catch(() => {});
+      } while (loaded !== text());
+      pending = null;
+      if (disposed) return;
+      const option = baseOption(element, series, horizontal);
+      option[horizontal ? "yAxis" : "xAxis"].data = categories;
+      option.series.forEach((s, i) => { s.data = values[i] || []; });
+      chart.setOption(option);
+      // what the canvas shows, as text: read by screen readers and the browser tests
+      element.setAttribute("aria-label", series.map((s, i) => `${s.name}：${categories
+        .map((category, j) => `${category} ${values[i]?.[j] ?? 0}`).join("，")}`).join("；"));
+    })();
   };
-  draw();
-  // the text follows the element's font size, which follows the screen (sized in rem)
-  const observer = new ResizeObserver(() => { chart.resize(); draw(); });
+  // the text follows the element's font size, which follows the screen (sized in rem); the
+  // first call draws the chart
+  let size = null;
+  const observer = new ResizeObserver(([entry]) => {
+    const now = `${entry.contentRect.width}x${entry.contentRect.height}`;
+    if (now === size) return;
+    size = now;
+    chart.resize();
+    draw();
+  });
   observer.observe(element);
   return {
     // labels, and one array of values per series, in the series' order
@@ -65,6 +88,7 @@ export function barChart(element, { series, horizontal = false }) {
       draw();
     },
     dispose() {
+      disposed = true;
       observer.disconnect();
       chart.dispose();
     },

@@ -2,7 +2,7 @@
 // the live stream), or the city at a past instant of the last 24 hours (replay).
 //
 // Store topics: incidents, tasks, vehicles (Maps id -> item), ticker (newest incidents or
-// replayed events), kpis, byDistrict, byHour, alerts, perimeters, risk, mode ("live" |
+// replayed events), kpis, byDistrict (today's, or the replayed day's), byHour, alerts, perimeters, risk, mode ("live" |
 // "replay"), at (the replayed instant), fresh (an incident just created: the map focuses).
 
 import { api } from "../core/api.js";
@@ -43,6 +43,14 @@ function newest(incidents) {
   return [...incidents.values()]
     .sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.id - a.id)
     .slice(0, TICKER_SIZE);
+}
+
+// Incidents per district, most first, as GET /api/stats/incidents has today's.
+function byDistrict(features, names) {
+  const counts = new Map();
+  for (const { properties: { district_id: id = null } } of features) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts].map(([id, count]) => ({ district_id: id, name: names.get(id) ?? null, count }))
+    .sort((a, b) => b.count - a.count || (a.district_id ?? 0) - (b.district_id ?? 0));
 }
 
 const hourOf = (iso, zone) => Number(new Intl.DateTimeFormat("en-GB",
@@ -157,8 +165,8 @@ export class Feeds {
     const from = new Date(at - 3600_000);
     const query = new URLSearchParams({ from: from.toISOString(), to: at.toISOString(),
                                         types: "feature", layers: "incidents", limit: 1000 });
-    const [state, events] = await Promise.all([
-      this.loadState(at, "task,hazard"), api(`/api/events?${query}`)]);
+    const [state, events, names] = await Promise.all([
+      this.loadState(at, "task,hazard"), api(`/api/events?${query}`), this.districtNames()]);
     if (mine !== this.asked) return;
     const incidents = byId(state.incidents.features, incidentItem);
     const records = state.records.features;
@@ -173,12 +181,23 @@ export class Feeds {
     const hours = Array(24).fill(0);
     incidents.forEach(item => { hours[hourOf(item.occurredAt, this.zone)] += 1; });
     this.store.set("byHour", { last24h: hours });
+    this.store.set("byDistrict", byDistrict(state.incidents.features, names));
+    const hazards = records.filter(f => f.properties.kind === "hazard");
     this.store.set("kpis", {
       openTasks: tasks.length, tasksTruncated: state.records.truncated,
       overdueTasks: tasks.filter(f => f.properties.overdue).length,
-      hazardsOpen: records.length - tasks.length, hazardLevels: null,
+      hazardsOpen: hazards.length,
+      hazardLevels: [1, 2, 3, 4].map(level => hazards.filter(f => f.properties.level === level).length),
       incidents: incidents.size, replay: true,
     });
+  }
+
+  // The districts' names by id, read once.
+  districtNames() {
+    this.namesRead ??= api("/api/layers/districts/features?limit=100&properties=name")
+      .then(page => new Map(page.features.map(f => [f.id, f.properties.name])))
+      .catch(error => { this.namesRead = null; throw error; });
+    return this.namesRead;
   }
 
   // Live events from the stream, in id order (ignored while replaying: live resumes anew).
@@ -187,10 +206,11 @@ export class Feeds {
     if (this.waiting) { this.waiting.push(...events); return; }
     const incidents = this.store.get("incidents");
     const vehicles = this.store.get("vehicles");
-    let movedVehicles = false;
+    let movedVehicles = false, incidentEvents = false;
     for (const event of events) {
       const [family] = event.type.split(".");
       if (family === "feature" && event.layer === "incidents") {
+        incidentEvents = true;
         this.incidentChanged(event);
         this.soon("kpis", this.loadKpis);
       } else if (family === "feature" && event.layer === "vehicles") {
@@ -205,7 +225,8 @@ export class Feeds {
       }
     }
     if (movedVehicles) this.store.touch("vehicles");
-    if (incidents) this.store.set("ticker", newest(incidents));
+    // the ticker is redrawn for incidents only, not for each batch of vehicle moves
+    if (incidents && incidentEvents) this.store.set("ticker", newest(incidents));
   }
 
   vehicleMoved(vehicles, event) {

@@ -11,6 +11,7 @@ const t = zh.wall;
 const NUMBER = new Intl.NumberFormat("zh-CN");
 const count = n => (n === null || n === undefined ? "—" : NUMBER.format(n));
 const CLOCK = new Intl.DateTimeFormat("zh-CN", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const DISTRICT_BARS = 8;
 const HOURS = Array.from({ length: 24 }, (_, h) => `${h}`);
 
 function card(label, value, { bad = false, note, wide = false, extra } = {}) {
@@ -72,8 +73,12 @@ export function showPanels(store, { canAck, reloadAlerts }) {
 
   const districts = barChart(byId("by-district"), { horizontal: true,
     series: [{ name: t.charts.today, colour: "#7fd4ff", labels: true }] });
-  store.on("byDistrict", rows => districts.update(
-    rows.slice(0, 8).map(r => r.name || t.charts.outside), [rows.slice(0, 8).map(r => r.count)]));
+  store.on("byDistrict", rows => {
+    // the busiest districts, the rest as one bar: the bars add up to the incidents counted
+    const shown = rows.length <= DISTRICT_BARS ? rows : [...rows.slice(0, DISTRICT_BARS - 1),
+      { name: t.charts.others, count: rows.slice(DISTRICT_BARS - 1).reduce((n, r) => n + r.count, 0) }];
+    districts.update(shown.map(r => r.name || t.charts.outside), [shown.map(r => r.count)]);
+  });
   const hours = barChart(byId("by-hour"), { series: [
     { name: t.charts.today, colour: "#7fd4ff" },
     { name: t.charts.yesterday, colour: "#ffcf66", type: "line" }] });
@@ -82,7 +87,7 @@ export function showPanels(store, { canAck, reloadAlerts }) {
   store.on("ticker", items => {
     const replaying = store.get("mode") === "replay";
     byId("ticker-title").textContent = replaying ? t.ticker.replayTitle : t.ticker.title;
-    byId("by-district-title").textContent = t.charts.byDistrict + (replaying ? t.charts.liveOnly : "");
+    byId("by-district-title").textContent = replaying ? t.charts.byDistrictReplay : t.charts.byDistrict;
     byId("ticker").replaceChildren(...(items.length ? items.map(i => tickerRow(i, replaying))
       : [el("li", { class: "empty" }, t.ticker.empty)]));
   });
