@@ -8,9 +8,10 @@ Uses its own database ``warroom_bench_workspaces`` on the local cluster (a demo 
 Debian's Chromium (headless, Playwright) as a commander (city scope).
 
 - **Interactive**: from navigation (the session cookie already set) until the page says it
-  is ready (``body[data-ready=true]``: /officer its map, selection and tasks; /planner its
-  map, drawing tool and perimeters; /m its home), ``--loads`` times after a first load that
-  fills the browser's cache. The target is 2 s.
+  is ready (``body[data-ready=true]``: /officer its map drawn with the first view's tiles and
+  the selection's count; /planner its map, drawing tool and perimeters; /m its home),
+  ``--loads`` times after a first load that fills the browser's cache. The target is 2 s.
+  ``--compositing`` as in bench/warroom.py.
 - **Lasso**: a freehand lasso (36 mouse moves) around the densest place, holding at least
   ``--lasso-units`` units, from the mouse-up to the count shown (the page's own clock,
   ``--loads`` times). Baselines in the same run: the same ``POST /api/selections`` over
@@ -125,7 +126,8 @@ def run(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         x, y, radius_deg = conn.execute(text(DENSE), {"n": args.lasso_units}).one()
     with serve(command, env, f"{base}/api/health"), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=wall.CHROMIUM, headless=True)
+        browser = playwright.chromium.launch(executable_path=wall.CHROMIUM, headless=True,
+                                             args=wall.COMPOSITING[args.compositing])  # fmt: skip
         context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
         context.request.post(
             f"{base}/api/auth/login", data={"username": wall.USER, "password": PASSWORD}
@@ -162,6 +164,12 @@ def main() -> None:
     parser.add_argument("--lasso-units", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--database", default=DATABASE)
+    parser.add_argument(
+        "--compositing",
+        choices=sorted(wall.COMPOSITING),
+        default="gpu",
+        help="as bench/warroom.py: SwiftShader as a GPU, or Chromium's default",
+    )
     run(parser.parse_args())
 
 

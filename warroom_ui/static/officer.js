@@ -8,7 +8,7 @@
 import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
 import { el, formatCount, formatTime } from "./core/dom.js";
-import { addFeatureLayers, createMap, registryLayers, removeMap } from "./core/map.js";
+import { addFeatureLayers, createMap, registryLayers, removeMap, whenDrawn } from "./core/map.js";
 import { zh } from "./core/strings.js";
 import { download, failure, myTasks, readVersioned, taskList, timeline } from "./field.js";
 import { Picker, selectionOf } from "./officer.select.js";
@@ -301,7 +301,7 @@ withSession(async () => {
   byId("filters-title").textContent = t.filters;
   byId("tasks-title").textContent = t.myTasks;
   byId("approvals-title").textContent = t.approvals;
-  const map = state.map = await createMap("map");
+  const map = state.map = await createMap("map", { features: { only: [LAYER] } });
   await addFeatureLayers(map, { only: [LAYER] });
   map.addLayer({ id: "units-selected", type: "circle", source: LAYER, "source-layer": LAYER,
     minzoom: 12, paint: { "circle-radius": 7, "circle-opacity": 0, "circle-stroke-color": "#ffeb3b",
@@ -313,6 +313,7 @@ withSession(async () => {
   await new Promise(resolve => { state.counted = resolve; refresh(); });
   showTasks().catch(error => say(failure(error), "error"));
   showApprovals().catch(error => say(failure(error), "error"));
-  document.body.dataset.ready = "true";  // interactive: the map and the selection's count
+  await whenDrawn(map);
+  document.body.dataset.ready = "true";  // interactive: the map drawn, the selection's count
   return () => { byId("card").hidden = true; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });

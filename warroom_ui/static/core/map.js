@@ -11,11 +11,13 @@
 // Exports:
 //   loadMapLibre()                  -> the maplibregl namespace (loaded once, from /ui/vendor/)
 //   createMap(container, options)   -> a loaded maplibregl.Map with the base map (core/basemap.js)
+//   whenDrawn(map)                  -> resolves once the view is drawn with all its tiles
 //   addFeatureLayers(map, options)  -> the layers added: every layer the user may read
+//                                      (a source each, or one for all: `combine`)
 //   addLayer(map, layer, options)   -> adds one layer's source (from its TileJSON) and styles
 //   addLabels(map, layer, styles)   -> adds its labels on top of everything drawn so far
 //   mapLayers(map)                  -> [{ layer, colour, ids, base }] of the layers on the map
-//   layerOfSource(map, sourceId)    -> that entry, for a hit of queryRenderedFeatures
+//   layerOfSource(map, sourceId, sourceLayer) -> that entry, for a hit of queryRenderedFeatures
 //   styleLayers(layer, colour), labelLayer(layer, colour) -> the default MapLibre style layers
 //   removeMap(map)
 //   layerTileJSON(layerId), registryLayers(map), internalLayerIds(map)
@@ -23,10 +25,10 @@
 //
 // Nothing is fetched from anywhere but our origin: MapLibre and its CSP worker from npm (no
 // blob: worker, api/headers.py), labels drawn with the page's font (Noto Sans SC from npm, no
-// glyphs URL), tiles from /tiles. A 401 on a tile ends the session like any API call.
+// glyphs URL; only the font files its labels need), tiles from /tiles. A 401 on a tile ends the session like any API call.
 
 import { api, reportUnauthorized } from "./api.js";
-import { addBasemap, isBaseLayer } from "./basemap.js";
+import { addBasemap, BASE_LAYERS, isBaseLayer } from "./basemap.js";
 import { renderSwitcher } from "./layers.js";
 import { COLOURS, FONT, LAYER_COLOURS, THEME } from "./theme.js";
 
@@ -60,11 +62,21 @@ export function loadMapLibre() {
   return loading;
 }
 
-// MapLibre draws label glyphs on a canvas, which uses only font files already loaded (a
-// glyph drawn before is kept): load every slice of the map's font before the map starts.
-function loadFont() {
-  const faces = [...document.fonts].filter(face => face.family.replace(/["']/g, "") === FONT);
-  return Promise.allSettled(faces.map(face => face.load()));
+// MapLibre draws label glyphs on a canvas (no glyphs URL: every glyph is drawn locally, in the
+// page's font), and a canvas uses only font files already loaded: a glyph drawn before its file
+// came would be drawn, and kept, in a fallback font. So before each batch of glyphs is drawn,
+// load the font's files that cover those characters (~10 of its ~100 for a city's labels), not
+// every file before the map starts (4.6 MB, seconds of a wall's start).
+function loadGlyphsFirst(map) {
+  const glyphs = map.style?.glyphManager;
+  if (!glyphs || glyphs.fontFirst) return;
+  glyphs.fontFirst = true;
+  const draw = glyphs.getGlyphs.bind(glyphs);
+  glyphs.getGlyphs = async stacks => {
+    const text = String.fromCodePoint(...new Set(Object.values(stacks).flat()));
+    await document.fonts.load(`24px "${FONT}"`, text).catch(() => {});
+    return draw(stacks);
+  };
 }
 
 function union(extents) {
@@ -96,22 +108,44 @@ function startStyle(basemap) {
  *
  * options: `bounds` ([[w, s], [e, n]]; default: around every feature the user may see),
  * `basemap` (false: none), `controls` (false: no zoom buttons and scale), `global` (false:
- * not kept as window.warroomMap for consoles and browser tests), and any MapLibre option.
+ * not kept as window.warroomMap for consoles and browser tests), `features` (the options the
+ * page will give addFeatureLayers: their TileJSON is asked for now, with the base map's), and
+ * any MapLibre option.
  */
 export async function createMap(container, { bounds, basemap = true, controls = true,
-                                             global = true, ...options } = {}) {
-  const [gl, { data: layers }, config] = await Promise.all([
-    loadMapLibre(), api("/api/layers"), api("/api/map/config"), loadFont()]);
+                                             global = true, features, ...options } = {}) {
+  // The map starts at once, over Beijing, while the registry and the settings are read: its
+  // WebGL start overlaps the requests, and the view moves to the data before the first tile.
+  const read = Promise.all([api("/api/layers").then(answer => {
+    // every TileJSON the page will want, asked for side by side as soon as the list is known
+    const ids = [...(basemap ? BASE_LAYERS.filter(id => answer.data.some(l => l.id === id)) : []),
+                 ...(features ? tileSets(answer.data, features) : [])];
+    ids.forEach(id => layerTileJSON(id).catch(() => {}));  // a failure is told when added
+    return answer;
+  }), api("/api/map/config")]);
+  const gl = await loadMapLibre();
   const map = new gl.Map({
     container,
-    style: startStyle(config.basemap),
-    bounds: bounds ?? union(layers.filter(l => l.count > 0).map(l => l.extent)),
+    style: startStyle({ kind: "none" }),
+    bounds: bounds ?? BEIJING,
     fitBoundsOptions: { padding: 40 },
     attributionControl: false,
     localIdeographFontFamily: FONT,
     ...options,
   });
+  loadGlyphsFirst(map);
+  map.on("styledata", () => loadGlyphsFirst(map));  // a style set later has its own glyphs
+  const loaded = new Promise(resolve => map.once("load", resolve));
+  let layers, config;
+  try {
+    [{ data: layers }, config] = await read;
+  } catch (error) {
+    map.remove();
+    throw error;
+  }
   state.set(map, { layers, entries: new Map() });
+  if (!bounds) map.fitBounds(union(layers.filter(l => l.count > 0).map(l => l.extent)),
+                             { padding: 40, duration: 0 });
   map.on("error", ({ error }) => {
     if (error?.status === 401) reportUnauthorized(error);
     // Status 0: the server could not be reached (the page's connection banner says so).
@@ -123,11 +157,41 @@ export async function createMap(container, { bounds, basemap = true, controls = 
     map.addControl(new gl.ScaleControl(), "bottom-left");
   }
   if (global) window.warroomMap = map;
-  await new Promise(resolve => map.once("load", resolve));
+  await loaded;
+  await useBasemapService(map, config.basemap);
   // What the internal tile service drew (its raster, or its style's layers): one switch.
   state.get(map).internalIds = map.getStyle().layers.map(l => l.id).filter(id => id !== "background");
   if (basemap) await addBasemap(map, layers.filter(layer => isBaseLayer(layer.id)));
   return map;
+}
+
+// Put the internal tile service (WARROOM_MAP_BASEMAP_*) under the map: its raster tiles above
+// the background, or its style in place of ours.
+async function useBasemapService(map, basemap) {
+  if (basemap.kind === "style") {
+    map.setStyle(basemap.url, { diff: false });
+    await new Promise(resolve => map.once("style.load", resolve));
+  } else if (basemap.kind === "raster") {
+    const { sources, layers } = startStyle(basemap);
+    Object.entries(sources).forEach(([id, source]) => map.addSource(id, source));
+    layers.filter(layer => layer.id !== "background").forEach(layer => map.addLayer(layer));
+  }
+}
+
+/**
+ * Resolve once the map has drawn its view with every tile of it loaded: what a page calls
+ * interactive (its first screen drawn, not only asked for).
+ */
+export function whenDrawn(map) {
+  return new Promise(resolve => {
+    const drawn = () => {
+      if (!map.loaded()) return;
+      map.off("render", drawn);
+      resolve(map);
+    };
+    map.on("render", drawn);
+    map.triggerRepaint();
+  });
 }
 
 /** Remove the map (no tile is asked for after this) and forget it as window.warroomMap. */
@@ -145,11 +209,29 @@ export const internalLayerIds = map => state.get(map).internalIds;
 /** Return the layers on the map: [{ layer, colour, ids (its style layers), base }]. */
 export const mapLayers = map => [...state.get(map).entries.values()];
 
-/** Return the entry of the layer whose source is `sourceId`, or undefined. */
-export const layerOfSource = (map, sourceId) => state.get(map)?.entries.get(sourceId);
+/**
+ * Return the entry of the layer drawn from `sourceId` (its own source) or, in a combined
+ * source, from its `sourceLayer`; undefined for anything else (a page's own GeoJSON).
+ */
+export const layerOfSource = (map, sourceId, sourceLayer) => {
+  const entries = state.get(map)?.entries;
+  return entries?.get(sourceId) ?? (sourceLayer ? entries?.get(sourceLayer) : undefined);
+};
 
-/** Return the TileJSON of a layer (/tiles/<id>.json). */
-export const layerTileJSON = layerId => api(`/tiles/${encodeURIComponent(layerId)}.json`);
+// The page's TileJSON answers by layer id: each is asked for once (its tiles' address and zoom
+// range do not change while the page is open), the base map's as soon as the registry is read.
+const tilejsons = new Map();
+
+/** Return the TileJSON of a layer (/tiles/<id>.json), asked for once per page. */
+export function layerTileJSON(layerId) {
+  if (!tilejsons.has(layerId)) {
+    tilejsons.set(layerId, api(`/tiles/${encodeURIComponent(layerId)}.json`).catch(error => {
+      tilejsons.delete(layerId);  // asked again next time
+      throw error;
+    }));
+  }
+  return tilejsons.get(layerId);
+}
 
 /**
  * Add one registry layer: its vector-tile source from its TileJSON (fetched unless given;
@@ -158,9 +240,12 @@ export const layerTileJSON = layerId => api(`/tiles/${encodeURIComponent(layerId
  */
 export async function addLayer(map, layer, { styles, colour, base = false, beforeId,
                                              tilejson } = {}) {
-  tilejson ??= await layerTileJSON(layer.id);
-  map.addSource(layer.id, { type: "vector", tiles: tilejson.tiles,
+  const source = styles[0]?.source ?? layer.id;  // a combined source is there already
+  if (!map.getSource(source)) {
+    tilejson ??= await layerTileJSON(layer.id);
+    map.addSource(source, { type: "vector", tiles: tilejson.tiles,
                             minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom });
+  }
   styles.forEach(style => map.addLayer(style, beforeId));
   if (layer.count === 0) styles.forEach(style => map.setLayoutProperty(style.id, "visibility", "none"));
   const entry = { layer, colour, base, ids: styles.map(style => style.id) };
@@ -183,8 +268,9 @@ export function styleLayers(layer, colour) {
   const common = { source: layer.id, "source-layer": layer.id };
   if (layer.geometry_type.endsWith("Polygon")) {
     return [
+      // no antialiased edge: the line drawn on it is the edge (one shader fewer to compile)
       { id: `${layer.id}-fill`, type: "fill", ...common,
-        paint: { "fill-color": colour, "fill-opacity": 0.12 } },
+        paint: { "fill-color": colour, "fill-opacity": 0.12, "fill-antialias": false } },
       { id: `${layer.id}-line`, type: "line", ...common,
         paint: { "line-color": colour, "line-width": 1.2 } },
     ];
@@ -227,26 +313,53 @@ const LABEL_MINZOOM = { units: 14, bus_stations: 15, vehicles: 14, incidents: 13
 // Areas below lines below points, whatever the registry's order.
 const RANK = type => type.endsWith("Polygon") ? 0 : type.endsWith("LineString") ? 1 : 2;
 
+// The business layers addFeatureLayers draws of the registry list `all`, areas first.
+function chosenLayers(all, { only, except = [] }) {
+  const chosen = all.filter(layer => !isBaseLayer(layer.id) && !except.includes(layer.id)
+                                     && (!only || only.includes(layer.id)));
+  return chosen.sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type));
+}
+
+// The TileJSON ids addFeatureLayers asks for: one per layer, or one for all ("a,b,c").
+function tileSets(all, { combine = false, ...which }) {
+  const ids = chosenLayers(all, which).map(layer => layer.id);
+  return combine && ids.length ? [ids.join(",")] : ids;
+}
+
+/** The source of addFeatureLayers' layers when combined: one tile a place for all of them. */
+export const FEATURES_SOURCE = "features";
+
 /**
  * Add every business layer the user may read (all of /api/layers but the base map's) with
  * the default styles, labels above every shape; a layer with no features starts hidden.
  * options: `only` / `except` (layer ids), `switcher` (an element: the layer switcher is
- * drawn into it, base map included, see core/layers.js). Resolve with mapLayers(map).
+ * drawn into it, base map included, see core/layers.js), `combine` (true: every layer from
+ * one source, FEATURES_SOURCE, its tiles holding them all: a tenth of the requests of a
+ * source per layer, for a page that shows them all, such as the wall; a feature's layer is
+ * then its `sourceLayer`). Resolve with mapLayers(map).
  */
-export async function addFeatureLayers(map, { only, except = [], switcher } = {}) {
+export async function addFeatureLayers(map, { only, except = [], switcher, combine = false } = {}) {
   const all = registryLayers(map);
-  const chosen = all.filter(layer => !isBaseLayer(layer.id) && !except.includes(layer.id)
-                                     && (!only || only.includes(layer.id)));
+  const ranked = chosenLayers(all, { only, except });
   const colourOf = layer => LAYER_COLOURS[layer.id] ?? COLOURS[all.indexOf(layer) % COLOURS.length];
-  const ranked = [...chosen].sort((a, b) => RANK(a.geometry_type) - RANK(b.geometry_type));
-  const tilejsons = await Promise.all(ranked.map(layer => layerTileJSON(layer.id)));
+  const sets = tileSets(all, { only, except, combine });
+  const tilejsons = await Promise.all(sets.map(layerTileJSON));
+  const onSource = combine
+    ? style => ({ ...style, source: FEATURES_SOURCE })
+    : style => style;
+  if (combine && ranked.length) {
+    const [tilejson] = tilejsons;
+    map.addSource(FEATURES_SOURCE, { type: "vector", tiles: tilejson.tiles,
+                                     minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom });
+  }
   for (const [i, layer] of ranked.entries()) {
     const colour = colourOf(layer);
-    await addLayer(map, layer, { colour, styles: styleLayers(layer, colour), tilejson: tilejsons[i] });
+    await addLayer(map, layer, { colour, styles: styleLayers(layer, colour).map(onSource),
+                                 tilejson: combine ? undefined : tilejsons[i] });
   }
   // Labels above every shape, so no area covers a station's name.
   ranked.filter(named).forEach(layer => addLabels(map, layer, [
-    labelLayer(layer, colourOf(layer), { minzoom: LABEL_MINZOOM[layer.id] ?? 0 })]));
+    onSource(labelLayer(layer, colourOf(layer), { minzoom: LABEL_MINZOOM[layer.id] ?? 0 }))]));
   if (switcher) renderSwitcher(switcher, map);
   return mapLayers(map);
 }

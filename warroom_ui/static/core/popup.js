@@ -43,9 +43,10 @@ export async function showFeaturePopup(map, layerId, featureId, lngLat) {
 /** Show a popup for what is clicked on `map` (the topmost of our layers); zoom into clusters. */
 export function attachPopups(map) {
   map.on("click", event => {
-    const hit = map.queryRenderedFeatures(event.point).find(f => layerOfSource(map, f.source));
+    const hit = map.queryRenderedFeatures(event.point)
+      .find(f => layerOfSource(map, f.source, f.sourceLayer));
     if (!hit) return;
-    const { layer } = layerOfSource(map, hit.source);
+    const { layer } = layerOfSource(map, hit.source, hit.sourceLayer);
     const id = hit.id ?? hit.properties.id;
     if (id === undefined || hit.properties.count > 1) {
       new window.maplibregl.Popup({ maxWidth: "320px" }).setLngLat(event.lngLat)

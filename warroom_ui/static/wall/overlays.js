@@ -70,7 +70,7 @@ function riskOverlay() {
     layers: () => [{ id: "wall-risk-fill", type: "fill", source: "wall-risk", paint: {
       "fill-color": ["step", mean, RISK_COLOURS[0], 1.5, RISK_COLOURS[1], 2.25, RISK_COLOURS[2],
                      3, RISK_COLOURS[3]],
-      "fill-opacity": 0.35, "fill-outline-color": "rgba(0,0,0,0)" } }],
+      "fill-opacity": 0.35, "fill-antialias": false } }],  // no outline: nothing drawn for it
     data: hexes => hexes,
   };
 }
@@ -85,7 +85,7 @@ function perimetersOverlay() {
     legend: Object.entries(RING_COLOURS).map(([ring, c]) => [t.rings[ring], c]),
     layers: u => [
       { id: "wall-perimeters-fill", type: "fill", source: "wall-perimeters",
-        paint: { "fill-color": colour, "fill-opacity": 0.08 } },
+        paint: { "fill-color": colour, "fill-opacity": 0.08, "fill-antialias": false } },
       { id: "wall-perimeters-line", type: "line", source: "wall-perimeters",
         paint: { "line-color": colour, "line-width": 2 * u } },
     ],

@@ -1,15 +1,19 @@
 // The wall's one source of truth: what the map and the panels show. Loaders and the stream
 // write into it; the map's overlays and the panels read from it. Changes are announced at
-// most every FLUSH_MS per topic, so 2,000 events a minute cost a few redraws a second.
+// most every FLUSH_MS, and a topic given a period at most once per period (the wall's moving
+// vehicles: once a second), so 2,000 events a minute cost a redraw or two a second.
 
 const FLUSH_MS = 250;
 
 export class Store {
-  constructor(initial) {
+  // periods: topic -> the least ms between two announcements of it
+  constructor(initial, { periods = {} } = {}) {
     this.state = { ...initial };
     this.listeners = new Map();  // topic -> [listener]
     this.dirty = new Set();
     this.timer = null;
+    this.periods = periods;
+    this.announced = new Map();  // topic -> when it was last announced (performance.now())
   }
 
   get(topic) {
@@ -34,12 +38,23 @@ export class Store {
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  // Announce what changed now (rather than at the next turn).
+  // Announce what changed now (rather than at the next turn); a topic within its period waits.
   flush() {
     clearTimeout(this.timer);
     this.timer = null;
-    const topics = [...this.dirty];
-    this.dirty.clear();
+    const now = performance.now();
+    let wait = Infinity;
+    const topics = [];
+    for (const topic of this.dirty) {
+      const due = (this.announced.get(topic) ?? -Infinity) + (this.periods[topic] ?? 0);
+      if (due <= now) topics.push(topic);
+      else wait = Math.min(wait, due - now);
+    }
+    for (const topic of topics) {
+      this.dirty.delete(topic);
+      this.announced.set(topic, now);
+    }
+    if (this.dirty.size) this.timer = setTimeout(() => this.flush(), Math.max(wait, FLUSH_MS));
     for (const topic of topics) {
       for (const listener of this.listeners.get(topic) || []) listener(this.state[topic]);
     }
