@@ -53,6 +53,9 @@ function byDistrict(features, names) {
     .sort((a, b) => b.count - a.count || (a.district_id ?? 0) - (b.district_id ?? 0));
 }
 
+// A fetch that never reached the server (not an answer of it) throws a TypeError.
+const unreachable = error => error instanceof TypeError && /fetch|load failed/i.test(error.message);
+
 const hourOf = (iso, zone) => Number(new Intl.DateTimeFormat("en-GB",
   { hour: "2-digit", hourCycle: "h23", timeZone: zone }).format(new Date(iso)));
 
@@ -78,7 +81,12 @@ export class Feeds {
     if (this.timers[name]) return;
     this.timers[name] = setTimeout(() => {
       this.timers[name] = null;
-      if (this.store.get("mode") === "live") load.call(this).catch(error => console.error(error));
+      if (this.store.get("mode") !== "live") return;
+      load.call(this).catch(error => {
+        // the server out of reach: the banner says so, and the next event asks again
+        if (unreachable(error)) console.warn(`${name}: ${error.message}`);
+        else console.error(error);
+      });
     }, REFRESH_MS[name]);
   }
 

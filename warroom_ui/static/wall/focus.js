@@ -52,12 +52,13 @@ export function focusOnFresh(map, store, card, { radiusM, layers, layerTitles })
       .filter(([, n]) => n > 0);
     const nearest = (answer.layers.units?.features || []).map(f =>
       el("li", {}, el("span", {}, f.properties.name), el("span", {}, t.focus.metres(f.properties.distance_m))));
-    card.replaceChildren(
+    // (replaceChildren would write a null as the text "null")
+    card.replaceChildren(...[
       el("h2", {}, t.focus.title(incident.name, radiusM)),
       el("ul", {}, ...(rows.length ? rows.map(([title, n]) => el("li", {}, el("span", {}, title), el("span", {}, String(n))))
                                      : [el("li", {}, t.focus.none)])),
       nearest.length ? el("h2", {}, t.focus.nearest) : null,
-      nearest.length ? el("ul", {}, ...nearest) : null);
+      nearest.length ? el("ul", {}, ...nearest) : null].filter(Boolean));
     card.hidden = false;
   });
   store.on("mode", mode => { if (mode !== "live" && home) { clearTimeout(timer); release(); } });
