@@ -65,7 +65,8 @@ class RingNoticeIn(BaseModel):
     notice: NoticeTemplateIn
 
 
-def _names(text: str | None) -> list[str]:
+def layer_names(text: str | None) -> list[str]:
+    """Return the layer ids of a comma-separated ``layers`` parameter (none: every layer)."""
     return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
@@ -78,7 +79,8 @@ def _layer_pieces(content: LayerContent) -> list[bytes]:
     return [f'{head[:-1]},"features":'.encode(), *collection, b"}"]
 
 
-def _ring_pieces(ring: RingContent) -> list[bytes]:
+def ring_json_pieces(ring: RingContent) -> list[bytes]:
+    """Return one ring's contents as pieces of JSON, its features written as they are stored."""
     head = json.dumps({"kind": ring.kind.value, "title": ring.title,
                        "area_m2": round(ring.area_m2, 1)}, ensure_ascii=False)  # fmt: skip
     pieces = [f'{head[:-1]},"layers":{{'.encode()]
@@ -103,7 +105,7 @@ def read_perimeter_contents(
     page_size = settings.perimeters.page_size if limit is None else limit
     with slots.hold(actor.username):
         perimeter, rings = perimeter_contents(
-            session=session, perimeter_id=perimeter_id, actor=actor, layers=_names(layers),
+            session=session, perimeter_id=perimeter_id, actor=actor, layers=layer_names(layers),
             page_size=page_size, zone=settings.zone, crs=crs,
         )  # fmt: skip
     head = json.dumps({"id": perimeter.id, "name": perimeter.name, "version": perimeter.version,
@@ -111,7 +113,7 @@ def read_perimeter_contents(
                        "ends_at": perimeter.ends_at.isoformat()}, ensure_ascii=False)  # fmt: skip
     pieces = [f'{{"perimeter":{head},"rings":['.encode()]
     for i, ring in enumerate(rings):
-        pieces += [b"," if i else b"", *_ring_pieces(ring)]
+        pieces += [b"," if i else b"", *ring_json_pieces(ring)]
     pieces.append(b"]}")
     return Response(b"".join(pieces), media_type="application/json",
                     headers={"ETag": f'"{perimeter.version}"'})  # fmt: skip
@@ -160,7 +162,7 @@ def read_perimeter_export(
     check_format(format)
     with slots.hold(actor.username):
         rows = content_rows(session=session, perimeter_id=perimeter_id, actor=actor,
-                            layers=_names(layers), zone=settings.zone,
+                            layers=layer_names(layers), zone=settings.zone,
                             limit=settings.perimeters.max_export_rows)  # fmt: skip
     labelled = [
         LabelledRow({"ring": row.ring.value, "ring_title": RING_TITLES[row.ring],

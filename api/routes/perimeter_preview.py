@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from shapely.geometry import mapping
 
 from api.deps import CrsDep, CurrentActor, SessionDep, SettingsDep
-from api.routes.perimeter_contents import LayersParam, _names, _ring_pieces
+from api.routes.perimeter_contents import LayersParam, layer_names, ring_json_pieces
 from api.routes.perimeters import PERIMETER_WRITERS, ring_limits
 from api.schemas.perimeters import PerimeterIn
 from api.slots import QuerySlotsDep
@@ -34,12 +34,12 @@ def preview_perimeter_contents(
     with slots.hold(actor.username):
         rings, contents = preview_contents(
             session=session, draft=body.to_domain(), actor=actor, limits=ring_limits(settings),
-            layers=_names(layers), page_size=page_size, zone=settings.zone, crs=crs,
+            layers=layer_names(layers), page_size=page_size, zone=settings.zone, crs=crs,
         )  # fmt: skip
     shapes = json.dumps([{"kind": r.kind.value, "geometry": mapping(r.shape)} for r in rings],
                         separators=(",", ":"))  # fmt: skip
     pieces = [f'{{"shapes":{shapes},"rings":['.encode()]
     for i, ring in enumerate(contents):
-        pieces += [b"," if i else b"", *_ring_pieces(ring)]
+        pieces += [b"," if i else b"", *ring_json_pieces(ring)]
     pieces.append(b"]}")
     return Response(b"".join(pieces), media_type="application/json")

@@ -23,7 +23,7 @@ from layers.accounts.scope import Actor
 from layers.perimeters.contents import RingContent, perimeter_contents
 from layers.perimeters.models import Perimeter
 from layers.perimeters.rings import Ring, RingLimits
-from layers.perimeters.service import PerimeterDraft, _checked, _store
+from layers.perimeters.service import PerimeterDraft, checked_draft, store_draft
 
 __all__ = ["preview_contents"]
 
@@ -38,12 +38,12 @@ def preview_contents(
     Raises what saving the draft would raise (``InvalidInput``, ``PermissionDenied``).
     """
     actor.require(Permission.PERIMETERS_READ)
-    rings, extent = _checked(session, draft, actor, limits)
+    rings, extent = checked_draft(session, draft, actor, limits)
     with session.begin_nested() as savepoint:
         perimeter = Perimeter(id=session.scalar(select(-func.pg_backend_pid())),
                               created_by=actor.user_id, version=0)  # fmt: skip
         session.add(perimeter)
-        _store(session, perimeter, draft, rings, extent, actor)
+        store_draft(session, perimeter, draft, rings, extent, actor)
         _, contents = perimeter_contents(
             session=session, perimeter_id=perimeter.id, actor=actor, layers=layers,
             page_size=page_size, zone=zone, crs=crs,

@@ -104,8 +104,8 @@ def _stored_rings(session: Session, perimeter_id: int) -> list[Ring]:
     ]
 
 
-def _checked(session: Session, draft: PerimeterDraft, actor: Actor,
-             limits: RingLimits) -> tuple[list[Ring], MultiPolygon]:  # fmt: skip
+def checked_draft(session: Session, draft: PerimeterDraft, actor: Actor,
+                  limits: RingLimits) -> tuple[list[Ring], MultiPolygon]:  # fmt: skip
     """Return the rings and extent of a draft, or raise before anything is written."""
     if draft.ends_at <= draft.starts_at:
         raise InvalidInput(f"the window ends ({draft.ends_at.isoformat()}) before it starts "
@@ -135,8 +135,8 @@ def _store_cells(session: Session, perimeter_id: int, rings: Sequence[Ring]) -> 
                                    "whole": found.whole.tolist()})  # fmt: skip
 
 
-def _store(session: Session, perimeter: Perimeter, draft: PerimeterDraft, rings: list[Ring],
-           extent: MultiPolygon, actor: Actor) -> None:  # fmt: skip
+def store_draft(session: Session, perimeter: Perimeter, draft: PerimeterDraft,
+                rings: list[Ring], extent: MultiPolygon, actor: Actor) -> None:  # fmt: skip
     """Write a draft into ``perimeter``, its rings and a new kept version."""
     perimeter.name, perimeter.activity_id = draft.name, draft.activity_id
     perimeter.starts_at, perimeter.ends_at = draft.starts_at, draft.ends_at
@@ -168,10 +168,10 @@ def create_perimeter(
     """Create a perimeter with its rings; audited, its first version kept."""
     with audited_denials(session, actor, "perimeter.create", "perimeter", None):
         actor.require(Permission.PERIMETERS_WRITE)
-        rings, extent = _checked(session, draft, actor, limits)
+        rings, extent = checked_draft(session, draft, actor, limits)
     perimeter = Perimeter(created_by=actor.user_id, version=1)
     session.add(perimeter)
-    _store(session, perimeter, draft, rings, extent, actor)
+    store_draft(session, perimeter, draft, rings, extent, actor)
     after = _content(perimeter, rings, shapes=False)
     record_audit(session, actor=actor, action="perimeter.create", target_type="perimeter",
                  target_id=perimeter.id, after=after)  # fmt: skip
@@ -206,12 +206,12 @@ def replace_perimeter(
     with audited_denials(session, actor, "perimeter.update", "perimeter", perimeter_id):
         actor.require(Permission.PERIMETERS_WRITE)
         perimeter = _lock(session, perimeter_id, expected_version, actor)
-        rings, extent = _checked(session, draft, actor, limits)
+        rings, extent = checked_draft(session, draft, actor, limits)
     old_rings, old_extent = _stored_rings(session, perimeter_id), to_shape(perimeter.extent)
     before = _content(perimeter, old_rings, shapes=False)
     perimeter.version += 1
     perimeter.updated_at = datetime.now(UTC)
-    _store(session, perimeter, draft, rings, extent, actor)
+    store_draft(session, perimeter, draft, rings, extent, actor)
     record_audit(session, actor=actor, action="perimeter.update", target_type="perimeter",
                  target_id=perimeter.id, before=before,
                  after=_content(perimeter, rings, shapes=False))  # fmt: skip
