@@ -14,10 +14,10 @@ from functools import partial
 import numpy as np
 import shapely
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo.hexes import cells_of_points
-from layers.crypto.keys import KeyRing
+from layers.crypto.keys import KeyRing, bind_key_ring
 from layers.demo.data import LayerData
 from layers.demo.encode import copy_columns, copy_text
 from layers.demo.generate import DEFAULT_SEED, DEFAULT_UNITS, generate_city
@@ -123,7 +123,7 @@ def load_demo_city(
     """
     notify = progress or (lambda step, done, total: None)
     report = LoadReport()
-    with Session(engine) as session:
+    with bind_key_ring(sessionmaker(engine), keys)() as session:  # audited doors need it
         _begin(session, replace=replace)
         with report.timed("generate"):
             notify("generate", 0, 1)
@@ -150,7 +150,7 @@ def load_demo_city(
         with report.timed("assign operators"):
             report.counts["operators"] = load_demo_operators(session)
         with report.timed("tourism points"):
-            report.counts["tourism_points"] = load_demo_tourism(session)
+            report.counts["tourism_points"] = load_demo_tourism(session, now=city.reference_time)
         notify("records", 0, 1)
         with report.timed("generate records"):
             made = load_demo_records(session, seed=seed, now=city.reference_time)

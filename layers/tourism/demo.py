@@ -1,15 +1,22 @@
-"""The demo city's share of tourism: daily capacities, gates and cameras, relations, and a
-plausible holiday day of visitor counts.
+"""The demo city's share of tourism: daily capacities, gates and cameras, relations, a
+plausible holiday day of visitor counts, and the rail stations' exits of one.
 
 A holiday day (``holiday_day``): visitors arrive from 06:00 with a morning rise and a
 peak near 10:30 and a smaller one after lunch, stay about two and a half hours, and the
 park's peak occupancy is a share of its capacity drawn per park — most between 40 and
 85 %, about one park in eight over 95 % (some over capacity). Gates count in and out
 each minute with Poisson noise.
+
+Station exits (``holiday_exits``): a station near parks lets out ``RAIL_SHARE`` of their
+visitors (split among the stations related to each park) ``WALK_MIN`` minutes before
+they reach the gates, and ``STATION_OWN`` people an hour of its own (residents,
+shoppers) while trains run; the demo load writes the 24 complete hours before it, each
+hour as the holiday's hour of the same local time, through the stations' door.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -20,13 +27,22 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.accounts.roles import Role
+from layers.accounts.scope import CITY, Actor
 from layers.tourism.counts import Reading
+from layers.tourism.flows import MAX_ROWS, StationExits, ingest_station_exits
 from layers.tourism.relations import compute_relations
 
 GATES_PER_PARK = 3
 DAILY_TURNOVER = 3  # a day's visitors: three times what the park holds at once
 MINUTES = 24 * 60
 FloatArray = npt.NDArray[np.float64]
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")  # the demo city is Beijing
+DEMO = Actor(None, "demo:tourism", Role.TOURISM, CITY, "demo")
+RAIL_SHARE = 0.35  # of a park's visitors, those who come by rail
+WALK_MIN = 10  # from the station's exit to the park's gate
+STATION_OWN = 120  # a station's exits an hour not bound for a park, 06:00-23:00
+EXITS_SEED = 18
 
 _CAPACITIES = "UPDATE parks SET daily_capacity = capacity * :turnover"
 # Gates spread along the outline; a camera and a scenic spot inside; codes from the park's.
@@ -45,14 +61,16 @@ FROM parks AS p CROSS JOIN (VALUES ('-C1', '监控点', 'camera'), ('-S1', '主�
 """
 
 
-def load_demo_tourism(session: Session, walk_m: float = 800.0) -> int:
-    """Give the demo's parks daily capacities, gates, a camera and a spot, and relations;
-    return the points made."""
+def load_demo_tourism(session: Session, walk_m: float = 800.0, now: datetime | None = None
+                      ) -> int:  # fmt: skip
+    """Give the demo's parks daily capacities, gates, a camera and a spot, relations, and
+    their stations a holiday's exits in the 24 hours before ``now``; return the points made."""
     session.execute(text(_CAPACITIES), {"turnover": DAILY_TURNOVER})
     for statement in _POINTS.split(";"):
         session.execute(text(statement), {"gates": GATES_PER_PARK})
     parks = list(session.scalars(text("SELECT id FROM parks ORDER BY id")))
     compute_relations(session, parks, walk_m)
+    load_demo_station_exits(session, now or datetime.now(DEMO_ZONE))
     return int(session.scalar(text("SELECT count(*) FROM tourism_points")) or 0)
 
 
@@ -120,3 +138,58 @@ def demo_parks(session: Session) -> list[DemoPark]:
         "WHERE p.capacity > 0 GROUP BY p.id ORDER BY p.id"
     ))  # fmt: skip
     return [DemoPark(pid, cap, codes) for pid, cap, codes in rows]
+
+
+def station_parks(session: Session) -> dict[int, list[int]]:
+    """Return each rail station related to parks (not hidden) with those parks' ids."""
+    rows = session.execute(text(
+        "SELECT feature_id, array_agg(park_id ORDER BY park_id) FROM park_relations "
+        "WHERE layer = 'rail_stations' AND NOT hidden GROUP BY feature_id ORDER BY feature_id"
+    ))  # fmt: skip
+    return {int(station): [int(p) for p in parks] for station, parks in rows}
+
+
+def expected_exits(stations: dict[int, list[int]], arrivals: dict[int, FloatArray]
+                   ) -> dict[int, FloatArray]:  # fmt: skip
+    """Return each station's expected exits each minute of a holiday day, from its parks'
+    expected arrivals a minute (``expected_flow``) and its own traffic."""
+    fed_by = Counter(p for parks in stations.values() for p in parks)  # stations a park has
+    t = np.arange(MINUTES)
+    own = np.where((t >= 360) & (t < 1380), STATION_OWN / 60, 0.0)
+    found = {}
+    for station, parks in stations.items():
+        exits = own.copy()
+        for park in parks:
+            if park in arrivals:  # leaving the train WALK_MIN before the gate counts them
+                exits += np.roll(arrivals[park], -WALK_MIN) * RAIL_SHARE / fed_by[park]
+        found[station] = exits
+    return found
+
+
+def holiday_exits(stations: dict[int, list[int]], parks: Sequence[DemoPark], until: datetime,
+                  zone: ZoneInfo, seed: int) -> list[StationExits]:  # fmt: skip
+    """Return the stations' exits in the 24 complete hours before ``until``, each hour as
+    the holiday's hour of the same local time (Poisson noise on the expected count)."""
+    rng = np.random.default_rng(seed)
+    shares = peak_shares(len(parks), rng)
+    arrivals = {p.park_id: expected_flow(float(s), p.capacity, rng)[0]
+                for p, s in zip(parks, shares, strict=True)}  # fmt: skip
+    minutes = expected_exits(stations, arrivals)
+    hourly = {station: e.reshape(24, 60).sum(axis=1) for station, e in minutes.items()}
+    last = until.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    hours = [last - timedelta(hours=n) for n in range(24, 0, -1)]
+    found = []
+    for station, expected in hourly.items():
+        for hour in hours:
+            exits = int(rng.poisson(expected[hour.astimezone(zone).hour]))
+            if exits:
+                found.append(StationExits(station, hour, exits))
+    return found
+
+
+def load_demo_station_exits(session: Session, until: datetime, seed: int = EXITS_SEED) -> int:
+    """Post the demo stations' holiday exits of the 24 hours before ``until`` through the
+    stations' door (as the demo's tourism team); return the rows stored."""
+    rows = holiday_exits(station_parks(session), demo_parks(session), until, DEMO_ZONE, seed)
+    return sum(ingest_station_exits(session=session, exits=rows[i : i + MAX_ROWS], actor=DEMO)
+               for i in range(0, len(rows), MAX_ROWS))  # fmt: skip

@@ -3,7 +3,8 @@
 Each run goes through the command line against the test database; what its report
 claims is read back from the tables: incidents in districts, records whose steps are
 steps of their workflow taken by a role that may take them, vehicles on the roads, and
-a geofence alert when the fleet drives into a ring.
+a geofence alert when the fleet drives into a ring, crowds from the rail stations
+flowing into the parks.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from layers.records.catalog import KINDS
 from layers.records.models import Record, RecordTransition
 from layers.records.workflow import Party
 from layers.tracks.models import VehiclePosition
+from tests.api.test_tourism import noon_zone
 from tests.utils.perimeters import create_perimeter, perimeter_body
 from tests.utils.users import bearer, make_user
 
@@ -161,3 +163,25 @@ def test_the_fleet_driving_into_a_ring_raises_an_alert(
     assert {(a["kind"], a["ring"]) for a in found} == {("enter", "core"), ("enter", "control"),
                                                         ("enter", "outer")}  # fmt: skip
     assert sorted(a["id"] for a in found) == sorted(report["alerts"])
+
+
+@pytest.mark.usefixtures("cli_database")
+def test_crowds_leave_the_stations_for_the_parks(
+    client: TestClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WARROOM_TIMEZONE", noon_zone())  # no local day ends mid-run
+    report = _simulate("--seed", "3", "--only", "visitors.count,stations.exits", "--events", "30")
+    assert report["events"].get("stations.exits") and report["events"].get("visitors.count"), report
+    with session_factory() as session:
+        posted = session.scalar(select(AuditRecord.id).where(
+            AuditRecord.action == "tourism.station_exits",
+            AuditRecord.actor_name == "simulate:tourism"))  # fmt: skip
+    assert posted is not None
+    tourism = bearer(client, make_user(session_factory, Role.TOURISM))
+    answer = client.get("/api/tourism/flows", headers=tourism)
+    assert answer.status_code == 200, answer.text
+    from_stations = [
+        p for f in answer.json()["features"]
+        if (p := f["properties"])["origin_kind"] == "rail_station" and p["source"] == "derived"
+    ]  # fmt: skip
+    assert from_stations and all(p["volume"] > 0 for p in from_stations), answer.json()

@@ -2,8 +2,10 @@
 
 Each kind of motion is one small module here that registers a ``Motion`` (see
 ``registry``): ``incidents`` (reported, handled, closed), ``tasks`` (drafted for a unit,
-walked through the task workflow), ``hazards`` (found, rectified, verified) and
-``vehicles`` (a fleet driving the roads, posting GPS batches that fire the geofence).
+walked through the task workflow), ``hazards`` (found, rectified, verified),
+``vehicles`` (a fleet driving the roads, posting GPS batches that fire the geofence),
+``visitors`` (park gates counting a holiday) and ``stations`` (its crowds leaving the
+rail stations near the parks).
 Every write goes through the app's own doors as the role that may make it
 (``actors``): audited, announced on the event stream, refused like a person's.
 
@@ -16,7 +18,7 @@ drawn.
 
 from __future__ import annotations
 
-from layers.demo.simulate import hazards, incidents, tasks, vehicles, visitors
+from layers.demo.simulate import hazards, incidents, stations, tasks, vehicles, visitors
 from layers.demo.simulate.registry import MOTIONS, Motion, NothingToDo, Outcome, World, register
 from layers.demo.simulate.run import Report, Simulation
 
@@ -31,6 +33,7 @@ __all__ = [
     "hazards",
     "incidents",
     "register",
+    "stations",
     "tasks",
     "vehicles",
     "visitors",

@@ -46,7 +46,8 @@ class Holiday:
     done: int = OPENS_MIN
 
 
-def _holiday(session: Session, world: World) -> Holiday:
+def holiday_of(session: Session, world: World) -> Holiday:
+    """Return the run's holiday (made at its first use: the parks' flows drawn once)."""
     found: Holiday | None = world.memory.get("visitors")
     if found is None:
         parks = demo_parks(session)
@@ -57,14 +58,19 @@ def _holiday(session: Session, world: World) -> Holiday:
     return found
 
 
+def minute_due(holiday: Holiday, done: int, now: datetime) -> int:
+    """Return the holiday's minute that is due ``now``, at least ``STEP_MIN`` after ``done``."""
+    passed = (now - holiday.started).total_seconds() * MINUTES_PER_SECOND
+    return min(MINUTES, max(OPENS_MIN + int(passed), done + STEP_MIN))
+
+
 def count_visitors(session: Session, world: World) -> Outcome:
     """Post the gates' readings of the holiday minutes passed since the last event."""
-    holiday = _holiday(session, world)
+    holiday = holiday_of(session, world)
     if not holiday.parks:
         raise NothingToDo("the city has no parks with counting gates")
     now = world.now()
-    passed = (now - holiday.started).total_seconds() * MINUTES_PER_SECOND
-    upto = min(MINUTES, max(OPENS_MIN + int(passed), holiday.done + STEP_MIN))
+    upto = minute_due(holiday, holiday.done, now)
     if upto <= holiday.done:
         raise NothingToDo("the holiday is over")
     readings = []
