@@ -135,6 +135,12 @@ export async function createMap(container, { bounds, basemap = true, controls = 
   });
   loadGlyphsFirst(map);
   map.on("styledata", () => loadGlyphsFirst(map));  // a style set later has its own glyphs
+  map.on("error", ({ error }) => {
+    if (error?.status === 401) reportUnauthorized(error);
+    // Status 0: the server could not be reached (the page's connection banner says so).
+    else if (error?.status === 0) console.warn(`map data unreachable: ${error.url}`);
+    else console.error(error);  // what MapLibre logs when nobody listens
+  });
   const loaded = new Promise(resolve => map.once("load", resolve));
   let layers, config;
   try {
@@ -146,12 +152,6 @@ export async function createMap(container, { bounds, basemap = true, controls = 
   state.set(map, { layers, entries: new Map() });
   if (!bounds) map.fitBounds(union(layers.filter(l => l.count > 0).map(l => l.extent)),
                              { padding: 40, duration: 0 });
-  map.on("error", ({ error }) => {
-    if (error?.status === 401) reportUnauthorized(error);
-    // Status 0: the server could not be reached (the page's connection banner says so).
-    else if (error?.status === 0) console.warn(`map data unreachable: ${error.url}`);
-    else console.error(error);  // what MapLibre logs when nobody listens
-  });
   if (controls) {
     map.addControl(new gl.NavigationControl(), "top-right");
     map.addControl(new gl.ScaleControl(), "bottom-left");
