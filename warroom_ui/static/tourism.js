@@ -7,6 +7,7 @@
 
 import { api } from "./core/api.js";
 import { withSession } from "./core/auth.js";
+import { BASE_SOURCE } from "./core/basemap.js";
 import { barChart } from "./core/charts.js";
 import { el, formatTime } from "./core/dom.js";
 import { createMap, removeMap } from "./core/map.js";
@@ -17,7 +18,7 @@ import { LEVEL_COLOURS, REFRESH_MS, alertText, asArcs, colourByLevel, flowPaint,
 
 const t = zh.tourism;
 const byId = id => document.getElementById(id);
-const PARKS = { source: "parks", sourceLayer: "parks" };
+const PARKS = { source: BASE_SOURCE, sourceLayer: "parks" };
 
 // a park's fill by the level in its feature state; parks without counts stay dim
 const byLevel = fallback => colourByLevel(["feature-state", "level"], fallback);

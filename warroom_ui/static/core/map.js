@@ -28,7 +28,7 @@
 // glyphs URL; only the font files its labels need), tiles from /tiles. A 401 on a tile ends the session like any API call.
 
 import { api, reportUnauthorized } from "./api.js";
-import { addBasemap, BASE_LAYERS, isBaseLayer } from "./basemap.js";
+import { addBasemap, basemapTileSets, isBaseLayer } from "./basemap.js";
 import { renderSwitcher } from "./layers.js";
 import { COLOURS, FONT, LAYER_COLOURS, THEME } from "./theme.js";
 
@@ -118,7 +118,7 @@ export async function createMap(container, { bounds, basemap = true, controls = 
   // WebGL start overlaps the requests, and the view moves to the data before the first tile.
   const read = Promise.all([api("/api/layers").then(answer => {
     // every TileJSON the page will want, asked for side by side as soon as the list is known
-    const ids = [...(basemap ? BASE_LAYERS.filter(id => answer.data.some(l => l.id === id)) : []),
+    const ids = [...(basemap ? basemapTileSets(answer.data) : []),
                  ...(features ? tileSets(answer.data, features) : [])];
     ids.forEach(id => layerTileJSON(id).catch(() => {}));  // a failure is told when added
     return answer;
