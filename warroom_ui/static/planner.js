@@ -11,7 +11,7 @@
 import { api, ApiError, reportUnauthorized } from "./core/api.js";
 import { withSession } from "./core/auth.js";
 import { el, formatCount, formatTime } from "./core/dom.js";
-import { addFeatureLayers, createMap, removeMap } from "./core/map.js";
+import { addFeatureLayers, createMap, removeMap, whenDrawn } from "./core/map.js";
 import { zh } from "./core/strings.js";
 import { failure } from "./field.js";
 
@@ -331,7 +331,7 @@ async function showHistory() {
 withSession(async () => {
   byId("heading").textContent = t.title;
   byId("logout").textContent = zh.auth.logout;
-  const map = state.map = await createMap("map");
+  const map = state.map = await createMap("map", { features: { only: ["units"] } });
   await addFeatureLayers(map, { only: ["units"] });
   map.addSource("rings", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
   const colour = ["match", ["get", "kind"], ...Object.entries(RING_COLOURS).flat(), "#ffffff"];
@@ -340,7 +340,7 @@ withSession(async () => {
   state.draw = window.warroomDraw = await startDraw(map);
   tools();
   planForm();
-  await showHistory();
-  document.body.dataset.ready = "true";  // interactive: the map, the drawing, the history
+  await Promise.all([showHistory(), whenDrawn(map)]);
+  document.body.dataset.ready = "true";  // interactive: the map drawn, the drawing, the history
   return () => { dropPreview(); state.draw.stop(); state.perimeter = null; removeMap(map); };
 }, { title: t.title, shell: byId("sidebar"), logout: byId("logout") });
