@@ -6,7 +6,7 @@
 import { api } from "./core/api.js";
 import { el } from "./core/dom.js";
 import { withSession } from "./core/auth.js";
-import { addFeatureLayers, createMap, registryLayers, removeMap, whenDrawn } from "./core/map.js";
+import { addFeatureLayers, createMap, refreshTiles, registryLayers, removeMap, whenDrawn } from "./core/map.js";
 import { attachPopups } from "./core/popup.js";
 import { EventStream } from "./core/stream.js";
 import { zh } from "./core/strings.js";
@@ -91,13 +91,18 @@ async function start(me) {
   const store = new Store({ mode: "live", incidents: new Map(), tasks: new Map(), vehicles: new Map() },
                           { periods: { vehicles: 1000 } });
   const feeds = new Feeds(store, { canReadAlerts: PERIMETER_READERS.includes(me.role) });
+  let map = null;  // the stream opens while the map starts
   const stream = new EventStream({
-    types: "feature,record,geofence,alert,perimeter",
+    types: "feature,record,geofence,alert,perimeter,tourism",
     onEvents: events => feeds.apply(events),
     onStatus: (status, previous) => {
       if (store.get("mode") === "live") connection(status);
-      // back after a cut: what was missed comes with Last-Event-ID; the counts are read anew
-      if (status === "open" && previous === "lost") feeds.soon("kpis", feeds.loadKpis);
+      // back after a cut: what was missed comes with Last-Event-ID; the counts are read anew,
+      // and the tiles (one that failed during the cut would stay blank on an unattended wall)
+      if (status === "open" && previous === "lost") {
+        feeds.soon("kpis", feeds.loadKpis);
+        if (map) refreshTiles(map);
+      }
     },
   });
   stream.start();
@@ -106,8 +111,8 @@ async function start(me) {
   // no fading of labels and tiles: each fade is frames drawn, and the wall changes all the time
   // the wall draws every layer: one tile a place holds them all (a tenth of the requests)
   const features = { except: LIVE_LAYERS, combine: true };
-  const [map] = await Promise.all([createMap("map", { fadeDuration: 0, features }),
-                                   feeds.loadLive(), feeds.stages()]);
+  [map] = await Promise.all([createMap("map", { fadeDuration: 0, features }),
+                             feeds.loadLive(), feeds.stages()]);
   const switcher = el("ul", { class: "layers" });
   byId("switcher").replaceChildren(switcher);
   await addFeatureLayers(map, { ...features, switcher });

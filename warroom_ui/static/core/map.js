@@ -12,6 +12,7 @@
 //   loadMapLibre()                  -> the maplibregl namespace (loaded once, from /ui/vendor/)
 //   createMap(container, options)   -> a loaded maplibregl.Map with the base map (core/basemap.js)
 //   whenDrawn(map)                  -> resolves once the view is drawn with all its tiles
+//   refreshTiles(map)               -> every vector tile asked for anew (after a lost connection)
 //   addFeatureLayers(map, options)  -> the layers added: every layer the user may read
 //                                      (a source each, or one for all: `combine`)
 //   addLayer(map, layer, options)   -> adds one layer's source (from its TileJSON) and styles
@@ -192,6 +193,16 @@ export function whenDrawn(map) {
     map.on("render", drawn);
     map.triggerRepaint();
   });
+}
+
+/**
+ * Ask every vector-tile source of the map for its tiles anew, those on screen kept until their
+ * new ones come: after the connection came back, a tile that failed meanwhile would stay blank.
+ */
+export function refreshTiles(map) {
+  for (const [id, source] of Object.entries(map.getStyle().sources)) {
+    if (source.type === "vector") map.refreshTiles(id);
+  }
 }
 
 /** Remove the map (no tile is asked for after this) and forget it as window.warroomMap. */

@@ -230,6 +230,8 @@ export class Feeds {
         this.soon("alerts", this.loadAlerts);
       } else if (family === "perimeter") {
         this.soon("perimeters", this.loadPerimeters);
+      } else if (event.type === "tourism.alert") {
+        this.store.set("tourismAlert", event.id);  // the tourism overlay reads occupancy anew
       }
     }
     if (movedVehicles) this.store.touch("vehicles");

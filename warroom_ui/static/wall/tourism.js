@@ -1,13 +1,12 @@
 // The wall's tourism overlay (issue #18.7): parks coloured by the level their occupancy
 // ratio reached (the fuller, the more opaque) and visitor flows as arcs brightening towards
 // the park, drawn as the /tourism dashboard draws them (core/tourism.js). Live: a
-// tourism.alert from the stream reads the occupancy anew at once, and it is read every
+// tourism.alert on the wall's stream reads the occupancy anew at once, and it is read every
 // minute besides (occupancy moves without alerts too); flows (hourly volumes, partly
 // derived from tour buses' tracks when read) every five minutes.
 // Each overlay is one of wall/overlays.js's (OVERLAYS), with `source` (its GeoJSON source's
 // options) and `attach(map, store)` (what feeds its store topic until the map is removed).
 
-import { EventStream } from "../core/stream.js";
 import { zh } from "../core/strings.js";
 import { LEVEL_COLOURS, REFRESH_MS, asArcs, colourByLevel, flowPaint, readFlows, readOccupancy,
          readParkShapes } from "../core/tourism.js";
@@ -44,12 +43,7 @@ function followParks(map, store, topic) {
       properties: { name: park.properties.name, level: now.get(park.id)?.level ?? "",
                     ratio: now.get(park.id)?.ratio ?? 0 } })) });
   });
-  const stream = new EventStream({
-    types: "tourism",
-    onEvents: events => { if (events.some(event => event.type === "tourism.alert")) reload(); },
-  });
-  stream.start();
-  map.once("remove", () => stream.stop());
+  store.on("tourismAlert", () => reload());  // the wall's stream brought one (wall/feeds.js)
 }
 
 function parksOverlay() {
