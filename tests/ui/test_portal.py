@@ -1,23 +1,40 @@
-"""The unit portal in Chromium: a unit activates its invitation on a phone, edits its details
-(pending until its officer approves through the API), submits a self-check that opens a
-hazard, starts rectifying it and uploads a rectification photo; the same pages on a desk."""
+"""The unit portal in Chromium, one unit's part of the work from end to end: it activates its
+invitation on a phone and edits its details (pending until its officer approves them on
+/officer's 待审批), submits a self-check that opens a hazard, rectifies it with a photo,
+reports a guard, then opens the learning centre from home, studies the course the bureau's
+plan gave it and passes its quiz; the officer's map, coloured by training, turns the unit
+from due to passed. The same portal on a desk.
+
+Screenshots: ``tests/ui/screenshots/portal-*.png``.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
-from layers.features.models import Unit
+from layers.features.models import Precinct, Unit
 from layers.settings import Settings
-from tests.ui.helpers import SCREENSHOTS, cut_network
+from tests.api.test_training import QUESTIONS, RIGHT, mp4, pdf
+from tests.ui.helpers import (
+    SCREENSHOTS,
+    SETTLED,
+    console_errors,
+    cut_network,
+    log_in,
+    new_page,
+    wait_for_map,
+)
+from tests.ui.test_officer_approvals import PASSED, RENDERED
 from tests.utils.images import png_bytes
 from tests.utils.places import precincts_with_units
 from tests.utils.portal import invite, self_check_form
@@ -26,6 +43,7 @@ from tests.utils.users import PASSWORD, bearer, make_user
 from warroom_ui.portal import create_portal_app
 
 NEW_ADDRESS = "门户测试路8号"
+DUE = "rgba(255,202,40,1)"  # COMPLIANCE.due in officer.js
 
 
 @pytest.fixture(scope="module")
@@ -44,26 +62,65 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
+def _course_for(client: TestClient, staff: dict[str, str], unit_id: int) -> int:
+    """A published course of a document, a video and a quiz, planned for ``unit_id``; its id."""
+    resources = []
+    for title, data, name in (("消防安全手册", pdf(), "手册.pdf"), ("疏散演练", mp4(), "演练.mp4")):
+        added = client.post("/api/training/resources", headers=staff, data={"title": title},
+                            files={"file": (name, data, "application/octet-stream")})  # fmt: skip
+        assert added.status_code == 201, added.text
+        resources.append(added.json()["id"])
+    course = client.post("/api/training/courses", headers=staff, json={
+        "title": "门户安保培训", "pass_mark": 75, "state": "published",
+        "resource_ids": resources, "questions": QUESTIONS})  # fmt: skip
+    assert course.status_code == 201, course.text
+    planned = client.post("/api/training/plans", headers=staff, json={
+        "title": "门户培训计划", "course_ids": [course.json()["id"]], "unit_ids": [unit_id],
+        "deadline": (date.today() + timedelta(days=14)).isoformat()})  # fmt: skip
+    assert planned.status_code == 201, planned.text
+    return int(course.json()["id"])
+
+
+def _unit_on_map(page: Page, at: tuple[float, float], unit_id: int) -> object:
+    """Return the unit's drawn colour and training figures, the map coloured by training."""
+    page.evaluate("c => window.warroomMap.jumpTo({ center: c, zoom: 16 })", list(at))
+    page.wait_for_function("() => window.warroomMap.areTilesLoaded()")
+    page.evaluate(SETTLED)
+    return page.evaluate(RENDERED, unit_id)
+
+
 def test_a_unit_does_its_part_in_the_portal(
-    browser: Browser, portal_url: str, client: TestClient, session_factory: sessionmaker[Session]
-) -> None:
+    browser: Browser, portal_url: str, served_city: str, client: TestClient,
+    session_factory: sessionmaker[Session],
+) -> None:  # fmt: skip
     with session_factory() as session:
         precinct = precincts_with_units(session)[1]
-        unit_id = session.scalars(select(Unit.id).where(Unit.precinct_id == precinct.id)
-                                  .order_by(Unit.id.desc()).limit(1)).one()  # fmt: skip
-    officer = bearer(client, make_user(session_factory, Role.OFFICER,
-                                       Jurisdiction(precinct_code=precinct.code)))  # fmt: skip
+        unit_id, x, y = session.execute(text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM units WHERE precinct_id = :p "
+            "ORDER BY id DESC LIMIT 1"), {"p": precinct.id}).one()  # fmt: skip
+        code = session.scalar(select(Precinct.code).where(Precinct.id == precinct.id))
+    officer = make_user(session_factory, Role.OFFICER, Jurisdiction(precinct_code=code))
     commander = bearer(client, make_user(session_factory, Role.COMMANDER))
     assert client.post("/api/forms", json=self_check_form(), headers=commander).status_code == 201
-    code = invite(client, officer, unit_id)["code"]
+    course_id = _course_for(client, commander, unit_id)
+    invitation = invite(client, bearer(client, officer), unit_id)["code"]
+
+    # the officer's map, coloured by training: the unit's course is still due
+    desk = new_page(browser)
+    desk_errors = console_errors(desk)
+    desk_elsewhere = cut_network(desk, served_city)
+    desk.goto(f"{served_city}/officer")
+    log_in(desk, officer, PASSWORD)
+    wait_for_map(desk, "units-point")
+    desk.check("#training-colours")
+    assert _unit_on_map(desk, (x, y), unit_id) == {"paint": DUE, "assigned": 1, "passed": 0}
 
     page = browser.new_page(viewport={"width": 360, "height": 740}, locale="zh-CN",
                             has_touch=True, is_mobile=True)  # fmt: skip
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = console_errors(page)
     elsewhere = cut_network(page, portal_url)
     # the invitation link: choose a name and a password, then log in
-    page.goto(f"{portal_url}/portal#join={code}")
+    page.goto(f"{portal_url}/portal#join={invitation}")
     page.fill("#join input[name=username]", f"unit{unit_id}")
     page.fill("#join input[name=password]", PASSWORD)
     page.fill("#join input[name=repeat]", PASSWORD)
@@ -73,23 +130,22 @@ def test_a_unit_does_its_part_in_the_portal(
     page.fill("#login input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
     expect(page.locator("main#view h2")).to_have_text("首页")
+    expect(page.locator(f"li[data-course='{course_id}']")).to_contain_text("学习中")
     _shot(page, "portal-home-phone.png")
 
-    # details: the edit waits for the precinct's officer
+    # details: the edit waits for the precinct's officer, who approves it on /officer
     _tab(page, "单位")
     page.fill("#unit-edit input[name=address]", NEW_ADDRESS)
     page.click("#unit-edit button[type=submit]")
     expect(page.locator("#message")).to_contain_text("待辖区民警审批")
     expect(page.locator(".badge.wait")).to_have_count(1)
     _shot(page, "portal-unit-pending-phone.png")
-    pending = f"/api/layers/units/features/{unit_id}/records?kind=approval&state=pending"
-    approvals = client.get(pending, headers=officer).json()["data"]
-    assert len(approvals) == 1
-    decided = client.post(
-        f"/api/approvals/{approvals[0]['id']}/transitions", json={"action": "approve"},
-        headers={**officer, "If-Match": f'"{approvals[0]["version"]}"'},
-    )  # fmt: skip
-    assert decided.status_code == 200, decided.text
+    desk.reload()
+    proposal = desk.locator("#approvals li", has_text=NEW_ADDRESS)
+    expect(proposal.locator(".change")).to_contain_text(NEW_ADDRESS)
+    proposal.locator("button.approve").click()
+    expect(desk.locator("#message")).to_have_text("已同意，单位信息已更新")
+    expect(proposal).to_have_count(0)
     _tab(page, "单位")
     expect(page.locator("dl.details").first).to_contain_text(NEW_ADDRESS)
     expect(page.locator(".badge.wait")).to_have_count(0)
@@ -125,11 +181,37 @@ def test_a_unit_does_its_part_in_the_portal(
     expect(page.locator("#message")).to_have_text("已提交")
     expect(page.locator("ul.list")).to_contain_text("人员报备：安保负责人")
 
+    # from home to the learning centre: study the course, pass its quiz, back to the portal
+    _tab(page, "首页")
+    page.click("#to-training")
+    page.locator(f"li[data-course='{course_id}'] button.link").click()
+    expect(page.locator("main#view h2")).to_have_text("门户安保培训")
+    expect(page.locator("li[data-resource]")).to_have_count(2)
+    for part in page.locator("li[data-resource]").all():
+        part.locator("button", has_text="学习此资料").click()
+        expect(part).to_contain_text("已学习")
+    for question in QUESTIONS:
+        for index in RIGHT[question["id"]]:
+            page.check(f"fieldset[data-question='{question['id']}'] input[value='{index}']")
+    page.click("#quiz button[type=submit]")
+    expect(page.locator("#message")).to_contain_text("得分 100，通过")
+    _shot(page, "portal-training-passed-phone.png")
+    page.click("header.bar a[href='/portal']")
+    expect(page.locator(f"li[data-course='{course_id}']")).to_contain_text("已通过")
+
     # the same portal on a desk
     page.set_viewport_size({"width": 1280, "height": 800})
-    _tab(page, "首页")
     expect(page.locator(".counts")).to_contain_text("未整改隐患")
     _shot(page, "portal-home-desktop.png")
-    assert not errors, errors
-    assert not elsewhere, elsewhere
     assert re.search(r"/portal$", page.url)
+
+    # the officer's map, drawn anew: the unit has passed its training
+    desk.reload()
+    wait_for_map(desk, "units-point")
+    desk.check("#training-colours")
+    assert _unit_on_map(desk, (x, y), unit_id) == {"paint": PASSED, "assigned": 1, "passed": 1}
+    desk.screenshot(path=str(SCREENSHOTS / "portal-officer-map-passed.png"))
+    with session_factory() as session:
+        assert session.scalar(select(Unit.address).where(Unit.id == unit_id)) == NEW_ADDRESS
+    assert not errors and not desk_errors, (errors, desk_errors)
+    assert not elsewhere and not desk_elsewhere, (elsewhere, desk_elsewhere)

@@ -45,8 +45,15 @@ function recordRow(record) {
     stateBadge(record), el("span", { class: "muted" }, due(record)));
 }
 
+// A course the bureau's plans assign to the unit: its standing and deadline, studied in /training.
+function courseRow(course) {
+  return el("li", { "data-course": course.course_id }, el("a", { href: "/training", class: "link" }, course.title),
+    el("span", { class: `badge ${course.passed ? "good" : "wait"}` }, course.passed ? zh.training.passed : zh.training.learning),
+    el("span", { class: "muted" }, zh.training.deadline(course.deadline)));
+}
+
 async function showHome() {
-  const home = await api("/api/portal/home");
+  const [home, courses] = await Promise.all([api("/api/portal/home"), api("/api/training/learning")]);
   const count = (label, n, bad = false) => el("div", { class: bad && n ? "bad" : "" }, el("strong", {}, String(n)), label);
   show(t.pages.home,
     el("div", { class: "counts" }, count(t.counts.todos, home.todos.length),
@@ -54,7 +61,9 @@ async function showHome() {
        count(t.counts.approvals, home.pending_approvals), count(t.counts.unread, home.unread_notices, true)),
     card(t.todos, list(home.todos, recordRow)),
     card(t.deadlines, list(home.deadlines, recordRow)),
-    card(t.latestNotices, list(home.notices, noticeRow)));
+    card(t.latestNotices, list(home.notices, noticeRow)),
+    card(t.training, list(courses.data, courseRow),
+         el("a", { href: "/training", class: "more", id: "to-training" }, t.toTraining)));
 }
 
 const PERSONAL = new Set(["contact_name", "contact_phone"]);

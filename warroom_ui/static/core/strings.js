@@ -38,6 +38,8 @@ export const zh = {
     todos: "待办事项",
     deadlines: "临近期限",
     latestNotices: "最新通知",
+    training: "安保培训",
+    toTraining: "进入学习中心",
     nothing: "暂无",
     due: at => `期限 ${at}`,
     noDue: "无期限",
