@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +23,7 @@ from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.features.models import Precinct, Unit
 from layers.settings import Settings
-from tests.api.test_training import QUESTIONS, RIGHT, mp4, pdf
+from tests.api.test_training import QUESTIONS, RIGHT
 from tests.ui.helpers import (
     SCREENSHOTS,
     SETTLED,
@@ -37,7 +36,7 @@ from tests.ui.helpers import (
 from tests.ui.test_officer_approvals import PASSED, RENDERED
 from tests.utils.images import png_bytes
 from tests.utils.places import precincts_with_units
-from tests.utils.portal import invite, self_check_form
+from tests.utils.portal import invite, planned_course, self_check_form
 from tests.utils.servers import served
 from tests.utils.users import PASSWORD, bearer, make_user
 from warroom_ui.portal import create_portal_app
@@ -62,25 +61,6 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
-def _course_for(client: TestClient, staff: dict[str, str], unit_id: int) -> int:
-    """A published course of a document, a video and a quiz, planned for ``unit_id``; its id."""
-    resources = []
-    for title, data, name in (("消防安全手册", pdf(), "手册.pdf"), ("疏散演练", mp4(), "演练.mp4")):
-        added = client.post("/api/training/resources", headers=staff, data={"title": title},
-                            files={"file": (name, data, "application/octet-stream")})  # fmt: skip
-        assert added.status_code == 201, added.text
-        resources.append(added.json()["id"])
-    course = client.post("/api/training/courses", headers=staff, json={
-        "title": "门户安保培训", "pass_mark": 75, "state": "published",
-        "resource_ids": resources, "questions": QUESTIONS})  # fmt: skip
-    assert course.status_code == 201, course.text
-    planned = client.post("/api/training/plans", headers=staff, json={
-        "title": "门户培训计划", "course_ids": [course.json()["id"]], "unit_ids": [unit_id],
-        "deadline": (date.today() + timedelta(days=14)).isoformat()})  # fmt: skip
-    assert planned.status_code == 201, planned.text
-    return int(course.json()["id"])
-
-
 def _unit_on_map(page: Page, at: tuple[float, float], unit_id: int) -> object:
     """Return the unit's drawn colour and training figures, the map coloured by training."""
     page.evaluate("c => window.warroomMap.jumpTo({ center: c, zoom: 16 })", list(at))
@@ -102,7 +82,7 @@ def test_a_unit_does_its_part_in_the_portal(
     officer = make_user(session_factory, Role.OFFICER, Jurisdiction(precinct_code=code))
     commander = bearer(client, make_user(session_factory, Role.COMMANDER))
     assert client.post("/api/forms", json=self_check_form(), headers=commander).status_code == 201
-    course_id = _course_for(client, commander, unit_id)
+    course_id = planned_course(client, commander, unit_id)
     invitation = invite(client, bearer(client, officer), unit_id)["code"]
 
     # the officer's map, coloured by training: the unit's course is still due
