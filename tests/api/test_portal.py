@@ -252,6 +252,41 @@ def test_home_lists_hazards_to_fix_deadlines_and_unread_notices(
     assert rectify.status_code == 200, rectify.text
 
 
+def test_a_unit_sees_the_patrols_of_its_units_and_reports_an_activity_for_approval(
+    client: TestClient, portal: TestClient, cast: Cast
+) -> None:
+    template = {**self_check_form(), "form_kind": "inspection", "title": "单位巡查表"}
+    assert client.post("/api/forms", json=template, headers=cast.commander).status_code == 201
+    patrols = {}
+    for unit_id in (cast.a, cast.b):  # the officer's patrol of each unit
+        body = {"template": template["code"], "features": [{"layer": "units", "id": unit_id}],
+                "answers": {"exits_clear": True, "extinguishers_ok": True}}  # fmt: skip
+        made = client.post("/api/inspections", json=body, headers=cast.officer)
+        assert made.status_code == 201, made.text
+        patrols[unit_id] = made.json()["id"]
+    own = _unit_user(client, portal, cast, cast.b)
+    listed = portal.get("/api/portal/records?kind=inspection", headers=own).json()["data"]
+    assert patrols[cast.b] in [r["id"] for r in listed]
+    assert patrols[cast.a] not in [r["id"] for r in listed]  # another unit's patrol
+    assert portal.get(f"/api/records/{patrols[cast.a]}", headers=own).status_code == 404
+    assert portal.post("/api/inspections", json=body, headers=own).status_code == 404  # not served
+    start = datetime.now(UTC) + timedelta(days=5)
+    activity = portal.post("/api/activities", headers=own, json={
+        "title": "门户测试活动", "topic": "internal_security",
+        "features": [{"layer": "units", "id": cast.b}],
+        "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat(),
+        "details": {"organiser": "本单位", "expected_size": 800}})  # fmt: skip
+    assert activity.status_code == 201, activity.text
+    assert activity.json()["state"] == "reported"  # waits for the police
+    decided = client.post(
+        f"/api/activities/{activity.json()['id']}/transitions", json={"action": "approve"},
+        headers={**cast.officer, "If-Match": f'"{activity.json()["version"]}"'},
+    )  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    mine = portal.get("/api/portal/records?kind=activity", headers=own).json()["data"]
+    assert [(r["id"], r["state"]) for r in mine] == [(activity.json()["id"], "approved")]
+
+
 def test_the_portal_may_use_an_exchange_copy_of_the_database(
     settings: Settings, scratch_database_url: str, session_factory: sessionmaker[Session],
     cast: Cast,
