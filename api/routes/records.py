@@ -267,6 +267,7 @@ def kind_router(kind: RecordKind, prefix: str, *, generic_create: bool = True) -
         record = take_step(
             session=session, kind=kind, record_id=record_id, action=body.action,
             expected_version=if_match_version(if_match), actor=actor, note=body.note,
+            details=body.details,
         )  # fmt: skip
         if record.kind != kind.id:
             return waiting(session, record, actor)

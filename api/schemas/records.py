@@ -60,12 +60,16 @@ class BulkCreated(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    """A workflow action to take, with an optional note."""
+    """A workflow action to take, with an optional note and the details fields it fills."""
 
     model_config = ConfigDict(extra="forbid")
 
     action: str = Field(max_length=32)
     note: str | None = Field(default=None, max_length=2000)
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="details fields the step fills (a case's results at disposal)",
+    )
 
 
 class TransitionPublic(BaseModel):

@@ -3,16 +3,18 @@
 A unit user's edit of its unit, or an officer closing a high-level hazard, becomes an
 ``approval`` record linked to what it would change; nothing changes until someone with
 an approving role decides. Approving applies the change through the usual door as its
-requester (so versions, scope and audit hold), recording the approver.
+requester (so versions, scope and audit hold), recording the approver. Everyone who may
+decide an approval finds it in their inbox (``approval.pending``) as it is asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from layers.accounts.models import User
@@ -24,6 +26,7 @@ from layers.errors import Conflict, PermissionDenied
 from layers.features.registry import all_layers, get_layer
 from layers.features.service import get_feature, update_feature
 from layers.records.kinds import OnEnter, RecordKind
+from layers.records.messages import Recipient, send_messages
 from layers.records.models import Record
 from layers.records.personal import open_details
 from layers.records.refs import FeatureRef
@@ -31,6 +34,7 @@ from layers.records.service import (
     NewRecord,
     check_step,
     create_record,
+    filled_details,
     links_of,
     read_record,
     transition_record,
@@ -89,7 +93,8 @@ def _apply(
         transition_record(
             session=session, kind=kind_of(details.payload["kind"]), record_id=details.target_id,
             action=details.payload["action"], expected_version=details.expected_version,
-            actor=requester, note=details.payload.get("note"), approved=True,
+            actor=requester, note=details.payload.get("note"),
+            details=details.payload.get("details"), approved=True,
         )  # fmt: skip
 
 
@@ -139,12 +144,34 @@ APPROVAL = RecordKind(
 )
 
 
+def _deciders(session: Session, approval: Record, roles: Collection[Role]) -> list[Recipient]:
+    """Return the users who may decide ``approval``: active, of one of ``roles``, and with a
+    jurisdiction (precinct, district or the city; never a unit's) holding its place."""
+    over_its_place = or_(
+        User.precinct_id == approval.precinct_id,
+        and_(User.precinct_id.is_(None), User.district_id == approval.district_id),
+        and_(User.precinct_id.is_(None), User.district_id.is_(None)),
+    )
+    found = session.scalars(
+        select(User.id)
+        .where(User.is_active, User.role.in_([r.value for r in roles]), User.unit_id.is_(None),
+               over_its_place)
+        .order_by(User.id)
+    )  # fmt: skip
+    return [("user", user_id) for user_id in found]
+
+
 def _request(
     session: Session, actor: Actor, title: str, target: FeatureRef, details: ApprovalDetails
 ) -> Record:
+    """Create the approval and put it in the inbox of everyone who may decide it."""
     new = NewRecord(title=title, topic="internal_security", features=[target],
                     details=details.model_dump(mode="json"))  # fmt: skip
-    return create_record(session=session, kind=APPROVAL, new=new, actor=actor)
+    approval = create_record(session=session, kind=APPROVAL, new=new, actor=actor)
+    send_messages(
+        session, approval, _deciders(session, approval, details.approver_roles), "approval.pending"
+    )
+    return approval
 
 
 def request_feature_update(
@@ -182,6 +209,7 @@ def take_step(
     expected_version: int | None,
     actor: Actor,
     note: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Record:
     """Take a workflow step, or keep it as an approval when the kind says it needs one.
 
@@ -193,14 +221,15 @@ def take_step(
     if not approvers:
         return transition_record(
             session=session, kind=kind, record_id=record_id, action=action,
-            expected_version=expected_version, actor=actor, note=note,
+            expected_version=expected_version, actor=actor, note=note, details=details,
         )  # fmt: skip
-    details = ApprovalDetails(
+    filled_details(record, kind, chosen, details)  # refused now, not when approved
+    change = ApprovalDetails(
         change="record_transition", target_id=record_id,
         expected_version=expected_version if expected_version is not None else record.version,
         approver_roles=sorted(approvers),
-        payload={"kind": kind.id, "action": action, "note": note},
+        payload={"kind": kind.id, "action": action, "note": note, "details": details},
     )  # fmt: skip
     links = links_of(session, record.id)
     return _request(session, actor, f"{chosen.title or action}: {record.title}"[:200],
-                    links[0], details)  # fmt: skip
+                    links[0], change)  # fmt: skip

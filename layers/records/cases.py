@@ -1,7 +1,9 @@
 """Topic cases (专项案件) of environment, food and drug, tobacco and intellectual property.
 
 Each runs clue -> analysis (研判) -> hand-off (流转) -> disposal (处置) -> archive, and
-keeps its results — cases, people, goods seized and their value — for the statistics.
+keeps its results — cases, people, goods seized and their value — for the statistics:
+given when it is disposed of (or archived), ``{"action": "dispose", "details": {"results":
+{...}}}``.
 """
 
 from __future__ import annotations
@@ -60,8 +62,16 @@ CASE = RecordKind(
                 roles=[Role.COMMANDER],
                 parties=[Party.ASSIGNEE],
                 title="处置",
+                fills=["results"],
             ),
-            step("archive", "disposal", "archived", roles=[Role.COMMANDER], title="归档"),
+            step(
+                "archive",
+                "disposal",
+                "archived",
+                roles=[Role.COMMANDER],
+                title="归档",
+                fills=["results"],
+            ),
         ),
         titles={
             "clue": "线索",

@@ -13,7 +13,7 @@ from layers.records.hazards import HAZARD
 from layers.records.inspections import ASSESSMENT, INSPECTION, SELF_CHECK
 from layers.records.kinds import RecordKind
 from layers.records.notices import NOTICE
-from layers.records.reactions import support_becomes_a_task
+from layers.records.reactions import becomes_a_task
 from layers.records.staff import STAFF_REGISTRATION
 from layers.records.support import POLICE_SUPPORT
 from layers.records.tasks import TASK
@@ -28,10 +28,15 @@ def get_kind(kind_id: str) -> RecordKind:
 
 
 # Kinds that start or apply others are wired here: kind modules never import each other.
-_SUPPORT = replace(POLICE_SUPPORT, on_enter={"approved": support_becomes_a_task(TASK)})
+_SUPPORT = replace(POLICE_SUPPORT, on_enter={
+    "approved": becomes_a_task(TASK, POLICE_SUPPORT, "police_support", about="reason"),
+})  # fmt: skip
+_CLUE = replace(CLUE, on_enter={
+    "verifying": becomes_a_task(TASK, CLUE, "clue_verification", about="content"),
+})  # fmt: skip
 _APPROVAL = replace(APPROVAL, on_enter={"approved": applier(get_kind)})
 _ALL = (
-    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, CLUE,
+    TASK, HAZARD, INSPECTION, SELF_CHECK, ASSESSMENT, ACTIVITY, CONSTRUCTION_START, _CLUE,
     STAFF_REGISTRATION, _SUPPORT, NOTICE, _APPROVAL, CASE,
 )  # fmt: skip
 KINDS: dict[str, RecordKind] = {kind.id: kind for kind in _ALL}

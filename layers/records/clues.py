@@ -1,4 +1,9 @@
-"""Clues (线索核查): a tip about a place, verified by the police, its result kept."""
+"""Clues (线索核查): a tip about a place, verified by the police, its result kept.
+
+Taken into verification, a clue becomes a clue-verification task for its assignees
+(wired in ``layers.records.catalog``; the clue keeps its ``task_id``); whoever confirms
+or dismisses it writes the ``result``.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,10 @@ class ClueDetails(BaseModel):
     content: str = Field(min_length=1, max_length=5000)
     informant: str | None = Field(default=None, max_length=64)
     assignees: list[Assignee] = Field(default_factory=list, max_length=50)
+    task_id: int | None = Field(default=None, description="the task verifying it")
+    result: str | None = Field(
+        default=None, min_length=1, max_length=5000, description="what was found"
+    )
 
 
 _POLICE = (Role.OFFICER, Role.COMMANDER)
@@ -50,6 +59,7 @@ CLUE = RecordKind(
                 roles=[Role.COMMANDER],
                 parties=[Party.ASSIGNEE],
                 title="核查属实",
+                fills=["result"],
             ),
             step(
                 "dismiss",
@@ -58,6 +68,7 @@ CLUE = RecordKind(
                 roles=[Role.COMMANDER],
                 parties=[Party.ASSIGNEE],
                 title="核查不实",
+                fills=["result"],
             ),
             step("archive", ("confirmed", "unfounded"), "archived", roles=_POLICE, title="归档"),
         ),

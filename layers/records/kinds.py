@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from layers.accounts.roles import Role
 from layers.crypto.personal import PersonalKind
@@ -67,12 +67,32 @@ class RecordKind:
         try:
             model = self.details.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'details'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise InvalidInput(f"invalid {self.id} details: {problems}") from None
+            raise self._invalid(exc, ()) from None
         return model.model_dump(mode="json", exclude_none=True)
+
+    def check_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Return some fields of this kind's details validated, JSON-ready, or raise 422."""
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            field_info = self.details.model_fields[name]
+            shape: Any = field_info.annotation
+            if field_info.metadata:  # its constraints (max_length, ge...)
+                shape = Annotated[(shape, *field_info.metadata)]
+            adapter: TypeAdapter[Any] = TypeAdapter(shape)
+            try:
+                checked[name] = adapter.dump_python(
+                    adapter.validate_python(value), mode="json", exclude_none=True
+                )
+            except ValidationError as exc:
+                raise self._invalid(exc, (name,)) from None
+        return checked
+
+    def _invalid(self, exc: ValidationError, path: tuple[str, ...]) -> InvalidInput:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in (*path, *e['loc'])) or 'details'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return InvalidInput(f"invalid {self.id} details: {problems}")
 
     def check_topic(self, topic: str) -> str:
         """Return ``topic`` if records of this kind may belong to it, or raise 422."""

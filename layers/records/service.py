@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -281,6 +281,23 @@ def check_step(record: Record, kind: RecordKind, action: str, actor: Actor) -> S
     return chosen
 
 
+def filled_details(
+    record: Record, kind: RecordKind, chosen: Step, given: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Return the record's details with the fields ``given`` set, or raise 422.
+
+    A step sets only the fields it ``fills`` (a case's results at disposal).
+    """
+    if not given:
+        return record.details
+    others = sorted(set(given) - chosen.fills)
+    if others:
+        fills = ", ".join(sorted(chosen.fills)) or "none"
+        raise InvalidInput(f"{chosen.action!r} sets no {', '.join(others)} of a {kind.id}; "
+                           f"it sets: {fills}")  # fmt: skip
+    return {**record.details, **kind.check_fields(given)}
+
+
 def transition_record(
     *,
     session: Session,
@@ -290,12 +307,14 @@ def transition_record(
     expected_version: int | None,
     actor: Actor,
     note: str | None = None,
+    details: Mapping[str, Any] | None = None,
     approved: bool = False,
 ) -> Record:
     """Take workflow step ``action`` on a record; 409 lists the actions its state allows.
 
-    A step the kind wants approved is refused unless ``approved`` (see
-    ``layers.records.approvals.take_step``, which asks for the approval instead).
+    ``details`` sets the fields the step fills. A step the kind wants approved is refused
+    unless ``approved`` (see ``layers.records.approvals.take_step``, which asks for the
+    approval instead).
     """
     with audited_denials(session, actor, f"{kind.id}.{action}", kind.id, record_id):
         actor.require(Permission.RECORDS_WRITE)
@@ -303,11 +322,13 @@ def transition_record(
         chosen = check_step(record, kind, action, actor)
         if not approved and kind.approval and kind.approval(record, chosen, actor):
             raise PermissionDenied(f"{action} on this {kind.id} needs an approval first")
+    filled = filled_details(record, kind, chosen, details)
     before = snapshot(record, kind)
     session.add(RecordTransition(record_id=record.id, action=action, from_state=record.state,
                                  to_state=chosen.target, actor_id=actor.user_id,
                                  actor_name=actor.username, note=note))  # fmt: skip
     record.state = chosen.target
+    record.details = filled
     record.version += 1
     record.updated_at = datetime.now(UTC)
     session.flush()

@@ -27,7 +27,8 @@ class Step:
 
     Allowed to the ``roles`` listed, and to the ``parties`` listed whatever their role
     (an assigned unit user accepts its own task); both empty means nobody. The
-    ``notify`` parties find the record in their inbox once the step is taken.
+    ``notify`` parties find the record in their inbox once the step is taken. Whoever
+    takes it may set the details fields it ``fills`` (a case's results at disposal).
     """
 
     action: str
@@ -37,6 +38,7 @@ class Step:
     parties: frozenset[Party] = frozenset()
     title: str = ""
     notify: frozenset[Party] = frozenset()
+    fills: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ def step(
     parties: Collection[Party] = (),
     title: str = "",
     notify: Collection[Party] = (),
+    fills: Collection[str] = (),
 ) -> Step:
     """Return a ``Step``; ``sources`` is one state or several."""
     sources_set = frozenset([sources] if isinstance(sources, str) else sources)
     return Step(action, sources_set, target, frozenset(roles), frozenset(parties), title,
-                frozenset(notify))  # fmt: skip
+                frozenset(notify), frozenset(fills))  # fmt: skip

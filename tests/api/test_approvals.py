@@ -53,6 +53,18 @@ def _unit(client: TestClient, cast: Cast) -> dict[str, Any]:
     return body
 
 
+def _told(client: TestClient, headers: dict[str, str]) -> list[tuple[str, int]]:
+    """Return the (reason, record id) of the caller's latest messages."""
+    inbox = client.get("/api/inbox", params={"limit": 200}, headers=headers).json()["data"]
+    return [(m["reason"], m["record"]["id"]) for m in inbox if m["record"] is not None]
+
+
+def _pending(client: TestClient, headers: dict[str, str]) -> list[int]:
+    response = client.get("/api/approvals/pending", params={"limit": 1000}, headers=headers)
+    assert response.status_code == 200, response.text
+    return [a["id"] for a in response.json()["data"]]
+
+
 def _decide(
     client: TestClient, approval: dict[str, Any], action: str, headers: dict[str, str]
 ) -> Any:
@@ -79,6 +91,12 @@ def test_a_unit_edit_waits_for_its_officer_and_then_applies(
     assert approval["kind"] == "approval" and approval["state"] == "pending"
     # nothing changed yet
     assert _unit(client, cast)["properties"] == before["properties"]
+    # it waits in the inbox and the list of those who may decide it, not of others
+    for deciding in (cast.officer, cast.commander):
+        assert ("approval.pending", approval["id"]) in _told(client, deciding)
+        assert approval["id"] in _pending(client, deciding)
+    assert all(message[1] != approval["id"] for message in _told(client, cast.stranger))
+    assert approval["id"] not in _pending(client, cast.stranger)
     # an officer elsewhere cannot see it, the unit cannot approve its own change
     assert client.get(f"/api/approvals/{approval['id']}", headers=cast.stranger).status_code == 404
     assert _decide(client, approval, "approve", cast.owner).status_code == 403
@@ -169,6 +187,9 @@ def test_closing_a_high_level_hazard_needs_a_commander(client: TestClient, cast:
         client.get(f"/api/hazards/{hazard['id']}", headers=cast.officer).json()["state"]
         == "rectified"
     )
+    # only commanders may decide it: it waits in their inbox, not in the asking officer's
+    assert ("approval.pending", approval["id"]) in _told(client, cast.commander)
+    assert ("approval.pending", approval["id"]) not in _told(client, cast.officer)
     assert _decide(client, approval, "approve", cast.officer).status_code == 403
     assert _decide(client, approval, "approve", cast.commander).status_code == 200
     closed = client.get(f"/api/hazards/{hazard['id']}", headers=cast.officer).json()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from layers.accounts.models import User
 from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.audit.models import AuditRecord
@@ -161,31 +162,97 @@ def test_staff_registration_keeps_personal_fields_out_of_the_audit_log(
     assert response.status_code == 422 and "id_number" in response.json()["detail"]
 
 
-def test_a_clue_is_verified_by_its_assignee(
+def test_a_clue_is_verified_through_a_task_and_its_result_kept(
     client: TestClient, cast: Cast, session_factory: sessionmaker[Session]
 ) -> None:
-    details = {"source": "hotline", "content": "有人在此处聚集赌博", "informant": "李四"}
+    checker_name = make_user(session_factory, Role.OFFICER,
+                             Jurisdiction(precinct_code=cast.precinct.code))  # fmt: skip
+    checker = bearer(client, checker_name)
+    with session_factory() as session:
+        checker_id = session.scalar(select(User.id).where(User.username == checker_name))
+    details = {"source": "hotline", "content": "有人在此处聚集赌博", "informant": "李四",
+               "assignees": [{"type": "user", "id": checker_id}]}  # fmt: skip
     made = client.post(
         "/api/clues", json=_body(("units", cast.unit_id), details), headers=cast.officer
     )
     assert made.status_code == 201, made.text
     clue = _act(client, "/api/clues", made.json(), "verify", cast.officer)
+    # taken into verification, it is a task for its assignee, about the same place
+    task = client.get(f"/api/tasks/{clue['details']['task_id']}", headers=checker).json()
+    assert task["details"]["task_kind"] == "clue_verification"
+    assert task["details"]["assignees"] == [{"type": "user", "id": checker_id}]
+    assert task["features"] == [{"layer": "units", "id": cast.unit_id}]
+    assert task["details"]["description"] == "有人在此处聚集赌博" and task["state"] == "draft"
     # the officer is no assignee, and only a commander may conclude for others
+    url = f"/api/clues/{clue['id']}/transitions"
     response = client.post(
-        f"/api/clues/{clue['id']}/transitions",
-        json={"action": "confirm"},
+        url, json={"action": "confirm"},
         headers={**cast.officer, "If-Match": f'"{clue["version"]}"'},
-    )
+    )  # fmt: skip
     assert response.status_code == 403
-    clue = _act(client, "/api/clues", clue, "confirm", cast.commander)
+    # a step sets only the fields it fills, checked by the kind's schema
+    current = {**checker, "If-Match": f'"{clue["version"]}"'}
+    for fill, problem in (({"content": "改"}, "sets no content"), ({"result": ""}, "result")):
+        refused = client.post(url, json={"action": "confirm", "details": fill}, headers=current)
+        assert refused.status_code == 422 and problem in refused.json()["detail"], refused.text
+    result = {"result": "现场查获赌具，三人被带回审查"}
+    confirmed = client.post(url, json={"action": "confirm", "details": result}, headers=current)
+    assert confirmed.status_code == 200, confirmed.text
+    clue = confirmed.json()
+    assert clue["state"] == "confirmed" and clue["details"]["result"] == result["result"]
+    assert clue["details"]["informant"] != "李四"  # still sealed and masked
     clue = _act(client, "/api/clues", clue, "archive", cast.officer)
     assert [h["action"] for h in clue["history"]] == ["create", "verify", "confirm", "archive"]
+    assert clue["details"]["result"] == result["result"]
     assert (
         client.post(
             "/api/clues", json=_body(("units", cast.unit_id), details), headers=cast.unit
         ).status_code
         == 403
     )
+
+
+def test_a_case_runs_from_clue_to_archive_with_its_results(
+    client: TestClient, cast: Cast, session_factory: sessionmaker[Session]
+) -> None:
+    worker_name = make_user(session_factory, Role.OFFICER,
+                            Jurisdiction(precinct_code=cast.precinct.code))  # fmt: skip
+    worker = bearer(client, worker_name)
+    with session_factory() as session:
+        worker_id = session.scalar(select(User.id).where(User.username == worker_name))
+    body = _body(("units", cast.unit_id),
+                 {"summary": "销售假冒烟草", "assignees": [{"type": "user", "id": worker_id}]},
+                 topic="tobacco")  # fmt: skip
+    made = client.post("/api/cases", json=body, headers=cast.officer)
+    assert made.status_code == 201, made.text
+    case = made.json()
+    assert case["state"] == "clue" and case["details"]["results"]["cases"] == 0
+    case = _act(client, "/api/cases", case, "analyse", cast.officer)
+    case = _act(client, "/api/cases", case, "hand_off", cast.officer)
+    handed = client.get("/api/inbox", params={"limit": 200}, headers=worker).json()["data"]
+    assert ("case.hand_off", case["id"]) in [(m["reason"], m["record"]["id"]) for m in handed]
+    url = f"/api/cases/{case['id']}/transitions"
+    results = {"cases": 1, "people": 2, "goods": "卷烟 300 条", "value_yuan": 45000}
+    early = client.post(url, json={"action": "dispose", "details": {"results": {"cases": -1}}},
+                        headers={**worker, "If-Match": f'"{case["version"]}"'})  # fmt: skip
+    assert early.status_code == 422 and "results.cases" in early.json()["detail"]
+    disposed = client.post(url, json={"action": "dispose", "details": {"results": results}},
+                           headers={**worker, "If-Match": f'"{case["version"]}"'})  # fmt: skip
+    assert disposed.status_code == 200, disposed.text
+    case = disposed.json()
+    assert case["details"]["results"] == {**results, "value_yuan": 45000.0}
+    # a commander archives it, with the final count
+    final = {"results": {**results, "people": 3}}
+    archive = {"action": "archive", "details": final}
+    version = {"If-Match": f'"{case["version"]}"'}
+    assert client.post(url, json=archive, headers={**worker, **version}).status_code == 403
+    archived = client.post(url, json=archive, headers={**cast.commander, **version})
+    assert archived.status_code == 200, archived.text
+    case = archived.json()
+    assert case["state"] == "archived" and case["details"]["results"]["people"] == 3
+    assert [h["action"] for h in case["history"]] == [
+        "create", "analyse", "hand_off", "dispose", "archive",
+    ]  # fmt: skip
 
 
 def test_a_unit_asks_for_police_support_and_a_commander_decides(
