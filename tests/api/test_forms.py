@@ -173,3 +173,29 @@ def test_templates_are_checked_and_written_only_by_commanders(
     text_item["scoring"]["items"]["guards_on_duty"] = {"points": 1}
     response = client.post("/api/forms", json=text_item, headers=cast.commander)
     assert response.status_code == 422 and "boolean" in response.json()["detail"]
+
+
+def test_an_officer_assesses_and_inspects_only_units_of_his_jurisdiction(
+    client: TestClient, cast: Cast, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        elsewhere = precincts_with_units(session)[0]
+    stranger = bearer(client, make_user(session_factory, Role.OFFICER,
+                                        Jurisdiction(precinct_code=elsewhere.code)))  # fmt: skip
+    assessment, inspection = f"assess_{uuid.uuid4().hex[:6]}", f"fire_{uuid.uuid4().hex[:6]}"
+    client.post("/api/forms", json=_template(assessment, form_kind="assessment"),
+                headers=cast.commander)  # fmt: skip
+    client.post("/api/forms", json=_template(inspection), headers=cast.commander)
+    body = {"template": assessment, "features": [{"layer": "units", "id": cast.unit_id}],
+            "answers": {"exits_clear": True, "extinguishers_ok": True}}  # fmt: skip
+    made = client.post("/api/assessments", json=body, headers=cast.officer)
+    assert made.status_code == 201, made.text
+    kept = made.json()
+    assert kept["kind"] == "assessment" and kept["details"]["score"] == 100
+    assert kept["details"]["passed"] is True and kept["opened_hazards"] == []
+    assert client.get(f"/api/assessments/{kept['id']}", headers=stranger).status_code == 404
+    # the unit is outside the stranger's precinct: for him it is not there
+    assert client.post("/api/assessments", json=body, headers=stranger).status_code == 404
+    inspect = {**body, "template": inspection}
+    assert client.post("/api/inspections", json=inspect, headers=stranger).status_code == 404
+    assert client.post("/api/assessments", json=body, headers=cast.unit_user).status_code == 403

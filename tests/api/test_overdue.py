@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from api.cli.main import app
 from layers.accounts.models import User
 from layers.accounts.roles import Role
+from layers.accounts.service import Jurisdiction
 from layers.audit.models import Event
 from layers.features.models import Unit
 from tests.utils.users import bearer, make_user
@@ -103,3 +104,26 @@ def test_an_overdue_task_is_in_each_assignees_inbox(
     assert CliRunner().invoke(app, ["overdue"]).exit_code == 0
     for who in (commander, assignee):
         assert _overdue_in_inbox(client, who) == [task.json()["id"]]
+
+
+@pytest.mark.usefixtures("cli_database")
+def test_a_hazard_past_its_deadline_is_in_its_units_inbox(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    commander = bearer(client, make_user(session_factory, Role.COMMANDER))
+    with session_factory() as session:
+        unit = session.scalar(select(Unit.id).order_by(Unit.id.desc()).limit(1))
+    assert unit is not None
+    fixer = bearer(client, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=unit)))
+    body = {
+        "title": "消防通道堵塞",
+        "topic": "internal_security",
+        "due_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "features": [{"layer": "units", "id": unit}],
+        "details": {"level": 2, "category": "fire", "assignees": [{"type": "unit", "id": unit}]},
+    }
+    hazard = client.post("/api/hazards", json=body, headers=commander)
+    assert hazard.status_code == 201, hazard.text
+    assert CliRunner().invoke(app, ["overdue"]).exit_code == 0
+    assert _overdue_in_inbox(client, fixer).count(hazard.json()["id"]) == 1
+    assert _overdue_events(session_factory, hazard.json()["id"]) == 1
