@@ -266,3 +266,20 @@ def test_a_course_is_built_assigned_learned_passed_and_counted(
                       "'training_course' AND target_id = :c AND action = "
                       "'training.course.create'", c=str(course["id"]))  # fmt: skip
     assert created[0] == 1
+
+
+def test_a_training_notice_reaches_the_units_of_its_industries_only(
+    client: TestClient, setting: Setting
+) -> None:
+    sent = {"title": f"培训通知{uuid.uuid4().hex[:6]}", "body": "本周五前完成消防培训。",
+            "industries": ["school"]}  # fmt: skip
+    posted = client.post("/api/training/notices", headers=setting.officer, json=sent)
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["industries"] == ["school"]
+    learner = next(iter(setting.learners.values()))  # a school's
+    titles = {who: [n["title"] for n in client.get("/api/training/notices", headers=headers)
+                    .json()["data"]] for who, headers in (("school", learner),
+                                                         ("bank", setting.outsider))}  # fmt: skip
+    assert sent["title"] in titles["school"] and sent["title"] not in titles["bank"]
+    refused = client.post("/api/training/notices", headers=learner, json=sent)
+    assert refused.status_code == 403

@@ -52,6 +52,8 @@ def test_a_unit_user_studies_a_course_and_passes_its_quiz(
         "title": "消防培训计划", "course_ids": [course["id"]], "unit_ids": [unit_id],
         "deadline": deadline})  # fmt: skip
     assert planned.status_code == 201, planned.text
+    notice = {"title": "培训通知：消防月", "body": "请于截止日期前完成课程并通过测验。"}
+    assert client.post("/api/training/notices", headers=commander, json=notice).status_code == 201
 
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
                             has_touch=True, is_mobile=True)  # fmt: skip
@@ -63,6 +65,7 @@ def test_a_unit_user_studies_a_course_and_passes_its_quiz(
     row = page.locator(f"li[data-course='{course['id']}']")
     expect(row).to_contain_text("学习中")
     expect(row).to_contain_text(f"截止 {deadline}")
+    expect(page.locator("section.card", has_text="培训通知")).to_contain_text(notice["body"])
     row.locator("button.link").click()
 
     expect(page.locator("main#view h2")).to_have_text("保安员消防培训")

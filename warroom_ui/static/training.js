@@ -42,10 +42,17 @@ function certificateRow(certificate) {
     el("span", { class: "muted" }, formatTime(certificate.issued_at)));
 }
 
+function noticeRow(notice) {
+  return el("li", { "data-notice": notice.id }, el("strong", {}, notice.title),
+    el("span", { class: "muted" }, formatTime(notice.created_at)), el("p", { class: "body" }, notice.body));
+}
+
 async function showCourses() {
   say("");
-  const [mine, held] = await Promise.all([api(LEARNING), api(`${LEARNING}/certificates`)]);
-  show(t.myCourses, list(mine.data, courseRow), card(t.certificates, list(held.data, certificateRow)));
+  const [mine, held, notices] = await Promise.all([api(LEARNING), api(`${LEARNING}/certificates`),
+                                                   api("/api/training/notices?limit=20")]);
+  show(t.myCourses, list(mine.data, courseRow), card(t.certificates, list(held.data, certificateRow)),
+       card(t.notices, list(notices.data, noticeRow)));
 }
 
 function material(course, resource, viewed) {

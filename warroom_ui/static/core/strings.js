@@ -119,6 +119,7 @@ export const zh = {
     notUnit: "学习中心供单位用户使用：请用单位账号登录。",
     myCourses: "我的课程",
     certificates: "我的证书",
+    notices: "培训通知",
     nothing: "暂无",
     deadline: day => `截止 ${day}`,
     passed: "已通过",
