@@ -161,6 +161,25 @@ def test_a_unit_does_its_part_in_the_portal(
     expect(page.locator("#message")).to_have_text("已提交")
     expect(page.locator("ul.list")).to_contain_text("人员报备：安保负责人")
 
+    # a notice from the precinct: opened and marked read, its sender sees the receipt
+    title, body = "门户通知：消防检查", "请做好迎检准备。"
+    notice = client.post("/api/notices", json={"title": title, "body": body, "units": [unit_id]},
+                         headers=bearer(client, officer))  # fmt: skip
+    assert notice.status_code == 201, notice.text
+    _tab(page, "通知")
+    page.locator("ul.list button.link", has_text=title).click()
+    expect(page.locator("p.body")).to_have_text(body)
+    page.locator("button", has_text="标为已读").click()
+    expect(page.locator("ul.list li", has_text=title)).to_contain_text("已读")
+    receipts = client.get(f"/api/notices/{notice.json()['id']}/receipts",
+                          headers=bearer(client, officer))  # fmt: skip
+    assert receipts.json()["read"] == 1
+
+    # 单位巡查: the unit's checks, its self-check among them with the failed item
+    _tab(page, "巡查")
+    expect(page.locator("ul.list li", has_text="消防安全自查表")).to_contain_text("安全出口畅通")
+    _shot(page, "portal-patrols-phone.png")
+
     # from home to the learning centre: study the course, pass its quiz, back to the portal
     _tab(page, "首页")
     page.click("#to-training")

@@ -254,12 +254,16 @@ async function showNotices() {
 }
 
 async function showPatrols() {
-  const checks = await api("/api/portal/records?kind=inspection&kind=assessment&kind=self_check&limit=50");
+  const [checks, forms] = await Promise.all([
+    api("/api/portal/records?kind=inspection&kind=assessment&kind=self_check&limit=50"), api("/api/forms")]);
+  // a failed item by its words in the form (its latest version), not its key
+  const items = Object.fromEntries(forms.data.map(form => [form.code, form.schema.properties ?? {}]));
+  const itemTitle = (record, item) => items[record.details.template]?.[item]?.title ?? item;
   show(t.pages.patrols, el("p", { class: "muted" }, t.patrolsNote), list(checks.data, record => el("li", {},
     el("strong", {}, record.title), stateBadge(record),
     el("span", { class: `badge ${record.details.passed ? "good" : "bad"}` }, t.score(record.details.score, record.details.max_score)),
     el("span", { class: "muted" }, formatTime(record.created_at)),
-    record.details.failed_items?.length ? el("span", { class: "muted" }, `${t.failedItems}：${record.details.failed_items.join("、")}`) : null)));
+    record.details.failed_items?.length ? el("span", { class: "muted" }, `${t.failedItems}：${record.details.failed_items.map(item => itemTitle(record, item)).join("、")}`) : null)));
 }
 
 const PAGES = {
