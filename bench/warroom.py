@@ -194,9 +194,15 @@ def run(args: argparse.Namespace) -> None:
                 f"max {max(values):6.0f} ms ({args.loads} loads)"
             )
         page.wait_for_timeout(3000)  # the first minute's refreshes settle
-        browser.start_tracing(page=page, categories=["devtools.timeline", "toplevel"])
+        categories = ["devtools.timeline", "toplevel"]
+        if args.trace:
+            categories += ["v8.execute", "v8"]
+        browser.start_tracing(page=page, categories=categories)
         sent = _drive(base, token, vehicles, args.events_per_minute, args.seconds)
         trace = browser.stop_tracing()
+        if args.trace:
+            with open(args.trace, "wb") as out:
+                out.write(trace)
         tasks = sorted(main_thread_tasks(trace))
         assert tasks, "the trace holds no task of the page's main thread"
         long = [t for t in tasks if t > LONG_TASK_MS]
@@ -217,6 +223,7 @@ def main() -> None:
     parser.add_argument("--events-per-minute", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--compositing", choices=sorted(COMPOSITING), default="gpu")
+    parser.add_argument("--trace", help="also write Chromium's trace (with V8's events) here")
     run(parser.parse_args())
 
 

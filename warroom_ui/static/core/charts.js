@@ -1,11 +1,12 @@
 // Charts for any page: ECharts (npm, served by us under /ui/vendor/echarts), drawn on a
 // canvas in the page's own font and dark colours. A chart is made once and then only fed
-// new data (setOption merges it), never rebuilt; it follows its element's size.
+// new data (setOption merges it: its data only), never rebuilt; it follows its element's size.
 //
 //   const chart = barChart(element, { series: [{ name: "今日", colour: "#4fc3f7" }] });
 //   chart.update(["东城", "西城"], [[3, 5]]);
 
 import * as echarts from "../vendor/echarts/echarts.esm.min.js";
+import { yieldToMain } from "./dom.js";
 
 const FONT = "Noto Sans SC Variable";
 const TEXT = "#e5e9f0";
@@ -48,6 +49,7 @@ export function barChart(element, { series, horizontal = false }) {
   const text = () => [...categories, ...series.map(s => s.name), "0123456789"].join("");
   // Draw (once for all the calls of one turn) when the font files of its text are loaded: a
   // canvas draws only with files already loaded, and would keep a fallback font's glyphs.
+  let laidOut = false;  // the whole option is given once, and again after a resize
   const draw = () => {
     pending ??= (async () => {
       let loaded;
@@ -55,12 +57,14 @@ export function barChart(element, { series, horizontal = false }) {
         loaded = text();
         await document.fonts.load(`16px "${FONT}"`, loaded).catch(() => {});
       } while (loaded !== text());
+      await yieldToMain();  // each chart drawn in a task of its own
       pending = null;
       if (disposed) return;
-      const option = baseOption(element, series, horizontal);
-      option[horizontal ? "yAxis" : "xAxis"].data = categories;
+      const option = laidOut ? { series: series.map(() => ({})) } : baseOption(element, series, horizontal);
+      option[horizontal ? "yAxis" : "xAxis"] = { ...option[horizontal ? "yAxis" : "xAxis"], data: categories };
       option.series.forEach((s, i) => { s.data = values[i] || []; });
       chart.setOption(option);
+      laidOut = true;
       // what the canvas shows, as text: read by screen readers and the browser tests
       element.setAttribute("aria-label", series.map((s, i) => `${s.name}：${categories
         .map((category, j) => `${category} ${values[i]?.[j] ?? 0}`).join("，")}`).join("；"));
@@ -74,6 +78,7 @@ export function barChart(element, { series, horizontal = false }) {
     if (now === size) return;
     size = now;
     chart.resize();
+    laidOut = false;  // sizes follow the font size, which may have changed
     draw();
   });
   observer.observe(element);

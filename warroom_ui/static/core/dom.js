@@ -13,6 +13,31 @@ export function el(tag, attributes = {}, ...children) {
   return element;
 }
 
+// Make `parent`'s children the rows of `items`, in order: a row whose key (a string saying
+// everything it shows) was drawn before is kept in place, so a list that changes by a row is
+// laid out again by that row only. draw(item) makes a new row's element.
+export function keyedRows(parent, items, key, draw) {
+  const keys = items.map(key);
+  const wanted = new Set(keys);
+  const drawn = new Map();
+  for (const node of [...parent.children]) {
+    const rowKey = node.dataset.rowKey;
+    if (rowKey === undefined || !wanted.has(rowKey) || drawn.has(rowKey)) node.remove();
+    else drawn.set(rowKey, node);
+  }
+  let next = parent.firstElementChild;
+  items.forEach((item, i) => {
+    let node = drawn.get(keys[i]);
+    drawn.delete(keys[i]);
+    if (!node) {
+      node = draw(item);
+      node.dataset.rowKey = keys[i];
+    }
+    if (node === next) next = next.nextElementSibling;
+    else parent.insertBefore(node, next);
+  });
+}
+
 // columns: [{ title, cell: row => text or Node }]
 export function table(columns, rows, emptyText) {
   if (!rows.length) return el("p", { class: "muted" }, emptyText);
@@ -34,3 +59,8 @@ export function formatBytes(bytes) {
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
   return `${NUMBER.format(Math.round(value * 10) / 10)} ${units[unit]}`;
 }
+
+// Resolve in a task of its own, so the browser may draw and answer input in between: work
+// split by it never holds the main thread as one long task.
+export const yieldToMain = () =>
+  globalThis.scheduler?.yield?.() ?? new Promise(resolve => setTimeout(resolve, 0));

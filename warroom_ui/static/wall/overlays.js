@@ -94,38 +94,44 @@ function perimetersOverlay() {
   };
 }
 
-function vehiclesOverlay() {
+// A police vehicle serves, until dispatch is recorded, the nearest open incident it can reach
+// soon (within RELATION_REACH_M): the line a commander reads as "who is going".
+function relations(vehicles, incidents) {
+  const open = [...(incidents?.values() || [])].filter(i => i.status !== "closed");
+  const lines = [];
+  for (const vehicle of vehicles.values()) {
+    if (vehicle.kind !== "police" || !open.length) continue;
+    const nearest = open.reduce((best, i) => (metres(vehicle, i) < metres(vehicle, best) ? i : best));
+    if (metres(vehicle, nearest) > RELATION_REACH_M) continue;
+    lines.push({ type: "Feature", properties: {}, geometry: { type: "LineString",
+      coordinates: [[vehicle.lon, vehicle.lat], [nearest.lon, nearest.lat]] } });
+  }
+  return lines;
+}
+
+// Vehicles and their relations come from one source (one reload a second as they move),
+// each drawn by its own layer and switched on its own.
+function vehiclesOverlay(store) {
   const colour = ["match", ["get", "kind"],
                   ...Object.entries(VEHICLE_COLOURS).flatMap(([kind, c]) => [kind, c]), "#b0bec5"];
   return {
     id: "wall-vehicles", title: t.overlays.vehicles, colour: VEHICLE_COLOURS.police, topic: "vehicles",
-    layers: u => [{ id: "wall-vehicles-point", type: "circle", source: "wall-vehicles", paint: {
+    layers: u => [{ id: "wall-vehicles-point", type: "circle", source: "wall-vehicles",
+      filter: ["==", ["geometry-type"], "Point"], paint: {
       "circle-color": colour, "circle-radius": 3.5 * u,
       "circle-stroke-color": "#e8edf5", "circle-stroke-width": 1 } }],
-    data: items => collection([...items.values()].map(i => point(i, { kind: i.kind }))),
+    data: vehicles => collection([...relations(vehicles, store.get("incidents")),
+                                  ...[...vehicles.values()].map(i => point(i, { kind: i.kind }))]),
   };
 }
 
-// Until dispatch is recorded, a police vehicle serves the nearest open incident it can
-// reach soon (within RELATION_REACH_M): the line a commander reads as "who is going".
-function relationsOverlay(store) {
+function relationsOverlay() {
   return {
-    id: "wall-relations", title: t.overlays.relations, colour: "#40c4ff", topic: "vehicles", line: true,
-    layers: u => [{ id: "wall-relations-line", type: "line", source: "wall-relations",
+    id: "wall-relations", title: t.overlays.relations, colour: "#40c4ff", line: true,
+    layers: u => [{ id: "wall-relations-line", type: "line", source: "wall-vehicles",
+                    filter: ["==", ["geometry-type"], "LineString"],
                     paint: { "line-color": "#40c4ff", "line-width": 1.5 * u,
                              "line-dasharray": [2, 1.5] } }],
-    data: vehicles => {
-      const open = [...(store.get("incidents")?.values() || [])].filter(i => i.status !== "closed");
-      const lines = [];
-      for (const vehicle of vehicles.values()) {
-        if (vehicle.kind !== "police" || !open.length) continue;
-        const nearest = open.reduce((best, i) => (metres(vehicle, i) < metres(vehicle, best) ? i : best));
-        if (metres(vehicle, nearest) > RELATION_REACH_M) continue;
-        lines.push({ type: "Feature", properties: {}, geometry: { type: "LineString",
-          coordinates: [[vehicle.lon, vehicle.lat], [nearest.lon, nearest.lat]] } });
-      }
-      return collection(lines);
-    },
   };
 }
 
@@ -136,12 +142,14 @@ export const OVERLAYS = [...tourismOverlays()];
 export function showOverlays(map, store, { taskStages }) {
   const u = unit();
   const overlays = [riskOverlay(), perimetersOverlay(), tasksOverlay(taskStages),
-                    relationsOverlay(store), vehiclesOverlay(), incidentsOverlay(), ...OVERLAYS];
+                    relationsOverlay(), vehiclesOverlay(store), incidentsOverlay(), ...OVERLAYS];
+  // an overlay without data of its own draws another's source (relations: the vehicles')
+  overlays.filter(overlay => overlay.data).forEach(overlay => map.addSource(overlay.id,
+    { type: "geojson", data: collection([]), ...overlay.source }));
   const shown = overlays.map(overlay => {
-    map.addSource(overlay.id, { type: "geojson", data: collection([]), ...overlay.source });
     const layers = overlay.layers(u);
     layers.forEach(layer => map.addLayer(layer));
-    store.on(overlay.topic, value => map.getSource(overlay.id).setData(overlay.data(value)));
+    if (overlay.data) store.on(overlay.topic, value => map.getSource(overlay.id).setData(overlay.data(value)));
     overlay.attach?.(map, store);  // an overlay that feeds its own topic (tourism)
     return { overlay, ids: layers.map(layer => layer.id) };
   });

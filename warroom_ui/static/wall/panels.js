@@ -3,7 +3,7 @@
 
 import { api } from "../core/api.js";
 import { barChart } from "../core/charts.js";
-import { el } from "../core/dom.js";
+import { el, keyedRows } from "../core/dom.js";
 import { zh } from "../core/strings.js";
 
 const t = zh.wall;
@@ -32,23 +32,28 @@ function drawKpis(element, k) {
     : null;
   const tasks = k.tasksTruncated ? t.kpi.truncated(count(k.openTasks)) : count(k.openTasks);
   const incidents = el("span", {}, count(k.incidents), k.replay ? null : trend(k.incidents, k.yesterdayThen));
-  element.replaceChildren(
+  // a card whose text is unchanged stays as it was drawn
+  keyedRows(element, [
     card(t.kpi.openTasks, tasks),
     card(t.kpi.overdueTasks, count(k.overdueTasks), { bad: k.overdueTasks > 0 }),
     card(t.kpi.hazards, count(k.hazardsOpen), { wide: true, extra: levels }),
     card(k.replay ? t.kpi.incidentsDay : t.kpi.incidentsToday, incidents, { wide: true,
       note: k.replay ? null : t.kpi.againstYesterday(count(k.yesterdayThen), count(k.yesterday)) }),
-  );
+  ], node => node.className + node.innerHTML, node => node);
 }
 
-function tickerRow(item, replaying) {
+// A ticker row's content: its key, and what its element is drawn from.
+function tickerText(item, replaying) {
   const category = item.category ? `${t.categories[item.category] || item.category} · ` : "";
-  const when = CLOCK.format(new Date(replaying ? item.eventAt : item.occurredAt));
-  const fresh = item.freshUntil > Date.now();
-  return el("li", { class: fresh ? "fresh" : "", "data-id": item.id },
-    el("span", { class: "time" }, when),
-    el("span", { class: "what" }, `${item.updated ? `${t.ticker.updated} ` : ""}${category}${item.name}`),
-    item.level ? el("span", { class: "level" }, t.incidentLevel(item.level)) : el("span"));
+  return { id: item.id, fresh: item.freshUntil > Date.now(), level: item.level,
+           when: CLOCK.format(new Date(replaying ? item.eventAt : item.occurredAt)),
+           what: `${item.updated ? `${t.ticker.updated} ` : ""}${category}${item.name}` };
+}
+
+function tickerRow(row) {
+  return el("li", { class: row.fresh ? "fresh" : "", "data-id": row.id },
+    el("span", { class: "time" }, row.when), el("span", { class: "what" }, row.what),
+    row.level ? el("span", { class: "level" }, t.incidentLevel(row.level)) : el("span"));
 }
 
 // A critical alert: a feature entering a perimeter's core ring.
@@ -88,8 +93,8 @@ export function showPanels(store, { canAck, reloadAlerts }) {
     const replaying = store.get("mode") === "replay";
     byId("ticker-title").textContent = replaying ? t.ticker.replayTitle : t.ticker.title;
     byId("by-district-title").textContent = replaying ? t.charts.byDistrictReplay : t.charts.byDistrict;
-    byId("ticker").replaceChildren(...(items.length ? items.map(i => tickerRow(i, replaying))
-      : [el("li", { class: "empty" }, t.ticker.empty)]));
+    if (!items.length) byId("ticker").replaceChildren(el("li", { class: "empty" }, t.ticker.empty));
+    else keyedRows(byId("ticker"), items.map(i => tickerText(i, replaying)), JSON.stringify, tickerRow);
   });
 
   const acknowledge = async alert => {
@@ -100,6 +105,9 @@ export function showPanels(store, { canAck, reloadAlerts }) {
     }
     reloadAlerts();
   };
-  store.on("alerts", alerts => byId("alerts").replaceChildren(...(alerts.length
-    ? alerts.map(a => alertRow(a, canAck, acknowledge)) : [el("li", { class: "empty" }, t.alerts.empty)])));
+  store.on("alerts", alerts => {
+    if (!alerts.length) byId("alerts").replaceChildren(el("li", { class: "empty" }, t.alerts.empty));
+    else keyedRows(byId("alerts"), alerts, a => JSON.stringify([a.id, a.state, a.acknowledged_by, a.at, t.alerts.text(a)]),
+                   a => alertRow(a, canAck, acknowledge));
+  });
 }

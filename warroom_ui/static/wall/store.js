@@ -1,7 +1,11 @@
 // The wall's one source of truth: what the map and the panels show. Loaders and the stream
 // write into it; the map's overlays and the panels read from it. Changes are announced at
 // most every FLUSH_MS, and a topic given a period at most once per period (the wall's moving
-// vehicles: once a second), so 2,000 events a minute cost a redraw or two a second.
+// vehicles: once a second), so 2,000 events a minute cost a redraw or two a second. Each
+// listener runs in a task of its own: a map source's new data and a chart's redraw are never
+// one long task together.
+
+import { yieldToMain } from "../core/dom.js";
 
 const FLUSH_MS = 250;
 
@@ -55,8 +59,18 @@ export class Store {
       this.announced.set(topic, now);
     }
     if (this.dirty.size) this.timer = setTimeout(() => this.flush(), Math.max(wait, FLUSH_MS));
+    this.announce(topics);
+  }
+
+  // Call the listeners of `topics`, the first now, each next one after yielding the thread.
+  async announce(topics) {
+    let first = true;
     for (const topic of topics) {
-      for (const listener of this.listeners.get(topic) || []) listener(this.state[topic]);
+      for (const listener of this.listeners.get(topic) || []) {
+        if (!first) await yieldToMain();
+        first = false;
+        listener(this.state[topic]);
+      }
     }
   }
 }
