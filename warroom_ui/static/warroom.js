@@ -113,8 +113,9 @@ async function start(me) {
   const features = { except: LIVE_LAYERS, combine: true };
   [map] = await Promise.all([createMap("map", { fadeDuration: 0, features }),
                              feeds.loadLive(), feeds.stages()]);
+  // the switcher is the operator's: folded, so the wall shows the whole city
   const switcher = el("ul", { class: "layers" });
-  byId("switcher").replaceChildren(switcher);
+  byId("switcher").replaceChildren(el("details", {}, el("summary", {}, t.layers), switcher));
   await addFeatureLayers(map, { ...features, switcher });
   attachPopups(map);
   const shown = showOverlays(map, store, { taskStages: feeds.taskStages });
@@ -122,7 +123,14 @@ async function start(me) {
   drawLegend(byId("legend"), shown);
   scaleLabels(map);
   const home = map.getBounds();
-  const resized = () => { applyScale(settings); scaleLabels(map); map.fitBounds(home, { duration: 0 }); };
+  // the new rem first, then the canvas to its new box (MapLibre's own observer comes later),
+  // then the same city fitted into it
+  const resized = () => {
+    applyScale(settings);
+    scaleLabels(map);
+    map.resize();
+    map.fitBounds(home, { duration: 0 });
+  };
   addEventListener("resize", resized);
   const layerTitles = Object.fromEntries(registryLayers(map).map(layer => [layer.id, layer.title]));
   focusOnFresh(map, store, byId("focus"), { radiusM, layers: Object.keys(layerTitles), layerTitles });

@@ -364,6 +364,7 @@ export const zh = {
     title: "指挥中心 · 挂图作战",
     jump: "跳转到分局",
     city: "全市",
+    layers: "图层",
     live: { open: "实时", lost: "连接中断", replay: "回放中", ended: "登录失效" },
     banner: "实时连接已中断，正在自动重连…（期间的事件将在恢复后补齐）",
     kpi: {

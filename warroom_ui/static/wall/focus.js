@@ -1,6 +1,8 @@
 // A new incident: the map flies there and shows what lies within the configured radius
 // (/warroom?radius_m=1000): how many units, stations, sites, parks and vehicles, and the
 // nearest units (POST /api/spatial/query, geodesic, nearest first). A circle marks the radius.
+// The map cuts to the place and back, as a video wall does: an animated zoom would load and
+// draw the tiles of every zoom level it passes (frames of 50-200 ms here).
 
 import { api } from "../core/api.js";
 import { el } from "../core/dom.js";
@@ -33,7 +35,7 @@ export function focusOnFresh(map, store, card, { radiusM, layers, layerTitles })
   const release = () => {
     card.hidden = true;
     map.getSource("wall-focus").setData({ type: "FeatureCollection", features: [] });
-    if (home) map.easeTo({ ...home, duration: 1500 });
+    if (home) map.jumpTo(home);
     home = null;
   };
   store.on("fresh", async incident => {
@@ -43,7 +45,7 @@ export function focusOnFresh(map, store, card, { radiusM, layers, layerTitles })
     const centre = [incident.lon, incident.lat];
     map.getSource("wall-focus").setData(circle(centre, radiusM));
     // the new point is drawn where the map stands first, then the map moves to it
-    setTimeout(() => map.easeTo({ center: centre, zoom: 14.5, duration: 800 }), MOVE_AFTER_MS);
+    setTimeout(() => map.jumpTo({ center: centre, zoom: 14.5 }), MOVE_AFTER_MS);
     clearTimeout(timer);
     timer = setTimeout(release, HOLD_MS);
     const answer = await api("/api/spatial/query", { method: "POST",
