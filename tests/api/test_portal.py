@@ -287,6 +287,39 @@ def test_a_unit_sees_the_patrols_of_its_units_and_reports_an_activity_for_approv
     assert [(r["id"], r["state"]) for r in mine] == [(activity.json()["id"], "approved")]
 
 
+def test_a_transit_company_works_on_its_own_stations_only(
+    portal: TestClient, session_factory: sessionmaker[Session], form: str
+) -> None:
+    with session_factory() as session:  # the demo city's metro companies and their stations
+        pairs = select(FeatureOperator.unit_id, FeatureOperator.feature_id)
+        operated = session.execute(pairs.where(FeatureOperator.layer == "rail_stations")).all()
+    stations: dict[int, set[int]] = {}
+    for unit_id, station_id in operated:
+        stations.setdefault(unit_id, set()).add(station_id)
+    assert len(stations) >= 2, "the demo city has two metro companies"
+    company, other = sorted(stations, key=lambda u: len(stations[u]))[:2]
+    theirs = min(stations[other] - stations[company])
+    user = bearer(portal, make_user(session_factory, Role.UNIT, Jurisdiction(unit_id=company)))
+    org = portal.get("/api/portal/units", headers=user).json()
+    assert {f["id"] for f in org if f["layer"] == "rail_stations"} == stations[company]
+    station = min(stations[company])
+    read = portal.get(f"/api/portal/unit?layer=rail_stations&id={station}", headers=user)
+    assert read.status_code == 200 and read.json()["editable"] == []  # details: its own unit's
+    elsewhere = portal.get(f"/api/portal/unit?layer=rail_stations&id={theirs}", headers=user)
+    assert elsewhere.status_code == 404
+
+    def check(station_id: int) -> Any:
+        return portal.post("/api/self-checks", headers=user, json={
+            "template": form, "features": [{"layer": "rail_stations", "id": station_id}],
+            "answers": {"exits_clear": True, "extinguishers_ok": False}})  # fmt: skip
+
+    done = check(station)
+    assert done.status_code == 201, done.text
+    hazard = done.json()["opened_hazards"][0]["id"]
+    assert portal.get(f"/api/hazards/{hazard}", headers=user).status_code == 200
+    assert check(theirs).status_code == 404
+
+
 def test_the_portal_may_use_an_exchange_copy_of_the_database(
     settings: Settings, scratch_database_url: str, session_factory: sessionmaker[Session],
     cast: Cast,
