@@ -1,11 +1,13 @@
-"""Every operation of our OpenAPI, fuzzed as an admin and as an officer (#14.6).
+"""Every operation of our OpenAPI, fuzzed as an admin, an officer, and a role it admits (#14.6).
 
 Schemathesis generates requests from the app's own OpenAPI document; each is sent with
-an admin's and with an officer's bearer token. No answer may be a 5xx, and every answer
-must match what the document says of its status (its schema, its content type). The
-short form runs in ``make test`` (a few examples per operation); ``make fuzz`` runs it
-with more examples, invalid data as well, and every check Schemathesis has
-(WARROOM_FUZZ_EXAMPLES, WARROOM_FUZZ_FULL=1).
+an admin's and with an officer's bearer token, and an operation neither may call (the
+audit log, the security admin's, the unit portal's) also with the token of a role its
+access rule names, so every operation is fuzzed past its rule. No answer may be a 5xx,
+and every answer must match what the document says of its status (its schema, its
+content type). The short form runs in ``make test`` (a few examples per operation);
+``make fuzz`` runs it with more examples, invalid data as well, and every check
+Schemathesis has (WARROOM_FUZZ_EXAMPLES, WARROOM_FUZZ_FULL=1).
 
 The fuzzed app has a database of its own with a small demo city: the fuzz creates,
 changes and deletes freely there, and the run's shared database is left alone.
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import schemathesis
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -34,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from api.access import rule_of
 from api.app import create_app
 from api.cli.main import app as cli
 from layers.accounts.models import AuthSession, User
@@ -41,7 +45,7 @@ from layers.accounts.roles import Role
 from layers.accounts.service import Jurisdiction
 from layers.crypto.keys import bind_key_ring, load_key_ring
 from layers.database import make_engine, make_sessionmaker
-from layers.features.models import Precinct
+from layers.features.models import Precinct, Unit
 from layers.settings import DatabaseSettings, Settings
 from tests.conftest import throwaway_database
 from tests.utils.users import PASSWORD, make_user
@@ -53,6 +57,9 @@ SHORT_CHECKS = [not_a_server_error, response_schema_conformance, content_type_co
 # kind, a ring that crosses itself, a place outside the jurisdiction): a precise 422 then.
 NOT_CHECKED = [positive_data_acceptance]
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+FUZZERS = (Role.ADMIN, Role.OFFICER)  # send every operation
+# The first of these an operation's rule names sends it too, if no fuzzer may.
+ADMITTED = (Role.AUDITOR, Role.SECURITY_ADMIN, Role.UNIT)
 FUZZ_UNITS = 300  # units of the fuzzed city: every layer has rows, the load takes seconds
 
 
@@ -66,7 +73,7 @@ class Fuzzers:
     """Schemathesis' client of the fuzzed app, its fuzzers' sessions, the ids fair game."""
 
     client: ASGIClient
-    names: list[str]
+    names: dict[Role, str]
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     # Path parameters naming a user or a session: always the victim's, so the fuzz may
     # reset, revoke or end it without locking its own fuzzers out.
@@ -109,15 +116,17 @@ def fuzzers(server_url: str, migrated_template: str, settings: Settings) -> Iter
         factory = bind_key_ring(make_sessionmaker(engine), load_key_ring(own.crypto))
         with factory() as session:
             precinct = session.scalars(select(Precinct.code).order_by(Precinct.id)).first()
-        officer = make_user(factory, Role.OFFICER, Jurisdiction(precinct_code=precinct))
-        names = [make_user(factory, Role.ADMIN), officer]
+            unit = session.scalars(select(Unit.id).order_by(Unit.id)).first()
+        where = {Role.OFFICER: Jurisdiction(precinct_code=precinct),
+                 Role.UNIT: Jurisdiction(unit_id=unit)}  # fmt: skip
+        names = {role: make_user(factory, role, where.get(role)) for role in (*FUZZERS, *ADMITTED)}
         victim = make_user(factory, Role.PLANNER)
         app = create_app(own)
         # The TestClient runs the app's lifespan; Schemathesis' own client (not entered, so
         # it starts none) sends every request, from one event loop.
         with TestClient(app):
             fuzz = Fuzzers(ASGIClient(app), names)
-            for name in [*names, victim]:
+            for name in [*names.values(), victim]:
                 fuzz.log_in(name)
             with factory() as session:
                 user_id, session_id = session.execute(
@@ -135,19 +144,32 @@ def api_schema(fuzzers: Fuzzers) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_dict(fuzzers.client.get("/openapi.json").json())
 
 
+def _senders(rule_roles: frozenset[Role]) -> tuple[Role, ...]:
+    """Return the fuzzers, and the first admitted role if the rule names no fuzzer."""
+    if rule_roles & set(FUZZERS):
+        return FUZZERS
+    return (*FUZZERS, *[role for role in ADMITTED if role in rule_roles][:1])
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize over every operation of the app's OpenAPI document (no database needed)."""
     if "operation" in metafunc.fixturenames:
-        document = create_app(Settings()).openapi()
+        app = create_app(Settings())
+        document = app.openapi()
+        rules = {(method, route.path): rule_of(route) for route in iter_route_contexts(app.routes)
+                 for method in getattr(route, "methods", None) or ()}  # fmt: skip
         operations = [(method.upper(), path) for path, methods in document["paths"].items()
                       for method in methods if method in HTTP_METHODS]  # fmt: skip
-        metafunc.parametrize("operation", operations, ids=[f"{m} {p}" for m, p in operations])
+        cases = [(method, path, _senders(getattr(rules.get((method, path)), "roles", frozenset())))
+                 for method, path in operations]  # fmt: skip
+        metafunc.parametrize("operation", cases, ids=[f"{m} {p}" for m, p in operations])
 
 
 def test_no_operation_answers_5xx_or_off_its_schema(
-    api_schema: schemathesis.BaseSchema, fuzzers: Fuzzers, operation: tuple[str, str]
-) -> None:
-    method, path = operation
+    api_schema: schemathesis.BaseSchema, fuzzers: Fuzzers,
+    operation: tuple[str, str, tuple[Role, ...]],
+) -> None:  # fmt: skip
+    method, path, senders = operation
     pinned = {name: value for name, value in fuzzers.pinned.items() if f"{{{name}}}" in path}
     modes = [GenerationMode.POSITIVE, *([GenerationMode.NEGATIVE] if FULL else [])]
     endpoint = api_schema[path][method]
@@ -158,7 +180,7 @@ def test_no_operation_answers_5xx_or_off_its_schema(
     @hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None,
                          suppress_health_check=list(HealthCheck))  # fmt: skip
     def answers_within_its_schema(case: schemathesis.Case) -> None:
-        for name in fuzzers.names:
-            fuzzers.check(case, name)
+        for role in senders:
+            fuzzers.check(case, fuzzers.names[role])
 
     answers_within_its_schema()
